@@ -1,0 +1,38 @@
+# Two commands set up a fresh machine: `make run` and `make test`.
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: run test weights bench chromium clean
+
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+# Debian's Chromium drives the browser tests (Playwright never downloads a browser).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: install Debian's chromium package"; fi; }
+
+test: $(VENV)/.installed-dev chromium
+	$(PY) -m pytest -q
+
+weights: $(VENV)/.installed
+	$(PY) -m explorer weights fetch
+
+bench: $(VENV)/.installed
+	$(PY) -m explorer bench --json
+
+clean:
+	rm -rf $(VENV) tests/artifacts

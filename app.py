@@ -1,0 +1,18 @@
+"""CNN Explorer: pick a classic CNN, give it an image, and see inside it."""
+import streamlit as st
+
+from explorer.ui import sidebar
+
+st.set_page_config(page_title="CNN Explorer", page_icon=":material/neurology:", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+]
+
+navigation = st.navigation(PAGES)
+selection = sidebar.render()
+if selection is None:
+    st.stop()
+sidebar.random_weights_banner(selection)
+navigation.run()
+sidebar.backend_box(selection)

@@ -1,0 +1,1 @@
+"""Networks that torchvision and timm do not provide, built from their papers."""

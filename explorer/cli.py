@@ -1,0 +1,119 @@
+"""`python -m explorer`: the compute core for scripts, notebooks and our own checks.
+
+With --json each command prints one JSON document; errors print one line on stderr
+and exit with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from . import backend, costs, images, inference, weights, zoo
+
+
+def models_command(args: argparse.Namespace) -> object:
+    rows = []
+    for spec in zoo.REGISTRY.values():
+        total = costs.summary(spec.key)
+        path = weights.find_checkpoint(spec)
+        rows.append({"key": spec.key, "name": spec.name, "family": spec.family,
+                     "input_size": list(spec.input_size), "params": total.params, "macs": total.macs,
+                     "top1": spec.top1, "top5": spec.top5,
+                     "weights": f"pretrained:{spec.weights.name}" if path else "random"})
+    return rows
+
+
+def summary_command(args: argparse.Namespace) -> object:
+    total = costs.summary(zoo.get(args.model).key)
+    return {"key": total.key, "params": total.params, "macs": total.macs,
+            "taps": [{"name": t.name, "module": t.module, "kind": t.kind, "shape": list(t.shape),
+                      "params": t.params, "macs": t.macs, "rf": t.rf} for t in total.taps]}
+
+
+def predict_command(args: argparse.Namespace) -> object:
+    spec = zoo.get(args.model)
+    path = Path(args.image)
+    image = images.load(path.read_bytes(), path.name)
+    loaded = inference.load(spec.key, backend.choose_device(args.device))
+    analysis = inference.analyse(loaded, image, taps=())
+    return {"key": spec.key, "weights": loaded.status.label, "device": analysis.run.device,
+            "top5": [vars(p) for p in inference.top_k(analysis.record.logits)]}
+
+
+def weights_command(args: argparse.Namespace) -> object:
+    specs = [zoo.get(key) for key in args.models] or list(zoo.REGISTRY.values())
+    rows = []
+    for spec in specs:
+        if args.action == "fetch" and spec.weights is not None:
+            weights.fetch(spec, progress=_stderr_progress(spec.key) if not args.json else None)
+        path = weights.find_checkpoint(spec)
+        rows.append({"key": spec.key, "published": spec.weights is not None,
+                     "weights": f"pretrained:{spec.weights.name}" if path else "random",
+                     "path": str(path) if path else None,
+                     "url": weights.download_url(spec.weights) if spec.weights else None})
+    return rows
+
+
+def _stderr_progress(key: str) -> Callable[[int, int | None], None]:
+    def report(done: int, total: int | None) -> None:
+        share = f"{done / total:6.1%}" if total else f"{done / 2**20:.0f} MB"
+        print(f"\r{key}: {share}", end="", file=sys.stderr, flush=True)
+    return report
+
+
+def _print_table(result: object) -> None:
+    rows = result if isinstance(result, list) else result.get("taps") or result.get("top5") or [result]
+    if isinstance(result, dict):
+        print("  ".join(f"{k}={v}" for k, v in result.items() if not isinstance(v, list)))
+    for row in rows:
+        print("  ".join(str(v) for v in row.values()))
+
+
+class _ArgumentError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not a usage dump
+        raise _ArgumentError(message)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = _Parser(prog="python -m explorer", description=__doc__.splitlines()[0])
+    commands = root.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, handler, help_text in (("models", models_command, "registered networks"),
+                                     ("summary", summary_command, "per-layer counts of one network"),
+                                     ("predict", predict_command, "top-5 classes for an image"),
+                                     ("weights", weights_command, "where weights come from; fetch them")):
+        command = commands.add_parser(name, help=help_text)
+        command.set_defaults(handler=handler)
+        command.add_argument("--json", action="store_true", help="print one JSON document")
+        if name in ("summary", "predict"):
+            command.add_argument("model", choices=list(zoo.REGISTRY), metavar="MODEL")
+        if name == "predict":
+            command.add_argument("image")
+            command.add_argument("--device", default=None, help="cpu, cuda, mps (default: best)")
+        if name == "weights":
+            command.add_argument("action", choices=("status", "fetch"))
+            command.add_argument("models", nargs="*", metavar="MODEL")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = parser().parse_args(argv)
+        result = args.handler(args)
+    except (_ArgumentError, KeyError, images.ImageError, weights.WeightsError,
+            backend.BackendError, OSError) as error:
+        message = error.args[0] if isinstance(error, KeyError) else str(error) or type(error).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    if args.json:
+        json.dump(result, sys.stdout)
+        print()
+    else:
+        _print_table(result)
+    return 0

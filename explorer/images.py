@@ -1,0 +1,144 @@
+"""Decoding and validating uploads, and preparing them the way each network expects."""
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+from torchvision.transforms.v2 import functional as TF
+from torchvision.transforms.v2 import InterpolationMode
+
+from .zoo import Preprocess
+
+MAX_BYTES = 20 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
+MAX_PIXELS = 40_000_000  # about 6300 x 6300; larger files are almost always a mistake or a bomb
+MAX_ASPECT = 4.0  # beyond this only the central part can reach the centre crop anyway
+FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF", "MPO")
+
+
+class ImageError(ValueError):
+    """An upload that cannot be used; the message is for people."""
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    image: Image.Image  # RGB, upright
+    digest: str  # sha256 of the uploaded bytes: the cache key
+    format: str
+    original_mode: str
+    original_size: tuple[int, int]
+    notes: tuple[str, ...] = ()
+
+
+def load(data: bytes, name: str = "upload") -> LoadedImage:
+    """Decode bytes into an upright RGB image, or raise ImageError saying why not."""
+    if not data:
+        raise ImageError(f"{name} is empty (0 bytes).")
+    if len(data) > MAX_BYTES:
+        raise ImageError(f"{name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            _check_header(image, name)
+            frames = getattr(image, "n_frames", 1)
+            image.seek(0)
+            image.load()
+            original_mode = image.mode
+            image = ImageOps.exif_transpose(image)
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{name} declares too many pixels to decode safely.") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{name} is not an image Pillow can read "
+                         f"(supported: {', '.join(FORMATS[:-1])}).") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise ImageError(f"{name} looks damaged or cut short and cannot be decoded "
+                         f"({str(error) or type(error).__name__}).") from None
+    notes = [f"{image.format or 'image'} with {frames} frames: the first one is used."] if frames > 1 else []
+    rgb, note = to_rgb(image)
+    notes += [note] if note else []
+    return LoadedImage(rgb, hashlib.sha256(data).hexdigest(), image.format or "", original_mode,
+                       image.size, tuple(notes))
+
+
+def _check_header(image: Image.Image, name: str) -> None:
+    width, height = image.size
+    if image.format not in FORMATS:
+        raise ImageError(f"{name} is {image.format}; please upload one of {', '.join(FORMATS[:-1])}.")
+    if width < 1 or height < 1:
+        raise ImageError(f"{name} has no pixels.")
+    if width * height > MAX_PIXELS:
+        raise ImageError(f"{name} is {width}x{height} pixels; the limit is "
+                         f"{MAX_PIXELS / 1e6:.0f} megapixels. Please downscale it first.")
+
+
+def to_rgb(image: Image.Image) -> tuple[Image.Image, str | None]:
+    """Any Pillow mode to 8-bit RGB; transparency is composited on white."""
+    mode = image.mode
+    if mode == "RGB":
+        return image, None
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if mode.startswith("I;16") or values.max() > 255 else 255.0
+        if mode == "F":
+            low, top = values.min(), values.max()
+            values = values - low
+            top = max(top - low, 1e-12)
+        gray = np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(gray).convert("RGB"), f"{mode} image scaled to 8 bits per channel."
+    if mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB"), "Transparent areas shown on white."
+    return image.convert("RGB"), (f"{mode} image converted to RGB." if mode not in ("L", "P", "1") else None)
+
+
+def _limit_aspect(image: Image.Image) -> Image.Image:
+    """Crop extreme panoramas to MAX_ASPECT around the centre: the shorter-side resize would
+    otherwise make a huge intermediate image whose outer parts the centre crop discards."""
+    width, height = image.size
+    long_limit = int(min(width, height) * MAX_ASPECT)
+    if max(width, height) <= long_limit:
+        return image
+    new_w, new_h = min(width, long_limit), min(height, long_limit)
+    left, top = (width - new_w) // 2, (height - new_h) // 2
+    return image.crop((left, top, left + new_w, top + new_h))
+
+
+def crop_for_network(image: Image.Image, pre: Preprocess) -> torch.Tensor:
+    """Resize the shorter side, centre-crop: [3, crop, crop] uint8, what the network sees."""
+    tensor = TF.pil_to_tensor(_limit_aspect(image))
+    tensor = TF.resize(tensor, [pre.resize], interpolation=InterpolationMode(pre.interpolation),
+                       antialias=True)
+    return TF.center_crop(tensor, [pre.crop])
+
+
+def preprocess(image: Image.Image, pre: Preprocess) -> torch.Tensor:
+    """[1, 3, crop, crop] float32, normalised with the network's mean and std."""
+    pixels = TF.to_dtype(crop_for_network(image, pre), torch.float32, scale=True)
+    return TF.normalize(pixels, list(pre.mean), list(pre.std)).unsqueeze(0)
+
+
+@dataclass(frozen=True)
+class InputViews:
+    cropped: np.ndarray  # HxWx3 uint8: the input as the network sees it
+    mean: np.ndarray  # HxWx3 uint8: the mean the network subtracts
+    mean_subtracted: np.ndarray  # HxWx3 uint8: input - mean, 0 shown as mid-grey
+
+
+def input_views(image: Image.Image, pre: Preprocess) -> InputViews:
+    """The three pictures of mean subtraction: input, mean image, and their difference."""
+    pixels = crop_for_network(image, pre).permute(1, 2, 0).numpy()  # HxWx3
+    mean = np.asarray(pre.mean, dtype=np.float32) * 255.0
+    difference = pixels.astype(np.float32) - mean
+    scale = max(float(np.abs(difference).max()), 1.0)
+    shown = 127.5 + 127.5 * difference / scale  # symmetric, so zero stays mid-grey
+    mean_image = np.broadcast_to(mean, pixels.shape)
+    return InputViews(pixels, np.rint(mean_image).astype(np.uint8),
+                      np.clip(np.rint(shown), 0, 255).astype(np.uint8))

@@ -1,0 +1,161 @@
+"""Where a network's weights come from, and loading them safely.
+
+Order: the folder named by EXPLORER_WEIGHTS_DIR, then the torch hub and Hugging Face
+caches, then (only when asked: `fetch`, `make weights`, the sidebar button) a download,
+else a seeded random initialisation that is the same on every run.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import urllib.request
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .zoo import ModelSpec, WeightsSource
+
+ProgressCallback = Callable[[int, int | None], None]  # (bytes so far, total or None)
+DOWNLOAD_TIMEOUT_S = 30.0
+
+
+class WeightsError(RuntimeError):
+    """A checkpoint that cannot be fetched or loaded; the message is for people."""
+
+
+@dataclass(frozen=True)
+class WeightsStatus:
+    pretrained: bool
+    source: str  # weights name ("IMAGENET1K_V1") or "" for random
+    location: str  # checkpoint path, or how the random weights were made
+    warning: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"pretrained:{self.source}" if self.pretrained else "random"
+
+
+def seed_for(key: str) -> int:
+    return zlib.crc32(key.encode())
+
+
+def candidate_paths(source: WeightsSource) -> list[Path]:
+    """Where a checkpoint may already lie, in the order they are tried."""
+    paths = []
+    if os.environ.get("EXPLORER_WEIGHTS_DIR"):
+        paths.append(Path(os.environ["EXPLORER_WEIGHTS_DIR"]) / source.filename)
+    paths.append(hub_path(source))
+    if source.library == "timm":
+        from huggingface_hub import try_to_load_from_cache
+
+        repo = source.url.split("huggingface.co/")[1].split("/resolve/")[0]
+        cached = try_to_load_from_cache(repo, "model.safetensors")
+        if isinstance(cached, str):
+            paths.append(Path(cached))
+    return paths
+
+
+def hub_path(source: WeightsSource) -> Path:
+    """The file name torchvision's loader looks for under $TORCH_HOME/hub/checkpoints."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / source.filename
+
+
+def find_checkpoint(spec: ModelSpec) -> Path | None:
+    if spec.weights is None:
+        return None
+    return next((p for p in candidate_paths(spec.weights) if p.is_file()), None)
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """Tensors only: safetensors, or torch.load with weights_only (no pickled code runs)."""
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            return load_file(str(path))
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # any decoding failure means the same thing to a user
+        raise WeightsError(f"{path.name} is not a readable checkpoint ({type(error).__name__})") from error
+    if not isinstance(state, dict):
+        raise WeightsError(f"{path.name} does not hold a state dict")
+    return state
+
+
+def random_model(spec: ModelSpec) -> nn.Module:
+    """The builder's own initialisation under a per-network seed: the same on every run."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed_for(spec.key))
+        return spec.build()
+
+
+def load(spec: ModelSpec) -> tuple[nn.Module, WeightsStatus]:
+    """The network in eval mode on the CPU, with the best weights found locally."""
+    model = random_model(spec)
+    status = WeightsStatus(False, "", f"seeded random init (seed {seed_for(spec.key)})")
+    path = find_checkpoint(spec)
+    if path is not None:
+        try:
+            model.load_state_dict(read_state_dict(path))
+            status = WeightsStatus(True, spec.weights.name, str(path))
+        except (WeightsError, RuntimeError) as error:
+            model = random_model(spec)
+            status = WeightsStatus(False, "", status.location,
+                                   warning=f"Could not use {path}: {_first_line(error)}. "
+                                           "Using random weights instead.")
+    if spec.finalize:
+        spec.finalize(model)
+    return model.eval(), status
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+
+
+def download_url(source: WeightsSource) -> str:
+    """The checkpoint URL, or the same file on a mirror named by EXPLORER_WEIGHTS_MIRROR."""
+    mirror = os.environ.get("EXPLORER_WEIGHTS_MIRROR")
+    return f"{mirror.rstrip('/')}/{source.filename}" if mirror else source.url
+
+
+def fetch(spec: ModelSpec, progress: ProgressCallback | None = None,
+          timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
+    """Download the checkpoint into the torch hub cache (where `load` finds it) and check
+    that it loads into the network; return its path."""
+    if spec.weights is None:
+        raise WeightsError(f"{spec.name} has no published weights")
+    existing = find_checkpoint(spec)
+    if existing is not None:
+        return existing
+    destination = hub_path(spec.weights)
+    download(download_url(spec.weights), destination, progress, timeout)
+    try:
+        random_model(spec).load_state_dict(read_state_dict(destination))
+    except (WeightsError, RuntimeError) as error:
+        destination.unlink(missing_ok=True)
+        raise WeightsError(f"downloaded file does not fit {spec.name}: {_first_line(error)}") from error
+    return destination
+
+
+def download(url: str, destination: Path, progress: ProgressCallback | None = None,
+             timeout: float = DOWNLOAD_TIMEOUT_S, chunk: int = 1 << 20) -> None:
+    """Stream url to destination through a temporary file, so a broken download leaves nothing."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            total = int(response.headers["Content-Length"]) if response.headers["Content-Length"] else None
+            with tempfile.NamedTemporaryFile(dir=destination.parent, delete=False) as partial:
+                done = 0
+                while block := response.read(chunk):
+                    partial.write(block)
+                    done += len(block)
+                    if progress:
+                        progress(done, total)
+        Path(partial.name).replace(destination)
+    except OSError as error:  # URLError, timeouts and refused connections are OSErrors
+        if "partial" in locals():
+            Path(partial.name).unlink(missing_ok=True)
+        raise WeightsError(f"download of {url} failed: {_first_line(error)}") from error

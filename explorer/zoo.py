@@ -1,0 +1,244 @@
+"""The one registry of networks: every page, the CLI and the tests read it from here.
+
+Facts torchvision publishes (parameter count, preprocessing, accuracy, checkpoint URL,
+class names) are read from its weight metadata at import time, never copied.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache, partial
+from typing import Callable
+
+import timm
+import torch
+from torch import nn
+from torchvision.models import get_model, get_model_weights
+
+from . import taps as tap_layouts
+from .architectures import alexnet2012, plain, zfnet
+from .taps import Tap
+
+
+@dataclass(frozen=True)
+class Paper:
+    title: str
+    authors: str
+    year: int
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    resize: int  # shorter side before the centre crop
+    crop: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    interpolation: str  # "bilinear" or "bicubic"
+
+
+@dataclass(frozen=True)
+class WeightsSource:
+    library: str  # "torchvision" or "timm"
+    name: str  # e.g. "IMAGENET1K_V1" or "inception_v4.tf_in1k"
+    url: str
+
+    @property
+    def filename(self) -> str:
+        return self.name + ".safetensors" if self.library == "timm" else self.url.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    key: str
+    name: str
+    family: str
+    paper: Paper
+    preprocess: Preprocess
+    build: Callable[[], nn.Module]  # the layout a checkpoint is saved in
+    layout: Callable[[nn.Module], list[Tap]]
+    weights: WeightsSource | None = None
+    top1: float | None = None
+    top5: float | None = None
+    metrics_source: str = ""
+    finalize: Callable[[nn.Module], None] | None = None  # after weights are loaded
+    notes: str = ""
+
+    @property
+    def input_size(self) -> tuple[int, int, int]:
+        return (3, self.preprocess.crop, self.preprocess.crop)
+
+    def instantiate(self) -> nn.Module:
+        """The network as used, in eval mode; weights are the builder's initialisation."""
+        model = self.build()
+        if self.finalize:
+            self.finalize(model)
+        return model.eval()
+
+
+FAMILIES = {  # the lecture's order
+    "alexnet": "AlexNet", "zfnet": "ZFNet", "vgg": "VGG", "inception": "GoogLeNet / Inception",
+    "resnet": "ResNet", "plain": "Plain (ResNet without shortcuts)", "squeezenet": "SqueezeNet",
+    "mobilenet": "MobileNet", "shufflenet": "ShuffleNet",
+}
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+ALEXNET = Paper("ImageNet Classification with Deep Convolutional Neural Networks",
+                "Krizhevsky, Sutskever, Hinton", 2012)
+ZFNET = Paper("Visualizing and Understanding Convolutional Networks", "Zeiler, Fergus", 2013)
+VGG = Paper("Very Deep Convolutional Networks for Large-Scale Image Recognition",
+            "Simonyan, Zisserman", 2014)
+GOOGLENET = Paper("Going Deeper with Convolutions", "Szegedy et al.", 2014)
+INCEPTION_V3 = Paper("Rethinking the Inception Architecture for Computer Vision",
+                     "Szegedy et al.", 2015)
+INCEPTION_V4 = Paper("Inception-v4, Inception-ResNet and the Impact of Residual Connections "
+                     "on Learning", "Szegedy, Ioffe, Vanhoucke, Alemi", 2016)
+RESNET = Paper("Deep Residual Learning for Image Recognition", "He, Zhang, Ren, Sun", 2015)
+SQUEEZENET = Paper("SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB "
+                   "model size", "Iandola et al.", 2016)
+MOBILENET_V2 = Paper("MobileNetV2: Inverted Residuals and Linear Bottlenecks",
+                     "Sandler et al.", 2018)
+MOBILENET_V3 = Paper("Searching for MobileNetV3", "Howard et al.", 2019)
+SHUFFLENET_V2 = Paper("ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture Design",
+                      "Ma, Zhang, Zheng, Sun", 2018)
+
+
+def _drop_aux_heads(model: nn.Module) -> None:
+    # torchvision's GoogLeNet checkpoint holds the auxiliary classifiers, but the
+    # pretrained model drops them (6,624,904 parameters); do the same.
+    model.aux_logits, model.aux1, model.aux2 = False, None, None
+
+
+def _torchvision(key: str, name: str, family: str, paper: Paper, layout, notes: str = "",
+                 finalize=None, **build_kwargs) -> ModelSpec:
+    weights = get_model_weights(key).DEFAULT
+    transforms = weights.transforms()
+    metrics = weights.meta["_metrics"]["ImageNet-1K"]
+    return ModelSpec(
+        key=key, name=name, family=family, paper=paper,
+        preprocess=Preprocess(resize=transforms.resize_size[0], crop=transforms.crop_size[0],
+                              mean=tuple(transforms.mean), std=tuple(transforms.std),
+                              interpolation=transforms.interpolation.value),
+        build=partial(get_model, key, weights=None, **build_kwargs), layout=layout,
+        weights=WeightsSource("torchvision", weights.name, weights.url),
+        top1=metrics["acc@1"], top5=metrics["acc@5"],
+        metrics_source=f"torchvision {weights.name} (ImageNet-1K val, single crop)",
+        finalize=finalize, notes=notes)
+
+
+def _timm(key: str, name: str, family: str, paper: Paper, layout, top1: float, top5: float,
+          metrics_source: str) -> ModelSpec:
+    cfg = timm.models.get_pretrained_cfg(key).to_dict()
+    size = cfg["input_size"][-1]
+    return ModelSpec(
+        key=key, name=name, family=family, paper=paper,
+        preprocess=Preprocess(resize=round(size / cfg["crop_pct"]), crop=size,
+                              mean=tuple(cfg["mean"]), std=tuple(cfg["std"]),
+                              interpolation=cfg["interpolation"]),
+        build=partial(timm.create_model, key, pretrained=False), layout=layout,
+        weights=WeightsSource("timm", cfg["hf_hub_id"].split("/")[-1],
+                              f"https://huggingface.co/{cfg['hf_hub_id']}/resolve/main/model.safetensors"),
+        top1=top1, top5=top5, metrics_source=metrics_source)
+
+
+def _paper_only(key: str, name: str, family: str, paper: Paper, build, layout, crop: int,
+                top1: float | None, top5: float | None, metrics_source: str, notes: str) -> ModelSpec:
+    return ModelSpec(key=key, name=name, family=family, paper=paper,
+                     preprocess=Preprocess(256, crop, IMAGENET_MEAN, IMAGENET_STD, "bilinear"),
+                     build=build, layout=layout, top1=top1, top5=top5,
+                     metrics_source=metrics_source, notes=notes)
+
+
+def _registry() -> dict[str, ModelSpec]:
+    specs = [
+        _torchvision("alexnet", "AlexNet (torchvision)", "alexnet", ALEXNET, tap_layouts.alexnet_layout,
+                     notes="torchvision builds the single-GPU variant of Krizhevsky's 2014 "
+                           "'one weird trick' paper: 64/192/384/256/256 kernels, no LRN, no groups."),
+        _paper_only("alexnet2012", "AlexNet (2012 paper)", "alexnet", ALEXNET, alexnet2012.AlexNet2012,
+                    tap_layouts.alexnet_layout, 227, 59.3, 81.8,
+                    "paper, Table 2: 1 CNN, 40.7 % / 18.2 % val error",
+                    "The paper's two-GPU layout: groups=2 on conv2, conv4, conv5; LRN after "
+                    "conv1 and conv2; overlapping 3x3/2 max-pooling. No published weights."),
+        _paper_only("zfnet", "ZFNet", "zfnet", ZFNET, zfnet.zfnet, tap_layouts.alexnet_layout, 224,
+                    61.6, 83.5, "paper, Table 2: 1 convnet as per Fig. 3, 38.4 % / 16.5 % val error",
+                    "Fig. 3 of the paper: conv1 7x7/2, conv2 stride 2. No published weights."),
+        _paper_only("zfnet_wide", "ZFNet (wide conv3-5)", "zfnet", ZFNET, zfnet.zfnet_wide,
+                    tap_layouts.alexnet_layout, 224, 62.5, 84.0,
+                    "paper, Table 2: layers 3,4,5 with 512,1024,512 maps, 37.5 % / 16.0 % val error",
+                    "conv3, conv4, conv5 widened to 512, 1024, 512 maps. No published weights."),
+    ]
+    for depth in (11, 13, 16, 19):
+        for bn in ("", "_bn"):
+            specs.append(_torchvision(f"vgg{depth}{bn}", f"VGG{depth}{' + BN' if bn else ''}", "vgg",
+                                      VGG, tap_layouts.vgg_layout))
+    specs += [
+        _torchvision("googlenet", "GoogLeNet (Inception v1)", "inception", GOOGLENET,
+                     tap_layouts.googlenet_layout, finalize=_drop_aux_heads,
+                     aux_logits=True, transform_input=True, init_weights=True,
+                     notes="torchvision adds BatchNorm and uses 3x3 kernels in the branch the "
+                           "paper calls 5x5 (torchvision issue #906); auxiliary heads dropped."),
+        _torchvision("inception_v3", "Inception v3", "inception", INCEPTION_V3,
+                     tap_layouts.inception_v3_layout, aux_logits=True, transform_input=True,
+                     init_weights=True,
+                     notes="Keeps the auxiliary classifier (counted in its parameters, unused in eval)."),
+        _timm("inception_v4", "Inception v4", "inception", INCEPTION_V4, tap_layouts.inception_v4_layout,
+              80.0, 95.0, "paper, Table 2: single crop, 20.0 % / 5.0 % val error"),
+    ]
+    for depth in (18, 34, 50, 101, 152):
+        specs.append(_torchvision(f"resnet{depth}", f"ResNet-{depth}", "resnet", RESNET,
+                                  tap_layouts.resnet_layout))
+    specs += [
+        _paper_only("plain18", "Plain-18", "plain", RESNET, plain.plain18, tap_layouts.resnet_layout,
+                    224, 72.06, None, "paper, Table 2: 27.94 % top-1 val error (10-crop)",
+                    "ResNet-18 with every shortcut removed. No published weights."),
+        _paper_only("plain34", "Plain-34", "plain", RESNET, plain.plain34, tap_layouts.resnet_layout,
+                    224, 71.46, None, "paper, Table 2: 28.54 % top-1 val error (10-crop)",
+                    "ResNet-34 with every shortcut removed. No published weights."),
+        _torchvision("squeezenet1_0", "SqueezeNet 1.0", "squeezenet", SQUEEZENET,
+                     tap_layouts.squeezenet_layout),
+        _torchvision("squeezenet1_1", "SqueezeNet 1.1", "squeezenet", SQUEEZENET,
+                     tap_layouts.squeezenet_layout),
+        _torchvision("mobilenet_v2", "MobileNet v2", "mobilenet", MOBILENET_V2,
+                     tap_layouts.mobilenet_layout),
+        _torchvision("mobilenet_v3_small", "MobileNet v3 Small", "mobilenet", MOBILENET_V3,
+                     tap_layouts.mobilenet_layout),
+        _torchvision("mobilenet_v3_large", "MobileNet v3 Large", "mobilenet", MOBILENET_V3,
+                     tap_layouts.mobilenet_layout),
+        _torchvision("shufflenet_v2_x0_5", "ShuffleNet v2 0.5x", "shufflenet", SHUFFLENET_V2,
+                     tap_layouts.shufflenet_layout),
+        _torchvision("shufflenet_v2_x1_0", "ShuffleNet v2 1.0x", "shufflenet", SHUFFLENET_V2,
+                     tap_layouts.shufflenet_layout),
+    ]
+    return {spec.key: spec for spec in specs}
+
+
+REGISTRY: dict[str, ModelSpec] = _registry()
+
+
+def get(key: str) -> ModelSpec:
+    try:
+        return REGISTRY[key]
+    except KeyError:
+        raise KeyError(f"unknown network {key!r}; known: {', '.join(REGISTRY)}") from None
+
+
+def by_family() -> dict[str, list[ModelSpec]]:
+    """Registered networks grouped by family, families in the lecture's order."""
+    return {family: [s for s in REGISTRY.values() if s.family == family] for family in FAMILIES}
+
+
+@lru_cache(maxsize=None)
+def meta_model(key: str) -> nn.Module:
+    """The network on the meta device: shapes and counts without memory or init cost."""
+    with torch.device("meta"):
+        return get(key).instantiate()
+
+
+@lru_cache(maxsize=None)
+def taps(key: str) -> tuple[Tap, ...]:
+    return tuple(get(key).layout(meta_model(key)))
+
+
+@lru_cache(maxsize=1)
+def imagenet_classes() -> tuple[str, ...]:
+    return tuple(get_model_weights("alexnet").DEFAULT.meta["categories"])

@@ -1,0 +1,74 @@
+"""Shared fixtures: an isolated weights cache, sample images, the AppTest workaround."""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "assets" / "samples"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_caches(tmp_path_factory):
+    """No test sees the developer's own torch/HF caches or weights folder."""
+    home = tmp_path_factory.mktemp("torch_home")
+    saved = {k: os.environ.get(k) for k in ("TORCH_HOME", "HF_HOME", "EXPLORER_WEIGHTS_DIR",
+                                            "EXPLORER_WEIGHTS_MIRROR", "EXPLORER_DEVICE")}
+    os.environ.update(TORCH_HOME=str(home / "torch"), HF_HOME=str(home / "hf"))
+    for key in ("EXPLORER_WEIGHTS_DIR", "EXPLORER_WEIGHTS_MIRROR", "EXPLORER_DEVICE"):
+        os.environ.pop(key, None)
+    yield home
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session", autouse=True)
+def apptest_with_pages_folder():
+    """Streamlit's PagesManager treats a pages/ folder beside the entry script as a legacy
+    multipage app whenever its class flag is unset, and AppTest unsets it before every
+    run; a rerun then executes the page file without app.py. app.py always uses
+    st.navigation, so pin the flag to False as the running server does after its first run.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    PagesManager.__init__ = init
+    yield
+    PagesManager.__init__ = original
+
+
+@pytest.fixture(scope="session")
+def cat_bytes() -> bytes:
+    return (SAMPLES / "cat.jpg").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def cat_image(cat_bytes):
+    from explorer import images
+
+    return images.load(cat_bytes, "cat.jpg")
+
+
+def encode(image: Image.Image, fmt: str, **params) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **params)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
