@@ -48,7 +48,7 @@ def load(data: bytes, name: str = "upload") -> LoadedImage:
             frames = getattr(image, "n_frames", 1)
             image.seek(0)
             image.load()
-            original_mode = image.mode
+            original_mode, original_format = image.mode, image.format or ""
             image = ImageOps.exif_transpose(image)
     except ImageError:
         raise
@@ -60,10 +60,10 @@ def load(data: bytes, name: str = "upload") -> LoadedImage:
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise ImageError(f"{name} looks damaged or cut short and cannot be decoded "
                          f"({str(error) or type(error).__name__}).") from None
-    notes = [f"{image.format or 'image'} with {frames} frames: the first one is used."] if frames > 1 else []
+    notes = [f"{original_format} with {frames} frames: the first one is used."] if frames > 1 else []
     rgb, note = to_rgb(image)
     notes += [note] if note else []
-    return LoadedImage(rgb, hashlib.sha256(data).hexdigest(), image.format or "", original_mode,
+    return LoadedImage(rgb, hashlib.sha256(data).hexdigest(), original_format, original_mode,
                        image.size, tuple(notes))
 
 
@@ -112,11 +112,14 @@ def _limit_aspect(image: Image.Image) -> Image.Image:
 
 
 def crop_for_network(image: Image.Image, pre: Preprocess) -> torch.Tensor:
-    """Resize the shorter side, centre-crop: [3, crop, crop] uint8, what the network sees."""
-    tensor = TF.pil_to_tensor(_limit_aspect(image))
-    tensor = TF.resize(tensor, [pre.resize], interpolation=InterpolationMode(pre.interpolation),
-                       antialias=True)
-    return TF.center_crop(tensor, [pre.crop])
+    """Resize the shorter side, centre-crop: [3, crop, crop] uint8, what the network sees.
+
+    Resizing the PIL image (Pillow's filter) is what torchvision's weight transforms do,
+    so the network sees exactly the pixels it was evaluated on.
+    """
+    resized = TF.resize(_limit_aspect(image), [pre.resize],
+                        interpolation=InterpolationMode(pre.interpolation), antialias=True)
+    return TF.pil_to_tensor(TF.center_crop(resized, [pre.crop]))
 
 
 def preprocess(image: Image.Image, pre: Preprocess) -> torch.Tensor:

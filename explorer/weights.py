@@ -85,6 +85,18 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def apply_state_dict(model: nn.Module, state: dict[str, torch.Tensor], name: str) -> None:
+    """Load strictly, but say in a sentence how a checkpoint fails to fit."""
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as error:  # strict=False still refuses tensors of the wrong shape
+        raise WeightsError(f"its tensor shapes do not fit {name}") from error
+    if result.missing_keys or result.unexpected_keys:
+        example = (result.missing_keys or result.unexpected_keys)[0]
+        raise WeightsError(f"it does not fit {name}: {len(result.missing_keys)} missing and "
+                           f"{len(result.unexpected_keys)} unexpected tensors (e.g. {example})")
+
+
 def random_model(spec: ModelSpec) -> nn.Module:
     """The builder's own initialisation under a per-network seed: the same on every run."""
     with torch.random.fork_rng(devices=[]):
@@ -99,12 +111,12 @@ def load(spec: ModelSpec) -> tuple[nn.Module, WeightsStatus]:
     path = find_checkpoint(spec)
     if path is not None:
         try:
-            model.load_state_dict(read_state_dict(path))
+            apply_state_dict(model, read_state_dict(path), spec.name)
             status = WeightsStatus(True, spec.weights.name, str(path))
-        except (WeightsError, RuntimeError) as error:
+        except WeightsError as error:
             model = random_model(spec)
             status = WeightsStatus(False, "", status.location,
-                                   warning=f"Could not use {path}: {_first_line(error)}. "
+                                   warning=f"Could not use {path}: {error}. "
                                            "Using random weights instead.")
     if spec.finalize:
         spec.finalize(model)
@@ -133,10 +145,10 @@ def fetch(spec: ModelSpec, progress: ProgressCallback | None = None,
     destination = hub_path(spec.weights)
     download(download_url(spec.weights), destination, progress, timeout)
     try:
-        random_model(spec).load_state_dict(read_state_dict(destination))
-    except (WeightsError, RuntimeError) as error:
+        apply_state_dict(random_model(spec), read_state_dict(destination), spec.name)
+    except WeightsError as error:
         destination.unlink(missing_ok=True)
-        raise WeightsError(f"downloaded file does not fit {spec.name}: {_first_line(error)}") from error
+        raise WeightsError(f"the downloaded file is unusable: {error}") from error
     return destination
 
 

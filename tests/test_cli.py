@@ -1,0 +1,63 @@
+"""`python -m explorer`: the JSON contract of ../shared/design.md and one-line errors."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, SAMPLES
+
+
+def run(*args: str):
+    return subprocess.run([sys.executable, "-m", "explorer", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_models_json_has_the_agreed_fields():
+    result = run("models", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {row["key"]: row for row in json.loads(result.stdout)}
+    assert set(rows["vgg16"]) == {"key", "name", "family", "input_size", "params", "macs", "top1",
+                                  "top5", "weights"}
+    assert rows["vgg16"]["params"] == 138_357_544 and rows["vgg16"]["input_size"] == [3, 224, 224]
+    assert rows["alexnet2012"]["input_size"] == [3, 227, 227] and rows["plain34"]["top5"] is None
+    assert rows["resnet18"]["weights"] == "random"
+
+
+def test_summary_json_lists_taps_in_forward_order():
+    result = run("summary", "vgg16", "--json")
+    data = json.loads(result.stdout)
+    assert data["key"] == "vgg16" and data["params"] == 138_357_544
+    names = [t["name"] for t in data["taps"]]
+    assert names.index("conv1_1") < names.index("pool1") < names.index("conv5_3") < names.index("fc8")
+    conv = data["taps"][0]
+    assert set(conv) == {"name", "module", "kind", "shape", "params", "macs", "rf"}
+    assert conv["shape"] == [64, 224, 224] and conv["params"] == 1792
+
+
+def test_predict_json_on_a_sample():
+    result = run("predict", "resnet18", str(SAMPLES / "cat.jpg"), "--json")
+    data = json.loads(result.stdout)
+    assert data["key"] == "resnet18" and data["weights"] == "random" and data["device"] == "cpu"
+    assert len(data["top5"]) == 5 and set(data["top5"][0]) == {"index", "label", "prob"}
+    probs = [p["prob"] for p in data["top5"]]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1
+
+
+@pytest.mark.parametrize("args, reason", [
+    (("summary", "lenet", "--json"), "invalid choice"),
+    (("predict", "alexnet", "/no/such/file.jpg", "--json"), "No such file"),
+    (("predict", "alexnet", str(SAMPLES / "CREDITS"), "--json"), "not an image"),
+    (("predict", "alexnet", str(SAMPLES / "cat.jpg"), "--device", "cuda:7"), "not available"),
+    (("frobnicate",), "invalid choice"),
+])
+def test_errors_are_one_line_on_stderr_with_status_2(args, reason):
+    result = run(*args)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and reason in result.stderr and "Traceback" not in result.stderr
+
+
+def test_weights_status_json():
+    data = json.loads(run("weights", "status", "alexnet", "zfnet", "--json").stdout)
+    assert [row["key"] for row in data] == ["alexnet", "zfnet"]
+    assert data[0]["published"] and data[0]["url"].endswith(".pth") and not data[1]["published"]

@@ -1,0 +1,123 @@
+"""Decoding uploads: every mode to upright RGB, every bad file to a readable ImageError."""
+import zlib
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torchvision.models import get_model_weights
+
+from explorer import images, zoo
+from tests.conftest import encode
+
+
+def _gradient(width=64, height=48) -> Image.Image:
+    x = np.linspace(0, 255, width, dtype=np.uint8)
+    rgb = np.stack([np.tile(x, (height, 1)), np.tile(x[::-1], (height, 1)),
+                    np.full((height, width), 90, np.uint8)], axis=-1)
+    return Image.fromarray(rgb)
+
+
+@pytest.mark.parametrize("key", ["alexnet", "vgg16", "inception_v3", "resnet50", "mobilenet_v3_small"])
+def test_preprocess_equals_torchvisions_own_transform(key, cat_image):
+    reference = get_model_weights(key).DEFAULT.transforms()(cat_image.image).unsqueeze(0)
+    ours = images.preprocess(cat_image.image, zoo.get(key).preprocess)
+    assert ours.shape == reference.shape and torch.allclose(ours, reference, atol=1e-6)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF"])
+def test_supported_formats_decode_to_rgb(fmt):
+    loaded = images.load(encode(_gradient(), fmt), f"x.{fmt.lower()}")
+    assert loaded.image.mode == "RGB" and loaded.image.size == (64, 48) and loaded.format == fmt
+
+
+@pytest.mark.parametrize("mode", ["L", "1", "P", "CMYK", "LA", "RGBA"])
+def test_every_8_bit_mode_becomes_rgb(mode):
+    fmt = "JPEG" if mode == "CMYK" else "PNG"
+    loaded = images.load(encode(_gradient().convert(mode), fmt), f"x.{fmt.lower()}")
+    assert loaded.image.mode == "RGB" and loaded.image.size == (64, 48)
+    assert loaded.original_mode == mode
+
+
+@pytest.mark.parametrize("dtype, fmt", [(np.uint16, "PNG"), (np.int32, "TIFF"), (np.float32, "TIFF")])
+def test_high_bit_depth_is_scaled_to_8_bits_not_clipped(dtype, fmt):
+    ramp = np.tile(np.linspace(0, 65535, 64), (48, 1)).astype(dtype)
+    loaded = images.load(encode(Image.fromarray(ramp), fmt), f"deep.{fmt.lower()}")
+    red = np.asarray(loaded.image)[..., 0]
+    assert loaded.image.mode == "RGB" and red.min() == 0 and red.max() == 255
+    assert 120 <= red[0, 32] <= 135  # the middle of the ramp is mid-grey
+    assert any("8 bits" in note for note in loaded.notes)
+
+
+def test_transparency_is_composited_on_white():
+    rgba = Image.new("RGBA", (10, 10), (255, 0, 0, 0))
+    loaded = images.load(encode(rgba, "PNG"))
+    assert np.asarray(loaded.image)[0, 0].tolist() == [255, 255, 255]
+    assert any("white" in note for note in loaded.notes)
+
+
+def test_exif_orientation_is_applied():
+    upright = Image.new("RGB", (40, 20), "white")
+    upright.paste((255, 0, 0), (0, 0, 10, 20))  # red band on the left
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored rotated: viewers turn it 90 degrees clockwise
+    data = encode(upright.transpose(Image.Transpose.ROTATE_90), "JPEG", exif=exif, quality=95)
+    loaded = images.load(data, "rotated.jpg")
+    assert loaded.image.size == (40, 20)
+    assert np.asarray(loaded.image)[10, 2, 0] > 200 and np.asarray(loaded.image)[10, 2, 1] < 60
+
+
+def test_animated_gif_uses_the_first_frame_and_says_so():
+    frames = [Image.new("RGB", (8, 8), c) for c in ("red", "blue")]
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    loaded = images.load(data, "anim.gif")
+    assert np.asarray(loaded.image)[0, 0, 0] > 200 and "2 frames" in loaded.notes[0]
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "empty"),
+    (b"hello, this is text", "not an image"),
+    (b"%PDF-1.4\n1 0 obj << >> endobj\n", "not an image"),
+    (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "not an image"),
+])
+def test_bad_bytes_raise_a_readable_error(data, message):
+    with pytest.raises(images.ImageError, match=message):
+        images.load(data, "upload.jpg")
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_truncated_files_raise_a_readable_error(fmt):
+    data = encode(_gradient(256, 256), fmt)
+    with pytest.raises(images.ImageError, match="damaged or cut short"):
+        images.load(data[: len(data) // 2], f"cut.{fmt.lower()}")
+
+
+def test_too_many_pixels_are_refused_before_decoding():
+    png = encode(Image.new("L", (1, 1)), "PNG")
+    # rewrite the IHDR chunk to claim 20000 x 20000 pixels, with a valid CRC
+    ihdr = b"IHDR" + (20000).to_bytes(4, "big") * 2 + png[24:29]
+    bomb = png[:12] + ihdr + zlib.crc32(ihdr).to_bytes(4, "big") + png[33:]
+    with pytest.raises(images.ImageError, match="20000x20000|too many pixels"):
+        images.load(bomb, "bomb.png")
+
+
+def test_oversized_upload_is_refused():
+    with pytest.raises(images.ImageError, match="limit is 20 MB"):
+        images.load(b"\xff" * (images.MAX_BYTES + 1), "huge.jpg")
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 10000), (10000, 3)])
+def test_tiny_and_extreme_aspect_images_still_preprocess(size):
+    loaded = images.load(encode(Image.new("RGB", size, (10, 200, 30)), "PNG"))
+    x = images.preprocess(loaded.image, zoo.get("resnet18").preprocess)
+    assert x.shape == (1, 3, 224, 224) and torch.isfinite(x).all()
+
+
+def test_input_views_show_mean_subtraction(cat_image):
+    pre = zoo.get("vgg16").preprocess
+    views = images.input_views(cat_image.image, pre)
+    assert views.cropped.shape == views.mean.shape == views.mean_subtracted.shape == (224, 224, 3)
+    assert views.mean[0, 0].tolist() == [124, 116, 104]  # ImageNet RGB mean x 255
+    # a pixel equal to the mean shows as mid-grey; brighter ones above it
+    difference = views.cropped.astype(int) - views.mean.astype(int)
+    assert ((views.mean_subtracted.astype(int) - 128) * difference >= -255).all()
