@@ -1,0 +1,35 @@
+"""Helpers for driving app.py with Streamlit's AppTest."""
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")
+
+
+def start(network: str = "alexnet", page: str | None = None, timeout: float = 300) -> AppTest:
+    """app.py run once with the network chosen, then switched to `page` if given."""
+    app = AppTest.from_file(APP, default_timeout=timeout)
+    app.session_state["network"] = network
+    app.run()
+    if page:
+        app.switch_page(page).run()
+    return app
+
+
+def errors(app: AppTest) -> list[str]:
+    return [e.value for e in app.exception]
+
+
+def upload(app: AppTest, data: bytes, name: str, mime: str = "image/jpeg") -> AppTest:
+    app.radio(key="image_source").set_value("Upload").run()
+    app.file_uploader(key="upload").set_value((name, data, mime))
+    return app.run()
+
+
+def texts(app: AppTest) -> str:
+    """Everything a person reads on the page, for assertions on wording."""
+    parts = [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "info",
+                                  "warning", "error", "success") for e in getattr(app, kind)]
+    return "\n".join(str(p) for p in parts)

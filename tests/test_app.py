@@ -1,0 +1,75 @@
+"""app.py and the Home page through AppTest: as a person clicks it."""
+import pytest
+
+from explorer import costs, zoo
+from tests import apptest
+from tests.conftest import SAMPLES
+
+
+@pytest.mark.parametrize("network", ["alexnet", "vgg16", "googlenet", "resnet18", "mobilenet_v2"])
+def test_home_runs_on_a_sample_and_shows_the_model_card(network):
+    app = apptest.start(network)
+    assert not apptest.errors(app)
+    spec = zoo.get(network)
+    assert app.title[0].value == spec.name
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Parameters"] == f"{costs.summary(network).params:,}"
+    assert metrics["Top-1 (published)"] == f"{spec.top1:.2f} %"
+    assert len(app.get("image")) == 3  # input, mean image, mean-subtracted input
+    assert len(app.get("plotly_chart")) == 1  # the top-5 chart
+    assert "untrained (random) weights" in apptest.texts(app)
+
+
+@pytest.mark.parametrize("network", ["alexnet", "vgg16", "googlenet", "resnet18", "mobilenet_v2"])
+def test_home_runs_on_an_uploaded_image(network):
+    app = apptest.upload(apptest.start(network), (SAMPLES / "coffee.jpg").read_bytes(), "my coffee.jpg")
+    assert not apptest.errors(app)
+    assert "my coffee.jpg" in apptest.texts(app)
+
+
+def test_switching_network_keeps_the_uploaded_image():
+    app = apptest.upload(apptest.start("alexnet"), (SAMPLES / "rocket.jpg").read_bytes(), "launch.jpg")
+    app.selectbox(key="network").set_value("resnet18").run()
+    assert not apptest.errors(app)
+    assert app.title[0].value == "ResNet-18" and "launch.jpg" in apptest.texts(app)
+
+
+def test_networks_without_published_weights_say_so():
+    app = apptest.start("zfnet")
+    assert "No pretrained weights were ever published for ZFNet" in apptest.texts(app)
+    assert not any(b.label == "Download pretrained weights" for b in app.button)
+
+
+@pytest.mark.parametrize("data, name, message", [
+    (b"", "empty.jpg", "empty"),
+    (b"just some text, not a photo", "notes.jpg", "not an image"),
+])
+def test_a_bad_upload_shows_a_friendly_error_and_the_app_keeps_working(data, name, message):
+    app = apptest.upload(apptest.start("alexnet"), data, name)
+    assert not apptest.errors(app)
+    assert any(message in e.value and "sample image" in e.value for e in app.error)
+    assert app.title[0].value == "AlexNet (torchvision)"  # still showing the sample's results
+    good = (SAMPLES / "cat.jpg").read_bytes()
+    app.file_uploader(key="upload").set_value(("cat.jpg", good, "image/jpeg"))
+    app.run()
+    assert not app.error and "cat.jpg" in apptest.texts(app)
+
+
+def test_pretrained_weights_in_the_cache_are_shown_as_pretrained(tmp_path, monkeypatch):
+    import torch
+    from explorer import weights
+    from explorer.ui import cache
+
+    spec = zoo.get("squeezenet1_1")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    path = weights.hub_path(spec.weights)
+    path.parent.mkdir(parents=True)
+    torch.save(weights.random_model(spec).state_dict(), path)
+    cache.loaded_model.clear()
+    try:
+        app = apptest.start("squeezenet1_1")
+        assert not apptest.errors(app)
+        assert "untrained" not in apptest.texts(app)
+        assert any(spec.weights.name in s.value for s in app.success)
+    finally:
+        cache.loaded_model.clear()

@@ -1,0 +1,71 @@
+"""Main journeys in real headless Chromium against `streamlit run`."""
+import pytest
+
+from tests import browser
+from tests.conftest import ROOT, SAMPLES
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server():
+    with browser.streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def context(tmp_path_factory):
+    with browser.chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context
+
+
+@pytest.fixture
+def page(context, server):
+    page = context.new_page()
+    page.goto(server)
+    page.wait_for_selector("[data-testid='stSidebar']", timeout=120_000)
+    browser.wait_idle(page)
+    yield page
+    page.close()
+
+
+def test_upload_see_predictions_switch_network_and_open_every_page(page, artifacts):
+    with page.expect_file_chooser() as chooser:
+        page.get_by_text("Upload", exact=True).click()
+        browser.wait_idle(page)
+        page.get_by_test_id("stFileUploaderDropzone").get_by_test_id("stBaseButton-secondary").click()
+    chooser.value.set_files(str(SAMPLES / "coffee.jpg"))
+    browser.wait_idle(page)
+    page.get_by_text("Mean-subtracted input").wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()
+    assert "coffee.jpg" in page.inner_text("[data-testid='stMain']")
+    assert not browser.exceptions(page)
+    page.screenshot(path=str(artifacts / "home-upload.png"), full_page=True)
+
+    browser.choose(page, "Network", "ResNet · ResNet-50")
+    page.get_by_role("heading", name="ResNet-50").wait_for()
+    assert "coffee.jpg" in page.inner_text("[data-testid='stMain']")  # the image survived
+    page.screenshot(path=str(artifacts / "home-resnet50.png"), full_page=True)
+
+    links = page.locator("[data-testid='stSidebarNav'] a")
+    names = links.all_inner_texts()
+    page_files = list((ROOT / "pages").glob("*.py"))
+    assert len(names) == (len(page_files) if len(page_files) > 1 else 0)  # one page: no menu
+    for index, name in enumerate(names):
+        links.nth(index).click()
+        browser.wait_idle(page)
+        assert not browser.exceptions(page), name
+        page.screenshot(path=str(artifacts / f"page-{name.lower().replace(' ', '-')}.png"), full_page=True)
+
+
+def test_a_text_file_named_jpg_gets_a_friendly_message(page, tmp_path):
+    fake = tmp_path / "holiday.jpg"
+    fake.write_text("this is not a photo")
+    page.get_by_text("Upload", exact=True).click()
+    browser.wait_idle(page)
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(fake))
+    browser.wait_idle(page)
+    alert = page.locator("[data-testid='stAlert']").filter(has_text="not an image")
+    alert.wait_for()
+    assert not browser.exceptions(page)
+    page.get_by_text("Mean-subtracted input").wait_for()  # the sample still shows
