@@ -69,3 +69,23 @@ def test_a_text_file_named_jpg_gets_a_friendly_message(page, tmp_path):
     alert.wait_for()
     assert not browser.exceptions(page)
     page.get_by_text("Mean-subtracted input").wait_for()  # the sample still shows
+
+
+def test_activations_journey_steps_through_layers_and_overlays_a_channel(page, artifacts):
+    with page.expect_file_chooser() as chooser:
+        page.get_by_text("Upload", exact=True).click()
+        browser.wait_idle(page)
+        page.get_by_test_id("stFileUploaderDropzone").get_by_test_id("stBaseButton-secondary").click()
+    chooser.value.set_files(str(SAMPLES / "cat.jpg"))
+    browser.wait_idle(page)
+    page.locator("[data-testid='stSidebarNav'] a", has_text="Activations").click()
+    browser.wait_idle(page)
+    page.get_by_role("heading", name="Activations · AlexNet (torchvision)").wait_for()
+    for expected in ["relu1", "pool1", "conv2", "relu2", "pool2"]:
+        page.get_by_role("button", name="▶").click()
+        browser.wait_idle(page)
+        assert f"{expected} · kind" in page.inner_text("[data-testid='stMain']")
+    page.get_by_text("The map upsampled onto the input").wait_for()
+    assert "pool2" in page.inner_text("[data-testid='stMain']")
+    assert not browser.exceptions(page)
+    page.screenshot(path=str(artifacts / "activations-alexnet-pool2.png"), full_page=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import inference
+from explorer import activations, inference, zoo
 from explorer.cache import ByteBudgetCache
 from explorer.images import LoadedImage
 
@@ -22,3 +22,14 @@ def analysis(loaded: inference.LoadedModel, image: LoadedImage) -> inference.Ana
     """Every tap of the image through the network, computed once per (model, weights, image)."""
     key = (loaded.spec.key, loaded.status.label, image.digest)
     return analyses().get_or_compute(key, lambda: inference.analyse(loaded, image))
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _tap_stats(key: str, weights_label: str, digest: str, _analysis: inference.Analysis):
+    taps = [tap for tap in zoo.taps(key) if tap.parent is None]
+    return activations.tap_stats(_analysis.record.outputs, taps)
+
+
+def tap_stats(loaded: inference.LoadedModel, image: LoadedImage) -> list[activations.TapStats]:
+    """Per-tap statistics of the network's main taps, once per (model, weights, image)."""
+    return _tap_stats(loaded.spec.key, loaded.status.label, image.digest, analysis(loaded, image))

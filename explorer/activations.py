@@ -1,0 +1,81 @@
+"""What a captured record says about each tap: channel rankings, statistics, first-layer kernels."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from .taps import Tap
+
+RANKINGS = {
+    "mean": "mean activation",
+    "max": "strongest single response",
+    "active": "fraction of positions > 0",
+}
+
+
+def is_spatial(tensor: Tensor) -> bool:
+    return tensor.dim() == 3  # [C, H, W]
+
+
+def channel_scores(maps: Tensor, metric: str) -> Tensor:
+    """One score per channel of a [C, H, W] tensor."""
+    flat = maps.flatten(1).float()
+    if metric == "mean":
+        return flat.mean(1)
+    if metric == "max":
+        return flat.amax(1)
+    if metric == "active":
+        return (flat > 0).float().mean(1)
+    raise ValueError(f"unknown ranking {metric!r}; choose one of {', '.join(RANKINGS)}")
+
+
+def top_channels(maps: Tensor, k: int | None, metric: str = "mean") -> list[int]:
+    """All channels in order (k=None), or the k highest-scoring, best first."""
+    if k is None or k >= maps.shape[0]:
+        return list(range(maps.shape[0]))
+    return channel_scores(maps, metric).topk(k).indices.tolist()
+
+
+@dataclass(frozen=True)
+class TapStats:
+    name: str
+    kind: str
+    channels: int
+    height: int | None  # None for vectors
+    width: int | None
+    mean: float
+    std: float
+    zeros: float  # fraction of exactly-zero values: sparsity after a ReLU
+
+
+def tap_stats(outputs: Mapping[str, Tensor], taps: Sequence[Tap]) -> list[TapStats]:
+    """Statistics of every tap's output, in forward order."""
+    rows = []
+    for tap in taps:
+        values = outputs[tap.name].float()
+        spatial = is_spatial(values)
+        rows.append(TapStats(
+            name=tap.name, kind=tap.kind, channels=values.shape[0],
+            height=values.shape[1] if spatial else None, width=values.shape[2] if spatial else None,
+            mean=float(values.mean()), std=float(values.std()) if values.numel() > 1 else 0.0,
+            zeros=float((values == 0).float().mean())))
+    return rows
+
+
+def first_conv(model: nn.Module) -> tuple[str, nn.Conv2d]:
+    """The convolution that looks at the RGB image, with its module path."""
+    for path, module in model.named_modules():
+        if isinstance(module, nn.Conv2d) and module.in_channels == 3:
+            return path, module
+    raise ValueError("this network has no convolution on the RGB input")
+
+
+def rgb_kernels(conv: nn.Conv2d) -> Tensor:
+    """[out, k, k, 3] in [0, 1]: each kernel stretched to its own range, as the papers draw them."""
+    weights = conv.weight.detach().float().cpu()  # [out, 3, k, k]
+    low = weights.amin(dim=(1, 2, 3), keepdim=True)
+    high = weights.amax(dim=(1, 2, 3), keepdim=True)
+    return ((weights - low) / (high - low).clamp_min(1e-12)).permute(0, 2, 3, 1)

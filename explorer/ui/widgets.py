@@ -1,0 +1,50 @@
+"""Page helpers shared by several pages."""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import streamlit as st
+
+from explorer import activations, figures, zoo
+from explorer.ui import cache
+from explorer.ui.sidebar import Selection
+
+
+def stepper(label: str, options: Sequence[str], key: str,
+            format_func: Callable[[str], str] = str) -> str:
+    """A selectbox with previous/next buttons; its value survives reruns under `key`."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = options[0]
+
+    def move(delta: int) -> None:
+        index = options.index(st.session_state[key]) + delta
+        st.session_state[key] = options[max(0, min(len(options) - 1, index))]
+
+    previous, select, following = st.columns([1, 10, 1], vertical_alignment="bottom")
+    previous.button("◀", key=f"{key}:previous", on_click=move, args=(-1,), help="Previous layer",
+                    width="stretch")
+    following.button("▶", key=f"{key}:next", on_click=move, args=(1,), help="Next layer",
+                     width="stretch")
+    return select.selectbox(label, options, key=key, format_func=format_func)
+
+
+def _kernel_picture(key: str, column) -> None:
+    path, conv = activations.first_conv(cache.loaded_model(key).model)
+    kernel = conv.kernel_size[0]
+    column.image(figures.png_bytes(figures.kernel_grid(activations.rgb_kernels(conv))), width="stretch",
+                 caption=f"{zoo.get(key).name}: {conv.out_channels} kernels "
+                         f"{kernel}×{kernel}, stride {conv.stride[0]} (`{path}`)")
+
+
+def first_layer_kernels(selection: Selection) -> None:
+    """This network's RGB kernels beside another's (AlexNet 11x11/4 vs ZFNet 7x7/2 by default)."""
+    others = [k for k in zoo.REGISTRY if k != selection.spec.key]
+    default = "zfnet" if selection.spec.key != "zfnet" else "alexnet2012"
+    other = st.selectbox("Compare with", others, index=others.index(default), key="kernels_other",
+                         format_func=lambda k: zoo.get(k).name)
+    left, right = st.columns(2)
+    _kernel_picture(selection.spec.key, left)
+    _kernel_picture(other, right)
+    st.caption("Each kernel is stretched to its own range. Trained first layers show oriented edges and "
+               "colour blobs; ZFNet's 7×7/2 kernels were the paper's fix for AlexNet's 11×11/4, which "
+               "skipped fine detail. With random weights the kernels are noise.")
