@@ -57,6 +57,15 @@ def weights_command(args: argparse.Namespace) -> object:
     return rows
 
 
+def bench_command(args: argparse.Namespace) -> object:
+    """The benchmarks in bench/ (run from the repository root, where that folder lies)."""
+    try:
+        from bench.run import collect
+    except ImportError as error:
+        raise OSError("the bench/ folder is not importable: run from the repository root") from error
+    return collect()
+
+
 def _stderr_progress(key: str) -> Callable[[int, int | None], None]:
     def report(done: int, total: int | None) -> None:
         share = f"{done / total:6.1%}" if total else f"{done / 2**20:.0f} MB"
@@ -65,7 +74,8 @@ def _stderr_progress(key: str) -> Callable[[int, int | None], None]:
 
 
 def _print_table(result: object) -> None:
-    rows = result if isinstance(result, list) else result.get("taps") or result.get("top5") or [result]
+    rows = result if isinstance(result, list) else \
+        result.get("taps") or result.get("top5") or result.get("results") or [result]
     if isinstance(result, dict):
         print("  ".join(f"{k}={v}" for k, v in result.items() if not isinstance(v, list)))
     for row in rows:
@@ -87,7 +97,8 @@ def parser() -> argparse.ArgumentParser:
     for name, handler, help_text in (("models", models_command, "registered networks"),
                                      ("summary", summary_command, "per-layer counts of one network"),
                                      ("predict", predict_command, "top-5 classes for an image"),
-                                     ("weights", weights_command, "where weights come from; fetch them")):
+                                     ("weights", weights_command, "where weights come from; fetch them"),
+                                     ("bench", bench_command, "benchmarks with targets")):
         command = commands.add_parser(name, help=help_text)
         command.set_defaults(handler=handler)
         command.add_argument("--json", action="store_true", help="print one JSON document")

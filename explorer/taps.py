@@ -8,6 +8,7 @@ optionally one backward) with hooks that are always removed again.
 from __future__ import annotations
 
 import time
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -326,11 +327,20 @@ def capture(model: nn.Module, x: Tensor, taps: Sequence[Tap], grads: bool = Fals
     """
     outputs: dict[str, Tensor] = {}
     tap_grads: dict[str, Tensor] = {}
+    # An identity shortcut sees the very tensor the previous block's tap saw: copy it once.
+    # A weak reference proves it is the same live tensor (a freed one's address can be
+    # reused), without keeping originals alive, which would cost fresh allocations.
+    copies: dict[int, tuple[weakref.ref, int, Tensor]] = {}
 
     def keep(tap: Tap, tensor: Tensor) -> Tensor | None:
         if tap.name in outputs:
             raise RuntimeError(f"tap {tap.name} ({tap.module}) fired twice in one pass")
-        outputs[tap.name] = _cpu_copy(tensor[0])
+        seen = copies.get(id(tensor))
+        if seen and seen[0]() is tensor and seen[1] == tensor._version:
+            outputs[tap.name] = seen[2]
+        else:
+            outputs[tap.name] = _cpu_copy(tensor[0])
+            copies[id(tensor)] = (weakref.ref(tensor), tensor._version, outputs[tap.name])
         if not (grads and tensor.requires_grad):
             return None
         tensor.register_hook(lambda g, name=tap.name: tap_grads.__setitem__(name, _cpu_copy(g[0])))

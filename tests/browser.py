@@ -22,9 +22,13 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
+def find_chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
 def chromium_path() -> str | None:
     """Debian's Chromium; missing is a failure under CI=true and a skip elsewhere."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    found = find_chromium()
     if found is None:
         if os.environ.get("CI") == "true":
             pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
@@ -41,6 +45,7 @@ def free_port() -> int:
 @contextmanager
 def streamlit_server(env: dict[str, str] | None = None) -> Iterator[str]:
     port = free_port()
+    (ROOT / "tests" / "artifacts").mkdir(parents=True, exist_ok=True)
     log = open(ROOT / "tests" / "artifacts" / f"streamlit-{port}.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),

@@ -102,3 +102,22 @@ def test_capture_restores_training_mode_and_the_record_is_read_only(cat_image):
     with pytest.raises(TypeError):
         record.outputs["conv1"] = torch.zeros(1)
     assert record.nbytes == (2 * 6 * 6 + 1000) * 4
+
+
+def test_every_vgg_tap_equals_its_layer_applied_to_the_previous_tap(cat_image):
+    loaded = inference.load("vgg16", torch.device("cpu"))
+    record = inference.analyse(loaded, cat_image).record
+    features = [t for t in zoo.taps("vgg16") if t.module.startswith("features.")]
+    with torch.no_grad():
+        for previous, tap in zip(features, features[1:]):
+            layer = loaded.model.get_submodule(tap.module)
+            expected = layer(record.outputs[previous.name][None].clone())[0]
+            assert torch.allclose(record.outputs[tap.name], expected, atol=1e-4), tap.name
+
+
+def test_an_identity_shortcut_shares_the_copy_of_the_previous_block(cat_image):
+    loaded = inference.load("resnet18", torch.device("cpu"))
+    record = inference.analyse(loaded, cat_image).record
+    assert record.outputs["layer1.1/shortcut"] is record.outputs["layer1.0"]
+    assert record.outputs["layer1.0/shortcut"] is record.outputs["pool1"]
+    assert record.outputs["relu1"] is not record.outputs["bn1"]  # same storage, changed in place
