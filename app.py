@@ -8,6 +8,7 @@ st.set_page_config(page_title="CNN Explorer", page_icon=":material/neurology:", 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/activations.py", title="Activations", icon=":material/grid_view:"),
+    st.Page("pages/costs.py", title="Parameters & FLOPs", icon=":material/functions:"),
 ]
 
 navigation = st.navigation(PAGES)

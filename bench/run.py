@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 
-from bench import activations, payload
+from bench import activations, costs, payload
 from explorer import backend
 
-SUITES = (activations, payload)
+SUITES = (activations, costs, payload)
 
 
 def collect() -> dict:

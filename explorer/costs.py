@@ -6,15 +6,19 @@ pooling, BatchNorm, LRN and additions are not counted.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
+from typing import Mapping
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from . import taps as taps_module
 from . import zoo
+from .receptive import ReceptiveFieldMode
+from .taps import hooked
 
 NOT_COUNTED = "biases, ReLU, pooling, BatchNorm, LRN and additions"
 
@@ -29,6 +33,13 @@ class TapCost:
     params: int
     macs: int
     rf: int | None  # theoretical receptive field in input pixels, spatial taps only
+    jump: int | None  # input pixels between neighbouring units (cumulative stride)
+    start: float | None  # input coordinate of the first unit's centre
+
+    @property
+    def activation_bytes(self) -> int:
+        """Memory of this output for one image in float32."""
+        return math.prod(self.shape) * 4
 
 
 @dataclass(frozen=True)
@@ -37,26 +48,190 @@ class Summary:
     params: int
     macs: int
     taps: tuple[TapCost, ...]
+    depth: int  # weight layers on the longest input-to-logits path
+    module_macs: Mapping[str, int]  # every module's MACs, children included, by module path
+
+    def tap(self, name: str) -> TapCost:
+        return next(t for t in self.taps if t.name == name)
 
 
 def count_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
+def _measure(model: nn.Module, x: torch.Tensor, taps) -> tuple[dict, dict, dict[str, int], int, int]:
+    """One meta-device pass: each tap's shape and field, FLOPs per module, total FLOPs, depth."""
+    shapes, fields = {}, {}
+    with FlopCounterMode(display=False) as counter, ReceptiveFieldMode(x) as tracker:
+        def keep(tap, tensor) -> None:
+            if tap.name not in shapes:
+                shapes[tap.name] = tuple(tensor.shape[1:])
+                fields[tap.name] = tracker.field(tensor)
+
+        with hooked(model, taps, keep), torch.no_grad():
+            logits = model(x)
+        depth = tracker.field(logits).depth
+    flops = {name: sum(ops.values()) for name, ops in counter.get_flop_counts().items()}
+    return shapes, fields, flops, counter.get_total_flops(), depth
+
+
 @lru_cache(maxsize=None)
 def summary(key: str) -> Summary:
     """Whole-network and per-tap counts for a registered network."""
     spec, model, taps = zoo.get(key), zoo.meta_model(key), zoo.taps(key)
-    x = torch.zeros(1, *spec.input_size, device="meta")
-    with FlopCounterMode(display=False) as counter:
-        shapes = taps_module.shapes(model, x, taps)
-    flops = {name: sum(ops.values()) for name, ops in counter.get_flop_counts().items()}
+    shapes, fields, flops, total, depth = _measure(model, torch.zeros(1, *spec.input_size, device="meta"), taps)
     root = type(model).__name__
-    rows = tuple(
-        TapCost(name=tap.name, module=tap.module, kind=tap.kind, parent=tap.parent,
-                shape=shapes[tap.name],
-                params=0 if tap.io == "input" else count_params(model.get_submodule(tap.module)),
-                macs=0 if tap.io == "input" else int(flops.get(f"{root}.{tap.module}", 0)) // 2,
-                rf=None)
-        for tap in taps)
-    return Summary(key, count_params(model), int(counter.get_total_flops()) // 2, rows)
+    module_macs = MappingProxyType({name.removeprefix(root).lstrip("."): count // 2
+                                    for name, count in flops.items() if name.startswith(root)})
+    rows = []
+    for tap in taps:
+        spatial = len(shapes[tap.name]) == 3 and fields[tap.name] is not None
+        field = fields[tap.name]
+        rows.append(TapCost(
+            name=tap.name, module=tap.module, kind=tap.kind, parent=tap.parent, shape=shapes[tap.name],
+            params=0 if tap.io == "input" else count_params(model.get_submodule(tap.module)),
+            macs=0 if tap.io == "input" else module_macs.get(tap.module, 0),
+            rf=field.size if spatial else None, jump=max(field.jump) if spatial else None,
+            start=field.start[0] if spatial else None))
+    return Summary(key, count_params(model), int(total) // 2, tuple(rows), depth, module_macs)
+
+
+def stacked_field(layers: list[nn.Module], size: int = 32) -> int:
+    """Receptive field of a few real layers applied in a row (e.g. two 3x3 convs)."""
+    channels = next(m for m in layers[0].modules() if isinstance(m, nn.Conv2d)).in_channels
+    x = torch.zeros(1, channels, size, size, device="meta")
+    with ReceptiveFieldMode(x) as tracker, torch.no_grad():
+        y = x
+        for layer in layers:
+            y = layer.to("meta")(y)
+        return tracker.field(y).size
+
+
+@dataclass(frozen=True)
+class WeightLayer:
+    module: str
+    kind: str  # "conv" or "fc"
+    params: int
+    macs: int
+
+
+@lru_cache(maxsize=None)
+def weight_layers(key: str) -> tuple[WeightLayer, ...]:
+    """Every convolution and linear layer, in the order the network defines them."""
+    macs = summary(key).module_macs
+    return tuple(WeightLayer(path, "conv" if isinstance(m, nn.Conv2d) else "fc", count_params(m), macs.get(path, 0))
+                 for path, m in zoo.meta_model(key).named_modules() if isinstance(m, (nn.Conv2d, nn.Linear)))
+
+
+@dataclass(frozen=True)
+class Shares:
+    conv_params: int
+    fc_params: int
+    other_params: int  # BatchNorm and the like
+    conv_macs: int
+    fc_macs: int
+
+
+@lru_cache(maxsize=None)
+def shares(key: str) -> Shares:
+    layers, total = weight_layers(key), summary(key)
+    conv = [l for l in layers if l.kind == "conv"]
+    fc = [l for l in layers if l.kind == "fc"]
+    conv_params, fc_params = sum(l.params for l in conv), sum(l.params for l in fc)
+    return Shares(conv_params, fc_params, total.params - conv_params - fc_params,
+                  sum(l.macs for l in conv), sum(l.macs for l in fc))
+
+
+@dataclass(frozen=True)
+class ModuleNode:
+    path: str  # "" is the whole network
+    parent: str | None
+    params: int
+    macs: int
+
+
+@lru_cache(maxsize=None)
+def module_tree(key: str) -> tuple[ModuleNode, ...]:
+    """The module hierarchy with parameters and MACs (children included) of each node."""
+    macs = summary(key).module_macs
+    nodes = []
+    for path, module in zoo.meta_model(key).named_modules():
+        params, node_macs = count_params(module), macs.get(path, summary(key).macs if not path else 0)
+        if params or node_macs:
+            nodes.append(ModuleNode(path, None if not path else path.rpartition(".")[0], params, node_macs))
+    return tuple(nodes)
+
+
+@dataclass(frozen=True)
+class StackedKernels:
+    """Two stacked 3x3 convolutions against one 5x5 of the same width, on real layers."""
+    first: str
+    second: str
+    channels: int
+    stacked_params: int
+    stacked_rf: int
+    single_params: int
+    single_rf: int
+
+
+@lru_cache(maxsize=None)
+def stacked_3x3(key: str) -> StackedKernels | None:
+    """The network's last pair of consecutive 3x3 stride-1 convs of equal width, if any."""
+    convs = [(p, m) for p, m in zoo.meta_model(key).named_modules() if isinstance(m, nn.Conv2d)]
+    pairs = [(a, b) for a, b in zip(convs, convs[1:])
+             if all(c.kernel_size == (3, 3) and c.stride == (1, 1) and c.groups == 1 for _, c in (a, b))
+             and a[1].in_channels == a[1].out_channels == b[1].out_channels]
+    if not pairs:
+        return None
+    (first, conv_a), (second, conv_b) = pairs[-1]
+    width = conv_a.out_channels
+    single = nn.Conv2d(width, width, 5, padding=2, bias=conv_a.bias is not None, device="meta")
+    return StackedKernels(first, second, width, count_params(conv_a) + count_params(conv_b),
+                          stacked_field([conv_a, nn.ReLU(), conv_b]), count_params(single),
+                          stacked_field([single]))
+
+
+@dataclass(frozen=True)
+class HeadOption:
+    label: str
+    fc6_params: int
+    network_params: int
+
+
+@lru_cache(maxsize=None)
+def fc6_what_if(key: str) -> tuple[HeadOption, ...] | None:
+    """The lecture's VGG argument on the real fc6: wider final maps, or global average pooling."""
+    total = summary(key)
+    names = {t.name for t in total.taps}
+    if not {"pool5", "fc6", "fc8"} <= names:
+        return None
+    channels, height, width = total.tap("pool5").shape
+    fc6 = zoo.meta_model(key).get_submodule(total.tap("fc6").module)
+    head = sum(total.tap(n).params for n in ("fc6", "fc7", "fc8"))
+    units, classes = fc6.out_features, total.tap("fc8").shape[0]
+    as_built = total.tap("fc6").params
+    options = [(f"as built: flatten {channels}x{height}x{width}", as_built),
+               (f"final maps doubled to {2 * channels} channels", 2 * channels * height * width * units + units),
+               (f"global average pooling, then fc6 ({channels} -> {units})", channels * units + units)]
+    rows = [HeadOption(label, params, total.params - as_built + params) for label, params in options]
+    gap_only = channels * classes + classes  # GoogLeNet's choice: pooling straight into the classifier
+    rows.append(HeadOption(f"global average pooling straight into {classes} classes (GoogLeNet)",
+                           gap_only, total.params - head + gap_only))
+    return tuple(rows)
+
+
+CACHED = (summary, weight_layers, shares, module_tree, stacked_3x3, fc6_what_if)
+
+
+def clear_caches() -> None:
+    """Forget every count (tests and benchmarks that change the registry or time a cold start)."""
+    for cached in CACHED + (zoo.meta_model, zoo.taps):
+        cached.cache_clear()
+
+
+def tap_table(key: str) -> list[dict]:
+    """The per-tap table as rows with the column names a page shows (and a CSV keeps)."""
+    return [{"tap": t.name, "module": t.module, "kind": t.kind, "output shape": "×".join(map(str, t.shape)),
+             "params": t.params, "MACs": t.macs, "FLOPs (2×MACs)": 2 * t.macs,
+             "activation KiB (fp32)": t.activation_bytes / 1024, "receptive field": t.rf, "jump": t.jump}
+            for t in summary(key).taps]

@@ -16,6 +16,7 @@ from .inference import Prediction
 
 if TYPE_CHECKING:
     from .activations import TapStats
+    from .costs import ModuleNode, Shares, WeightLayer
 
 
 def human_count(value: float, unit: str = "") -> str:
@@ -159,3 +160,71 @@ def tap_stats_figure(stats: Sequence["TapStats"]) -> go.Figure:
     figure.update_yaxes(range=[0, 1], tickformat=".0%", row=2, col=1)
     figure.update_layout(height=720, margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h")
     return figure
+
+
+# ---------------------------------------------------------------- costs
+
+def layer_costs_figure(layers: Sequence["WeightLayer"], names: dict[str, str]) -> go.Figure:
+    """Parameters and MACs per weight layer, side by side: where weights vs compute live."""
+    labels = [names.get(layer.module, layer.module) for layer in layers]
+    colours = ["#4c78a8" if layer.kind == "conv" else "#e45756" for layer in layers]
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("parameters", "MACs"), horizontal_spacing=0.08)
+    figure.add_trace(go.Bar(x=labels, y=[l.params for l in layers], marker_color=colours, name="params",
+                            hovertemplate="%{x}: %{y:,}<extra></extra>"), 1, 1)
+    figure.add_trace(go.Bar(x=labels, y=[l.macs for l in layers], marker_color=colours, name="MACs",
+                            hovertemplate="%{x}: %{y:,}<extra></extra>"), 1, 2)
+    figure.update_layout(height=380, showlegend=False, margin=dict(l=10, r=10, t=40, b=10),
+                         title="blue: convolution, red: fully connected")
+    return figure
+
+
+def module_treemap(nodes: Sequence["ModuleNode"], by: str, root_label: str) -> go.Figure:
+    values = [getattr(node, by) for node in nodes]
+    figure = go.Figure(go.Treemap(
+        ids=[node.path or root_label for node in nodes],
+        parents=["" if node.parent is None else (node.parent or root_label) for node in nodes],
+        labels=[node.path.rpartition(".")[2] or root_label for node in nodes],
+        values=values, branchvalues="total", maxdepth=3,
+        hovertemplate="%{id}<br>%{value:,} " + by + " (%{percentRoot:.1%} of the network)<extra></extra>"))
+    figure.update_layout(height=460, margin=dict(l=0, r=0, t=30, b=0),
+                         title=f"Module hierarchy sized by {by} (click to zoom)")
+    return figure
+
+
+def cumulative_share_figure(layers: Sequence["WeightLayer"], names: dict[str, str]) -> go.Figure:
+    labels = [names.get(layer.module, layer.module) for layer in layers]
+    figure = go.Figure()
+    for attribute, label in (("params", "parameters"), ("macs", "MACs")):
+        values = np.cumsum([getattr(layer, attribute) for layer in layers], dtype=np.float64)
+        figure.add_trace(go.Scatter(x=labels, y=values / max(values[-1], 1), name=label, mode="lines+markers"))
+    figure.update_layout(height=340, yaxis_tickformat=".0%", yaxis_range=[0, 1.02],
+                         title="Cumulative share along the depth", margin=dict(l=10, r=10, t=40, b=10))
+    return figure
+
+
+def shares_figure(shares: "Shares") -> go.Figure:
+    """Conv vs fully connected vs other, as one stacked bar for parameters and one for MACs."""
+    params = shares.conv_params + shares.fc_params + shares.other_params
+    macs = max(shares.conv_macs + shares.fc_macs, 1)
+    figure = go.Figure()
+    for label, values, colour in (("convolution", (shares.conv_params / params, shares.conv_macs / macs), "#4c78a8"),
+                                  ("fully connected", (shares.fc_params / params, shares.fc_macs / macs), "#e45756"),
+                                  ("other (BatchNorm …)", (shares.other_params / params, 0.0), "#bab0ac")):
+        figure.add_trace(go.Bar(y=["parameters", "MACs"], x=values, name=label, orientation="h",
+                                marker_color=colour, text=[f"{v:.1%}" for v in values], textposition="inside"))
+    figure.update_layout(barmode="stack", height=240, xaxis_tickformat=".0%", xaxis_range=[0, 1],
+                         margin=dict(l=10, r=10, t=50, b=10),
+                         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    return figure
+
+
+def receptive_field_box(picture: np.ndarray, rf: int, jump: int, start: float, map_size: int) -> Image.Image:
+    """The input with the receptive field of the map's centre unit drawn as a square."""
+    centre = start + (map_size - 1) // 2 * jump
+    half = rf / 2
+    image = Image.fromarray(picture).copy()
+    draw = ImageDraw.Draw(image)
+    box = [centre - half, centre - half, centre + half, centre + half]
+    draw.rectangle(box, outline=(255, 60, 60), width=3)
+    draw.ellipse([centre - 3, centre - 3, centre + 3, centre + 3], fill=(255, 60, 60))
+    return image

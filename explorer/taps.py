@@ -359,16 +359,3 @@ def capture(model: nn.Module, x: Tensor, taps: Sequence[Tap], grads: bool = Fals
     return Record(outputs=MappingProxyType(outputs), grads=MappingProxyType(tap_grads),
                   logits=_cpu_copy(logits), target=chosen if grads else None,
                   seconds=time.perf_counter() - start, device=str(x.device))
-
-
-def shapes(model: nn.Module, x: Tensor, taps: Sequence[Tap]) -> dict[str, tuple[int, ...]]:
-    """Output shape (batch dimension dropped) of every tap; works on the meta device."""
-    found: dict[str, tuple[int, ...]] = {}
-
-    def keep(tap: Tap, tensor: Tensor) -> None:
-        if tap.name not in found:
-            found[tap.name] = tuple(tensor.shape[1:])
-
-    with _eval_mode(model), hooked(model, taps, keep), torch.no_grad():
-        model(x)
-    return found

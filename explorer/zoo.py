@@ -15,7 +15,7 @@ from torch import nn
 from torchvision.models import get_model, get_model_weights
 
 from . import taps as tap_layouts
-from .architectures import alexnet2012, plain, zfnet
+from .architectures import alexnet2012, googlenet_paper, plain, zfnet
 from .taps import Tap
 
 
@@ -177,6 +177,11 @@ def _registry() -> dict[str, ModelSpec]:
                      aux_logits=True, transform_input=True, init_weights=True,
                      notes="torchvision adds BatchNorm and uses 3x3 kernels in the branch the "
                            "paper calls 5x5 (torchvision issue #906); auxiliary heads dropped."),
+        _paper_only("googlenet_paper", "GoogLeNet (2014 paper)", "inception", GOOGLENET,
+                    googlenet_paper.googlenet_paper, tap_layouts.googlenet_layout, 224, None, 89.93,
+                    "paper, Table 3: 1 model, 1 crop, 10.07 % top-5 val error",
+                    "Table 1 of the paper: 5x5 kernels in the 5x5 branch, biased convolutions, no "
+                    "BatchNorm, no auxiliary heads. No published weights."),
         _torchvision("inception_v3", "Inception v3", "inception", INCEPTION_V3,
                      tap_layouts.inception_v3_layout, aux_logits=True, transform_input=True,
                      init_weights=True,

@@ -80,7 +80,7 @@ def chromium(user_data_dir: Path) -> Iterator[object]:
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(user_data_dir), executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS,
-            viewport={"width": 1400, "height": 1000})
+            viewport={"width": 1400, "height": 2400})
         try:
             yield context
         finally:

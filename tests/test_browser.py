@@ -1,4 +1,6 @@
 """Main journeys in real headless Chromium against `streamlit run`."""
+import re
+
 import pytest
 
 from tests import browser
@@ -55,7 +57,8 @@ def test_upload_see_predictions_switch_network_and_open_every_page(page, artifac
         links.nth(index).click()
         browser.wait_idle(page)
         assert not browser.exceptions(page), name
-        page.screenshot(path=str(artifacts / f"page-{name.lower().replace(' ', '-')}.png"), full_page=True)
+        slug = re.sub(r"[^a-z0-9]+", "-", name.splitlines()[-1].lower()).strip("-")
+        page.screenshot(path=str(artifacts / f"page-{slug}.png"), full_page=True)
 
 
 def test_a_text_file_named_jpg_gets_a_friendly_message(page, tmp_path):

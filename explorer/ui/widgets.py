@@ -6,6 +6,7 @@ from typing import Callable, Sequence
 import streamlit as st
 
 from explorer import activations, figures, zoo
+from explorer.claims import Claim
 from explorer.ui import cache
 from explorer.ui.sidebar import Selection
 
@@ -48,3 +49,16 @@ def first_layer_kernels(selection: Selection) -> None:
     st.caption("Each kernel is stretched to its own range. Trained first layers show oriented edges and "
                "colour blobs; ZFNet's 7×7/2 kernels were the paper's fix for AlexNet's 11×11/4, which "
                "skipped fine detail. With random weights the kernels are noise.")
+
+
+VERDICT_BADGES = {"holds": ":green-badge[holds]", "roughly": ":orange-badge[roughly]",
+                  "differs": ":red-badge[differs]"}
+
+
+def claim_cards(claims: Sequence[Claim]) -> None:
+    """One bordered card per claim: the claim, what we measured, the verdict and why."""
+    for claim in claims:
+        with st.container(border=True):
+            st.markdown(f"{VERDICT_BADGES[claim.verdict]} **{claim.topic}** — {claim.statement}")
+            st.markdown(f"Measured: {claim.measured}")
+            st.caption(claim.why)

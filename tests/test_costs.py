@@ -1,0 +1,105 @@
+"""Costs: receptive fields against an independent gradient method, shares by hand, what-ifs."""
+import json
+
+import pytest
+import torch
+from torch import nn
+from torchvision.models import get_model
+
+from explorer import costs, weights, zoo
+from tests.test_cli import run
+
+
+@pytest.mark.parametrize("key, tap, expected", [
+    ("alexnet2012", "pool5", 195), ("alexnet", "pool5", 195), ("vgg16", "conv1_2", 5),
+    ("vgg16", "conv5_3", 196), ("vgg16", "pool5", 212), ("inception_v3", "Mixed_7c", 1311),
+])
+def test_receptive_fields_of_the_lecture(key, tap, expected):
+    assert costs.summary(key).tap(tap).rf == expected
+
+
+def test_summary_json_carries_receptive_fields():
+    taps = {t["name"]: t for t in json.loads(run("summary", "vgg16", "--json").stdout)["taps"]}
+    assert (taps["conv1_2"]["rf"], taps["conv5_3"]["rf"], taps["pool5"]["rf"]) == (5, 196, 212)
+    assert taps["fc6"]["rf"] is None
+
+
+def _linearised(model: nn.Module) -> nn.Module:
+    """Positive weights, no biases, max-pooling as average pooling: every path carries gradient."""
+    for name, module in list(model.named_modules()):
+        for child_name, child in module.named_children():
+            if isinstance(child, nn.MaxPool2d):
+                setattr(module, child_name, nn.AvgPool2d(child.kernel_size, child.stride, child.padding,
+                                                         ceil_mode=child.ceil_mode))
+    with torch.no_grad():
+        for parameter_name, parameter in model.named_parameters():
+            parameter.fill_(0.0 if parameter_name.endswith("bias") else 0.01)
+    return model.eval()
+
+
+def _gradient_support(key: str, tap_name: str) -> int:
+    """The extent of d(centre unit)/d(input): the receptive field, measured independently."""
+    spec = zoo.get(key)
+    model = _linearised(weights.random_model(spec))
+    tap = next(t for t in zoo.taps(key) if t.name == tap_name)
+    captured = {}
+    handle = model.get_submodule(tap.module).register_forward_hook(lambda m, i, o: captured.setdefault("o", o))
+    x = torch.ones(1, *spec.input_size, requires_grad=True)
+    model(x)
+    handle.remove()
+    out = captured["o"]
+    out[0, :, out.shape[2] // 2, out.shape[3] // 2].sum().backward()
+    rows = torch.nonzero(x.grad[0].abs().sum(0).sum(1))
+    return int(rows.max() - rows.min() + 1)
+
+
+@pytest.mark.parametrize("key, tap", [("alexnet2012", "conv5"), ("vgg16", "conv3_3"),
+                                      ("googlenet", "inception_3a"), ("resnet18", "layer2.1")])
+def test_receptive_field_equals_the_support_of_a_gradient(key, tap):
+    measured = _gradient_support(key, tap)
+    field = costs.summary(key).tap(tap).rf
+    assert field <= zoo.get(key).input_size[1]  # the whole field fits inside the input
+    assert measured == field
+
+
+def test_shares_match_a_count_by_hand_on_torchvision_models():
+    for key in ("vgg16", "alexnet"):
+        model = get_model(key, weights=None)
+        conv = sum(p.numel() for m in model.modules() if isinstance(m, nn.Conv2d) for p in m.parameters())
+        fc = sum(p.numel() for m in model.modules() if isinstance(m, nn.Linear) for p in m.parameters())
+        shares = costs.shares(key)
+        assert (shares.conv_params, shares.fc_params, shares.other_params) == (conv, fc, 0)
+    assert costs.shares("vgg16").fc_params / costs.summary("vgg16").params == pytest.approx(0.8937, abs=1e-4)
+    assert costs.shares("resnet18").other_params == sum(
+        p.numel() for m in get_model("resnet18").modules() if isinstance(m, nn.BatchNorm2d) for p in m.parameters())
+
+
+def test_depths_of_the_papers():
+    assert [costs.summary(k).depth for k in ("alexnet", "vgg16", "vgg19", "googlenet", "resnet34", "resnet152")] \
+        == [8, 16, 19, 22, 34, 152]
+
+
+def test_two_3x3_against_one_5x5_on_vgg16():
+    pair = costs.stacked_3x3("vgg16")
+    assert (pair.first, pair.second, pair.channels) == ("features.26", "features.28", 512)
+    assert pair.stacked_rf == pair.single_rf == 5
+    assert pair.stacked_params == 2 * (9 * 512 * 512 + 512) and pair.single_params == 25 * 512 * 512 + 512
+    assert costs.stacked_3x3("alexnet") is None
+
+
+def test_fc6_what_if_for_vgg16():
+    rows = costs.fc6_what_if("vgg16")
+    assert rows[0].fc6_params == 102_764_544 and rows[0].network_params == 138_357_544
+    assert rows[1].fc6_params == 7 * 7 * 1024 * 4096 + 4096 == 205_524_992
+    assert rows[2].fc6_params == 512 * 4096 + 4096
+    assert rows[3].network_params == 138_357_544 - (102_764_544 + 16_781_312 + 4_097_000) + 513_000
+    assert costs.fc6_what_if("resnet50") is None
+
+
+def test_module_tree_sums_and_tap_table():
+    nodes = {n.path: n for n in costs.module_tree("vgg16")}
+    assert nodes[""].params == 138_357_544 and nodes[""].macs == costs.summary("vgg16").macs
+    assert nodes["features"].params + nodes["classifier"].params == nodes[""].params
+    row = next(r for r in costs.tap_table("vgg16") if r["tap"] == "conv1_1")
+    assert row["output shape"] == "64×224×224" and row["FLOPs (2×MACs)"] == 2 * row["MACs"]
+    assert row["activation KiB (fp32)"] == 64 * 224 * 224 * 4 / 1024 and row["receptive field"] == 3
