@@ -9,6 +9,7 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/activations.py", title="Activations", icon=":material/grid_view:"),
     st.Page("pages/costs.py", title="Parameters & FLOPs", icon=":material/functions:"),
+    st.Page("pages/inception.py", title="Inception branches", icon=":material/call_split:"),
 ]
 
 navigation = st.navigation(PAGES)

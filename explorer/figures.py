@@ -17,6 +17,7 @@ from .inference import Prediction
 if TYPE_CHECKING:
     from .activations import TapStats
     from .costs import ModuleNode, Shares, WeightLayer
+    from .inception import Module
 
 
 def human_count(value: float, unit: str = "") -> str:
@@ -228,3 +229,47 @@ def receptive_field_box(picture: np.ndarray, rf: int, jump: int, start: float, m
     draw.rectangle(box, outline=(255, 60, 60), width=3)
     draw.ellipse([centre - 3, centre - 3, centre + 3, centre + 3], fill=(255, 60, 60))
     return image
+
+
+# ---------------------------------------------------------------- inception
+
+BRANCH_COLOURS = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6"]
+
+
+def inception_schematic(module: "Module") -> go.Figure:
+    """Input on top, one column per branch with its layers, the concatenation below."""
+    figure = go.Figure()
+    columns = len(module.branches)
+    depth = max(len(b.steps) for b in module.branches)
+
+    def box(x0, x1, y, text, colour):
+        figure.add_shape(type="rect", x0=x0, x1=x1, y0=y - 0.38, y1=y + 0.38, line_color=colour,
+                         fillcolor=colour, opacity=0.25)
+        figure.add_annotation(x=(x0 + x1) / 2, y=y, text=text, showarrow=False, font=dict(size=12, color="#222"))
+
+    box(0, columns, depth + 1, f"input {module.in_channels}×{module.in_size[0]}×{module.in_size[1]}", "#888888")
+    for i, branch in enumerate(module.branches):
+        colour = BRANCH_COLOURS[i % len(BRANCH_COLOURS)]
+        for row, step in enumerate(branch.steps):
+            box(i + 0.05, i + 0.95, depth - row, step.replace(", ", "<br>"), colour)
+        box(i + 0.05, i + 0.95, 0, f"<b>{branch.label}</b><br>{branch.channels}×{branch.size[0]}×{branch.size[1]}",
+            colour)
+    box(0, columns, -1, f"concatenate → {module.channels}×{module.size[0]}×{module.size[1]}", "#888888")
+    figure.update_xaxes(visible=False, range=[-0.05, columns + 0.05])
+    figure.update_yaxes(visible=False, range=[-1.6, depth + 1.6])
+    figure.update_layout(height=120 + 80 * (depth + 3), margin=dict(l=0, r=0, t=30, b=0),
+                         title=f"{module.tap.name} as built", plot_bgcolor="white")
+    return figure
+
+
+def branch_energy_figure(rows: Sequence[tuple[str, dict[str, float]]]) -> go.Figure:
+    """Which branch 'talks loudest' in each module: shares of activation energy, stacked."""
+    labels = list(dict.fromkeys(label for _, shares in rows for label in shares))
+    figure = go.Figure()
+    for i, label in enumerate(labels):
+        figure.add_trace(go.Bar(x=[name for name, _ in rows], y=[shares.get(label, 0.0) for _, shares in rows],
+                                name=label, marker_color=BRANCH_COLOURS[i % len(BRANCH_COLOURS)]))
+    figure.update_layout(barmode="stack", height=360, yaxis_tickformat=".0%", yaxis_range=[0, 1],
+                         title="Share of each module's activation energy (sum of squares) by branch",
+                         margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h")
+    return figure

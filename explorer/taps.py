@@ -101,8 +101,8 @@ def _module_taps(model: nn.Module, named: Sequence[tuple[str, str, str]],
     return taps
 
 
-GOOGLENET_BRANCHES = {"Inception": (("branch1", "1x1"), ("branch2", "3x3"),
-                                    ("branch3", "5x5"), ("branch4", "pool_proj"))}
+_V1_BRANCHES = (("branch1", "1x1"), ("branch2", "3x3"), ("branch3", "5x5"), ("branch4", "pool_proj"))
+GOOGLENET_BRANCHES = {"Inception": _V1_BRANCHES, "PaperInception": _V1_BRANCHES}
 
 
 def googlenet_layout(model: nn.Module) -> list[Tap]:

@@ -92,3 +92,20 @@ def test_activations_journey_steps_through_layers_and_overlays_a_channel(page, a
     assert "pool2" in page.inner_text("[data-testid='stMain']")
     assert not browser.exceptions(page)
     page.screenshot(path=str(artifacts / "activations-alexnet-pool2.png"), full_page=True)
+
+
+def open_page(page, title: str) -> None:
+    page.locator("[data-testid='stSidebarNav'] a", has_text=title).click()
+    browser.wait_idle(page)
+
+
+def test_inception_journey(page, artifacts):
+    browser.choose(page, "Network", "GoogLeNet / Inception · GoogLeNet (2014 paper)")
+    open_page(page, "Inception branches")
+    page.get_by_role("heading", name="Inception branches · GoogLeNet (2014 paper)").wait_for()
+    page.get_by_text("Why the 1×1 reductions").wait_for()
+    page.get_by_role("button", name="▶").first.click()
+    browser.wait_idle(page)
+    assert "inception_3b" in page.inner_text("[data-testid='stMain']")
+    assert not browser.exceptions(page)
+    page.screenshot(path=str(artifacts / "inception-googlenet-paper-3b.png"))

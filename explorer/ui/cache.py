@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import activations, inference, zoo
+from explorer import activations, inception, inference, zoo
 from explorer.cache import ByteBudgetCache
 from explorer.images import LoadedImage
 
@@ -33,3 +33,15 @@ def _tap_stats(key: str, weights_label: str, digest: str, _analysis: inference.A
 def tap_stats(loaded: inference.LoadedModel, image: LoadedImage) -> list[activations.TapStats]:
     """Per-tap statistics of the network's main taps, once per (model, weights, image)."""
     return _tap_stats(loaded.spec.key, loaded.status.label, image.digest, analysis(loaded, image))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _ablation(key: str, weights_label: str, digest: str, module: str, branch: str,
+              _loaded: inference.LoadedModel, _image: LoadedImage) -> inception.Ablation:
+    found = next(m for m in inception.modules(key) if m.tap.name == module)
+    return inception.ablate(_loaded, _image, found, next(b for b in found.branches if b.label == branch))
+
+
+def ablation(loaded: inference.LoadedModel, image: LoadedImage, module: str, branch: str) -> inception.Ablation:
+    """The effect of zeroing one branch, once per (model, weights, image, module, branch)."""
+    return _ablation(loaded.spec.key, loaded.status.label, image.digest, module, branch, loaded, image)

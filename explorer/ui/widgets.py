@@ -22,9 +22,9 @@ def stepper(label: str, options: Sequence[str], key: str,
         st.session_state[key] = options[max(0, min(len(options) - 1, index))]
 
     previous, select, following = st.columns([1, 10, 1], vertical_alignment="bottom")
-    previous.button("◀", key=f"{key}:previous", on_click=move, args=(-1,), help="Previous layer",
+    previous.button("◀", key=f"{key}:previous", on_click=move, args=(-1,), help=f"Previous {label.lower()}",
                     width="stretch")
-    following.button("▶", key=f"{key}:next", on_click=move, args=(1,), help="Next layer",
+    following.button("▶", key=f"{key}:next", on_click=move, args=(1,), help=f"Next {label.lower()}",
                      width="stretch")
     return select.selectbox(label, options, key=key, format_func=format_func)
 
@@ -62,3 +62,12 @@ def claim_cards(claims: Sequence[Claim]) -> None:
             st.markdown(f"{VERDICT_BADGES[claim.verdict]} **{claim.topic}** — {claim.statement}")
             st.markdown(f"Measured: {claim.measured}")
             st.caption(claim.why)
+
+
+def network_buttons(keys: Sequence[str]) -> None:
+    """Buttons that switch the sidebar's network (for pages meant for some families)."""
+    def choose(key: str) -> None:
+        st.session_state["network"] = key
+
+    for column, key in zip(st.columns(len(keys)), keys):
+        column.button(zoo.get(key).name, key=f"switch:{key}", on_click=choose, args=(key,), width="stretch")
