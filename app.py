@@ -10,6 +10,7 @@ PAGES = [
     st.Page("pages/activations.py", title="Activations", icon=":material/grid_view:"),
     st.Page("pages/costs.py", title="Parameters & FLOPs", icon=":material/functions:"),
     st.Page("pages/inception.py", title="Inception branches", icon=":material/call_split:"),
+    st.Page("pages/gradient_flow.py", title="Gradient flow", icon=":material/trending_down:"),
 ]
 
 navigation = st.navigation(PAGES)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 
-from bench import activations, costs, payload
+from bench import activations, costs, gradflow, payload
 from explorer import backend
 
-SUITES = (activations, costs, payload)
+SUITES = (activations, costs, gradflow, payload)
 
 
 def collect() -> dict:

@@ -17,6 +17,7 @@ from .inference import Prediction
 if TYPE_CHECKING:
     from .activations import TapStats
     from .costs import ModuleNode, Shares, WeightLayer
+    from .gradflow import BlockSplit, TrainStep
     from .inception import Module
 
 
@@ -272,4 +273,52 @@ def branch_energy_figure(rows: Sequence[tuple[str, dict[str, float]]]) -> go.Fig
     figure.update_layout(barmode="stack", height=360, yaxis_tickformat=".0%", yaxis_range=[0, 1],
                          title="Share of each module's activation energy (sum of squares) by branch",
                          margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h")
+    return figure
+
+
+# ---------------------------------------------------------------- gradient flow
+
+PAIR_COLOURS = {"residual": "#4c78a8", "plain": "#e45756"}
+LEGEND_ON_TOP = dict(orientation="h", yanchor="bottom", y=1.02, x=0)
+
+
+def depth_profile_figure(series: dict[str, tuple[Sequence[str], Sequence[float]]], title: str,
+                         y_title: str, log: bool = True) -> go.Figure:
+    """One line per network over its layers in forward order (x: position along the depth)."""
+    figure = go.Figure()
+    for name, (labels, values) in series.items():
+        figure.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=list(values), name=name,
+                                    mode="lines+markers", text=list(labels),
+                                    line_color=PAIR_COLOURS.get(name.split()[0].lower()),
+                                    hovertemplate="%{text}: %{y:.3g}<extra>" + name + "</extra>"))
+    figure.update_layout(title=title, height=360, xaxis_title="depth (layer index)", yaxis_title=y_title,
+                         margin=dict(l=10, r=10, t=70, b=10), legend=LEGEND_ON_TOP)
+    if log:
+        figure.update_yaxes(type="log", exponentformat="power")
+    return figure
+
+
+def split_figure(splits: Sequence["BlockSplit"]) -> go.Figure:
+    names = [s.block for s in splits]
+    figure = go.Figure([
+        go.Bar(x=names, y=[s.through_shortcut for s in splits], name="through the shortcut", marker_color="#4c78a8"),
+        go.Bar(x=names, y=[s.through_residual for s in splits], name="through F(x)", marker_color="#f58518")])
+    figure.update_layout(barmode="group", height=340, yaxis_type="log", yaxis_exponentformat="power",
+                         title="Where the gradient at each block's input comes from",
+                         margin=dict(l=10, r=10, t=70, b=10), legend=LEGEND_ON_TOP)
+    return figure
+
+
+def training_figure(steps: Sequence["TrainStep"]) -> go.Figure:
+    figure = make_subplots(rows=1, cols=3, subplot_titles=("training loss", "first conv ‖∇W‖",
+                                                           "last conv ‖∇W‖"))
+    x = [s.step for s in steps]
+    for name, colour in PAIR_COLOURS.items():
+        figure.add_trace(go.Scatter(x=x, y=[s.loss[name] for s in steps], name=name, line_color=colour), 1, 1)
+        for column, index in ((2, 0), (3, -1)):
+            figure.add_trace(go.Scatter(x=x, y=[s.conv_grad[name][index] for s in steps], name=name,
+                                        line_color=colour, showlegend=False), 1, column)
+    figure.update_yaxes(type="log", exponentformat="power", col=2)
+    figure.update_yaxes(type="log", exponentformat="power", col=3)
+    figure.update_layout(height=320, margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h")
     return figure

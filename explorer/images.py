@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import io
 import warnings
 from dataclasses import dataclass
@@ -145,3 +146,25 @@ def input_views(image: Image.Image, pre: Preprocess) -> InputViews:
     mean_image = np.broadcast_to(mean, pixels.shape)
     return InputViews(pixels, np.rint(mean_image).astype(np.uint8),
                       np.clip(np.rint(shown), 0, 255).astype(np.uint8))
+
+
+def augmented_batch(image: Image.Image, pre: Preprocess, count: int, seed: int = 0,
+                    size: int | None = None) -> torch.Tensor:
+    """[count, 3, size, size]: the network's own centre crop first, then random resized crops
+    and flips of the same image (seeded), normalised like `preprocess`."""
+    size = size or pre.crop
+    centre = TF.center_crop(TF.resize(_limit_aspect(image), [round(size * pre.resize / pre.crop)],
+                                      antialias=True), [size])
+    crops = [TF.pil_to_tensor(centre)]
+    generator = torch.Generator().manual_seed(seed)
+    base = TF.pil_to_tensor(_limit_aspect(image))
+    height, width = base.shape[1:]
+    for _ in range(count - 1):
+        scale = 0.35 + 0.65 * float(torch.rand(1, generator=generator))
+        side = max(1, int(min(height, width) * math.sqrt(scale)))
+        top = int(torch.randint(0, height - side + 1, (1,), generator=generator))
+        left = int(torch.randint(0, width - side + 1, (1,), generator=generator))
+        crop = TF.resized_crop(base, top, left, side, side, [size, size], antialias=True)
+        crops.append(TF.horizontal_flip(crop) if torch.rand(1, generator=generator) < 0.5 else crop)
+    pixels = TF.to_dtype(torch.stack(crops), torch.float32, scale=True)
+    return TF.normalize(pixels, list(pre.mean), list(pre.std))

@@ -109,3 +109,13 @@ def test_inception_journey(page, artifacts):
     assert "inception_3b" in page.inner_text("[data-testid='stMain']")
     assert not browser.exceptions(page)
     page.screenshot(path=str(artifacts / "inception-googlenet-paper-3b.png"))
+
+
+def test_gradient_flow_journey(page, artifacts):
+    open_page(page, "Gradient flow")
+    page.get_by_role("heading", name="Gradient flow: residual vs plain").wait_for()
+    page.get_by_text("Residual / plain").wait_for()
+    page.get_by_text("batch statistics (train mode)", exact=True).click()
+    browser.wait_idle(page)
+    assert not browser.exceptions(page)
+    page.screenshot(path=str(artifacts / "gradient-flow-34-train.png"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import activations, inception, inference, zoo
+from explorer import activations, backend, gradflow, images, inception, inference, zoo
 from explorer.cache import ByteBudgetCache
 from explorer.images import LoadedImage
 
@@ -45,3 +45,29 @@ def _ablation(key: str, weights_label: str, digest: str, module: str, branch: st
 def ablation(loaded: inference.LoadedModel, image: LoadedImage, module: str, branch: str) -> inception.Ablation:
     """The effect of zeroing one branch, once per (model, weights, image, module, branch)."""
     return _ablation(loaded.spec.key, loaded.status.label, image.digest, module, branch, loaded, image)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _twins(config: gradflow.FlowConfig, digest: str, crops: int, target: int | None,
+           _image: LoadedImage) -> gradflow.TwinResult:
+    x = images.augmented_batch(_image.image, zoo.get("resnet34").preprocess, crops,
+                               size=gradflow.input_size(config))
+    return gradflow.compare_twins(config, x.to(backend.choose_device()), target)
+
+
+def twins(config: gradflow.FlowConfig, image: LoadedImage, crops: int, target: int | None) -> gradflow.TwinResult:
+    """The residual/plain comparison, once per (configuration, image, batch, target)."""
+    return _twins(config, image.digest, crops, target, image)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _single_flow(key: str, weights_label: str, digest: str, _loaded: inference.LoadedModel,
+                 _image: LoadedImage) -> gradflow.Profile:
+    x = images.preprocess(_image.image, _loaded.spec.preprocess).to(_loaded.device)
+    with _loaded.lock:
+        return gradflow.profile(_loaded.model, x, gradflow.measure_points(_loaded.model, key))
+
+
+def single_flow(loaded: inference.LoadedModel, image: LoadedImage) -> gradflow.Profile:
+    """Gradient flow through the sidebar's network (eval mode, its own weights)."""
+    return _single_flow(loaded.spec.key, loaded.status.label, image.digest, loaded, image)
