@@ -11,6 +11,7 @@ PAGES = [
     st.Page("pages/costs.py", title="Parameters & FLOPs", icon=":material/functions:"),
     st.Page("pages/inception.py", title="Inception branches", icon=":material/call_split:"),
     st.Page("pages/gradient_flow.py", title="Gradient flow", icon=":material/trending_down:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
 ]
 
 navigation = st.navigation(PAGES)

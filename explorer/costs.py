@@ -7,6 +7,7 @@ pooling, BatchNorm, LRN and additions are not counted.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
@@ -14,6 +15,8 @@ from typing import Mapping
 
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import FlopCounterMode
 
 from . import zoo
@@ -220,9 +223,6 @@ def fc6_what_if(key: str) -> tuple[HeadOption, ...] | None:
     return tuple(rows)
 
 
-CACHED = (summary, weight_layers, shares, module_tree, stacked_3x3, fc6_what_if)
-
-
 def clear_caches() -> None:
     """Forget every count (tests and benchmarks that change the registry or time a cold start)."""
     for cached in CACHED + (zoo.meta_model, zoo.taps):
@@ -235,3 +235,57 @@ def tap_table(key: str) -> list[dict]:
              "params": t.params, "MACs": t.macs, "FLOPs (2×MACs)": 2 * t.macs,
              "activation KiB (fp32)": t.activation_bytes / 1024, "receptive field": t.rf, "jump": t.jump}
             for t in summary(key).taps]
+
+
+class _LiveBytes(TorchDispatchMode):
+    """Bytes of activations alive during a forward pass. An op's output is an activation when
+    one of its inputs is (weights alone make none: a transposed weight copy is a kernel detail),
+    and counts until it is freed; outputs that alias an input (views, in-place ops) are no
+    new memory."""
+
+    def __init__(self, source: torch.Tensor) -> None:
+        super().__init__()
+        self.live = self.peak = source.numel() * source.element_size()
+        self._activations: dict[int, weakref.ref] = {id(source): weakref.ref(source)}
+
+    def _is_activation(self, tensor) -> bool:
+        ref = self._activations.get(id(tensor)) if isinstance(tensor, torch.Tensor) else None
+        return ref is not None and ref() is tensor
+
+    def _free(self, size: int) -> None:
+        self.live -= size
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        result = func(*args, **(kwargs or {}))
+        if not any(self._is_activation(t) for t in tree_flatten((args, kwargs or {}))[0]):
+            return result
+        outputs = result if isinstance(result, (tuple, list)) else (result,)
+        for returned, tensor in zip(func._schema.returns, outputs):
+            if isinstance(tensor, torch.Tensor):
+                self._activations[id(tensor)] = weakref.ref(tensor)
+                if returned.alias_info is None:
+                    size = tensor.numel() * tensor.element_size()
+                    self.live += size
+                    self.peak = max(self.peak, self.live)
+                    weakref.finalize(tensor, self._free, size)
+        return result
+
+
+@lru_cache(maxsize=None)
+def peak_activation_bytes(key: str) -> int:
+    """The most activation memory alive at once in an inference pass of one image (float32),
+    input included, weights excluded: what a forward pass needs beyond the model itself."""
+    x = torch.zeros(1, *zoo.get(key).input_size, device="meta")
+    with torch.no_grad(), _LiveBytes(x) as tracker:
+        zoo.meta_model(key)(x)
+    return tracker.peak
+
+
+def file_bytes(key: str) -> int:
+    """Size of the float32 checkpoint: parameters and buffers (BatchNorm statistics)."""
+    model = zoo.meta_model(key)
+    return sum(t.numel() * t.element_size() for t in list(model.parameters()) + list(model.buffers())
+               if t.is_floating_point())
+
+
+CACHED = (summary, weight_layers, shares, module_tree, stacked_3x3, fc6_what_if, peak_activation_bytes)

@@ -16,6 +16,7 @@ from .inference import Prediction
 
 if TYPE_CHECKING:
     from .activations import TapStats
+    from .compare import Row
     from .costs import ModuleNode, Shares, WeightLayer
     from .gradflow import BlockSplit, TrainStep
     from .inception import Module
@@ -322,3 +323,48 @@ def training_figure(steps: Sequence["TrainStep"]) -> go.Figure:
     figure.update_yaxes(type="log", exponentformat="power", col=3)
     figure.update_layout(height=320, margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h")
     return figure
+
+
+# ---------------------------------------------------------------- comparison
+
+def accuracy_bubbles(rows: Sequence["Row"]) -> go.Figure:
+    """Canziani et al.'s view: top-1 against operations, bubble area proportional to parameters."""
+    shown = [r for r in rows if r.top1 is not None]
+    largest = max((r.params for r in shown), default=1)
+    figure = go.Figure(go.Scatter(
+        x=[r.macs for r in shown], y=[r.top1 for r in shown], mode="markers+text", text=[r.name for r in shown],
+        textposition="top center", customdata=[[r.params, r.top5 or float("nan")] for r in shown],
+        marker=dict(size=[r.params for r in shown], sizemode="area", sizeref=2.0 * largest / 60 ** 2, sizemin=4,
+                    color="#4c78a8", opacity=0.6, line_width=1),
+        hovertemplate="%{text}<br>%{x:.3s} MACs<br>top-1 %{y:.2f} %<br>%{customdata[0]:,} params<extra></extra>"))
+    figure.update_layout(title="Top-1 accuracy vs MACs (bubble area ∝ parameters)", height=440,
+                         xaxis_title="MACs (log)", yaxis_title="published top-1 (%)", xaxis_type="log",
+                         margin=dict(l=10, r=10, t=40, b=10))
+    return figure
+
+
+def accuracy_per_parameter(rows: Sequence["Row"]) -> go.Figure:
+    shown = [r for r in rows if r.top1 is not None]
+    figure = go.Figure(go.Bar(x=[r.name for r in shown], y=[r.top1 / (r.params / 1e6) for r in shown],
+                              marker_color="#54a24b", hovertemplate="%{x}: %{y:.2f} % per M params<extra></extra>"))
+    figure.update_layout(title="Accuracy per parameter (top-1 % per million)", height=340, yaxis_type="log",
+                         margin=dict(l=10, r=10, t=40, b=10))
+    return figure
+
+
+def latency_vs_macs(rows: Sequence["Row"], latencies: dict[str, float], device: str) -> go.Figure:
+    shown = [r for r in rows if r.key in latencies]
+    figure = go.Figure(go.Scatter(x=[r.macs for r in shown], y=[latencies[r.key] * 1000 for r in shown],
+                                  mode="markers+text", text=[r.name for r in shown], textposition="top center",
+                                  marker_color="#f58518",
+                                  hovertemplate="%{text}: %{x:.3s} MACs, %{y:.1f} ms<extra></extra>"))
+    figure.update_layout(title=f"Latency (batch 1) vs MACs on {device}", height=380, xaxis_type="log",
+                         yaxis_type="log", xaxis_title="MACs (log)", yaxis_title="ms (log)",
+                         margin=dict(l=10, r=10, t=40, b=10))
+    return figure
+
+
+def energy_map(maps: torch.Tensor, size: int = 96) -> Image.Image:
+    """A [C, H, W] tap as one picture: mean |activation| over channels, viridis, enlarged."""
+    mean = maps.float().abs().mean(0)
+    return Image.fromarray(colourise(mean.numpy())).resize((size, size), Image.NEAREST)

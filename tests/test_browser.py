@@ -119,3 +119,12 @@ def test_gradient_flow_journey(page, artifacts):
     browser.wait_idle(page)
     assert not browser.exceptions(page)
     page.screenshot(path=str(artifacts / "gradient-flow-34-train.png"))
+
+
+def test_compare_journey(page, artifacts):
+    open_page(page, "Compare")
+    page.get_by_role("heading", name="Compare architectures").wait_for()
+    page.get_by_text("The same image through every network").wait_for()
+    page.locator(".js-plotly-plot").first.wait_for()
+    assert not browser.exceptions(page)
+    page.screenshot(path=str(artifacts / "compare-lectures-five.png"))

@@ -29,7 +29,7 @@ def stepper(label: str, options: Sequence[str], key: str,
     return select.selectbox(label, options, key=key, format_func=format_func)
 
 
-def _kernel_picture(key: str, column) -> None:
+def kernel_picture(key: str, column) -> None:
     path, conv = activations.first_conv(cache.loaded_model(key).model)
     kernel = conv.kernel_size[0]
     column.image(figures.png_bytes(figures.kernel_grid(activations.rgb_kernels(conv))), width="stretch",
@@ -44,8 +44,8 @@ def first_layer_kernels(selection: Selection) -> None:
     other = st.selectbox("Compare with", others, index=others.index(default), key="kernels_other",
                          format_func=lambda k: zoo.get(k).name)
     left, right = st.columns(2)
-    _kernel_picture(selection.spec.key, left)
-    _kernel_picture(other, right)
+    kernel_picture(selection.spec.key, left)
+    kernel_picture(other, right)
     st.caption("Each kernel is stretched to its own range. Trained first layers show oriented edges and "
                "colour blobs; ZFNet's 7×7/2 kernels were the paper's fix for AlexNet's 11×11/4, which "
                "skipped fine detail. With random weights the kernels are noise.")

@@ -1,0 +1,99 @@
+"""Several networks side by side: one table, stage-aligned taps, latency, the closing claims."""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+import torch
+
+from . import costs, inference, weights, zoo
+from .claims import Claim
+from .figures import human_count
+
+PRESETS = {
+    "The lecture's five": ["alexnet", "zfnet", "vgg16", "googlenet", "resnet50"],
+    "Efficient nets vs AlexNet": ["alexnet", "squeezenet1_1", "mobilenet_v2", "mobilenet_v3_large",
+                                  "shufflenet_v2_x1_0"],
+    "ResNet depths": ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"],
+    "AlexNet vs ZFNet": ["alexnet2012", "zfnet"],
+}
+STAGES = {"first conv": None, "1/4": 4, "1/8": 8, "1/16": 16, "1/32": 32}  # label -> cumulative stride
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    name: str
+    params: int
+    macs: int
+    depth: int
+    input_size: tuple[int, int, int]
+    file_mb: float
+    peak_activation_mb: float
+    top1: float | None
+    top5: float | None
+    weights: str
+
+    def as_dict(self) -> dict:
+        return {"network": self.name, "params": self.params, "MACs": self.macs, "weight layers": self.depth,
+                "input": "×".join(map(str, self.input_size)), "file MB (fp32)": self.file_mb,
+                "peak activations MB": self.peak_activation_mb, "top-1 %": self.top1, "top-5 %": self.top5,
+                "weights": self.weights}
+
+
+def row(key: str) -> Row:
+    """Everything the table says about one network, from the costs module and the registry."""
+    spec, total = zoo.get(key), costs.summary(key)
+    weights_label = f"pretrained:{spec.weights.name}" if weights.find_checkpoint(spec) else "random"
+    return Row(key, spec.name, total.params, total.macs, total.depth, spec.input_size,
+               costs.file_bytes(key) / 2**20, costs.peak_activation_bytes(key) / 2**20, spec.top1, spec.top5,
+               weights_label)
+
+
+def latency(loaded: inference.LoadedModel, batch: int, repeats: int = 3) -> float:
+    """Median seconds of a forward pass of `batch` images on the model's device."""
+    x = torch.zeros(batch, *loaded.spec.input_size, device=loaded.device)
+    times = []
+    with loaded.lock, torch.no_grad():
+        loaded.model(x[:1])  # warm-up: first calls allocate and pick kernels
+        for _ in range(repeats):
+            start = time.perf_counter()
+            loaded.model(x).cpu()
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def stage_taps(key: str) -> dict[str, str]:
+    """A tap per resolution stage: the first convolution, then the last main tap whose units
+    are 4, 8, 16, 32 input pixels apart — comparable depths across networks."""
+    main = [t for t in costs.summary(key).taps if t.parent is None and t.rf is not None and t.shape[1] > 1]
+    found = {"first conv": main[0].name}
+    for label, stride in STAGES.items():
+        at_stride = [t.name for t in main if t.jump == stride]
+        if stride and at_stride:
+            found[label] = at_stride[-1]
+    return found
+
+
+def closing_claims(keys: list[str]) -> list[Claim]:
+    """The lecture's last point, measured: SqueezeNet for limited storage, MobileNet and
+    ShuffleNet for limited compute — against AlexNet and VGG16."""
+    rows = {k: row(k) for k in dict.fromkeys(["alexnet", "vgg16"] + keys)}
+    claims = []
+    for key in [k for k in keys if zoo.get(k).family == "squeezenet"]:
+        r, a = rows[key], rows["alexnet"]
+        claims.append(Claim("SqueezeNet", f"{r.name} suits limited storage: AlexNet-level accuracy in a far smaller file.",
+                            f"{r.file_mb:.1f} MB vs AlexNet {a.file_mb:.1f} MB ({a.file_mb / r.file_mb:.0f}× smaller); "
+                            f"top-1 {r.top1:.1f} % vs {a.top1:.1f} %",
+                            "holds" if a.file_mb / r.file_mb >= 40 and r.top1 >= a.top1 - 1 else "roughly",
+                            "File size = float32 parameters and buffers; the paper's <0.5 MB needs compression on top."))
+    for key in [k for k in keys if zoo.get(k).family in ("mobilenet", "shufflenet")]:
+        r, a, v = rows[key], rows["alexnet"], rows["vgg16"]
+        claims.append(Claim(zoo.FAMILIES[zoo.get(key).family], f"{r.name} suits limited compute.",
+                            f"{human_count(r.macs)} MACs vs AlexNet {human_count(a.macs)} and VGG16 {human_count(v.macs)}; "
+                            f"top-1 {r.top1:.1f} % vs {a.top1:.1f} % and {v.top1:.1f} %",
+                            "holds" if r.macs < a.macs and r.top1 > a.top1 else "roughly",
+                            "Fewer operations and better accuracy than AlexNet; latency (measured above) also depends "
+                            "on memory traffic, which depthwise convolutions make relatively expensive."))
+    return claims

@@ -1,0 +1,32 @@
+"""The Compare page through AppTest, for each preset."""
+import pytest
+
+from explorer import compare
+from tests import apptest
+
+PAGE = "pages/compare.py"
+
+
+@pytest.mark.parametrize("preset", list(compare.PRESETS))
+def test_each_preset(preset):
+    app = apptest.start("alexnet", PAGE)
+    app.selectbox(key="compare_preset").set_value(preset).run()
+    assert not apptest.errors(app)
+    assert app.multiselect(key="compare_networks").value == compare.PRESETS[preset]
+    assert any(b.proto.label == "Download table (CSV)" for b in app.get("download_button"))
+    text = apptest.texts(app)
+    if preset == "AlexNet vs ZFNet":
+        assert "conv1 11×11/4 → 7×7/2" in text and "96×55×55 → 96×110×110" in text
+    if preset == "Efficient nets vs AlexNet":
+        assert "suits limited storage" in text and "suits limited compute" in text
+
+
+def test_latency_is_measured_on_the_named_device():
+    app = apptest.start("alexnet", PAGE)
+    app.multiselect(key="compare_networks").set_value(["squeezenet1_1", "shufflenet_v2_x0_5"]).run()
+    app.button(key="measure").click().run()
+    assert not apptest.errors(app)
+    latencies = app.session_state["compare_latency:cpu"]
+    assert set(latencies) == {"squeezenet1_1", "shufflenet_v2_x0_5"}
+    assert all(0 < b1 < b16 for b1, b16 in latencies.values())
+    assert len(app.get("plotly_chart")) >= 3  # bubbles, per parameter, latency
