@@ -12,6 +12,7 @@ PAGES = [
     st.Page("pages/inception.py", title="Inception branches", icon=":material/call_split:"),
     st.Page("pages/gradient_flow.py", title="Gradient flow", icon=":material/trending_down:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("pages/attribution.py", title="Attribution", icon=":material/center_focus_strong:"),
 ]
 
 navigation = st.navigation(PAGES)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 
-from bench import activations, compare, costs, gradflow, payload
+from bench import activations, attribution, compare, costs, gradflow, payload
 from explorer import backend
 
-SUITES = (activations, costs, gradflow, compare, payload)
+SUITES = (activations, costs, gradflow, compare, attribution, payload)
 
 
 def collect() -> dict:

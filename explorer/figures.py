@@ -95,10 +95,10 @@ def colourise(values: np.ndarray) -> np.ndarray:
     return VIRIDIS[np.rint((values - low) / max(high - low, 1e-12) * 255).astype(np.uint8)]
 
 
-def overlay(picture: np.ndarray, channel_map: torch.Tensor, opacity: float) -> Image.Image:
-    """A channel map upsampled to the input's size and blended over it (opacity in [0, 1])."""
+def overlay(picture: np.ndarray, channel_map: torch.Tensor | np.ndarray, opacity: float) -> Image.Image:
+    """A map (a channel, an attribution) upsampled to the input's size and blended over it."""
     height, width = picture.shape[:2]
-    upsampled = torch.nn.functional.interpolate(channel_map.float()[None, None], size=(height, width),
+    upsampled = torch.nn.functional.interpolate(torch.as_tensor(channel_map).float()[None, None], size=(height, width),
                                                 mode="bilinear", align_corners=False)[0, 0]
     heat = colourise(upsampled.numpy()).astype(np.float32)
     blended = (1 - opacity) * picture.astype(np.float32) + opacity * heat

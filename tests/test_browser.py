@@ -128,3 +128,12 @@ def test_compare_journey(page, artifacts):
     page.locator(".js-plotly-plot").first.wait_for()
     assert not browser.exceptions(page)
     page.screenshot(path=str(artifacts / "compare-lectures-five.png"))
+
+
+def test_attribution_journey(page, artifacts):
+    browser.choose(page, "Network", "ResNet · ResNet-18")
+    open_page(page, "Attribution")
+    page.get_by_role("heading", name="Attribution · ResNet-18").wait_for()
+    page.get_by_text("Grad-CAM ·", exact=False).first.wait_for()
+    assert not browser.exceptions(page)
+    page.screenshot(path=str(artifacts / "attribution-resnet18.png"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer import activations, backend, gradflow, images, inception, inference, zoo
+from explorer import attribution as explorer_attribution
 from explorer.cache import ByteBudgetCache
 from explorer.images import LoadedImage
 
@@ -71,3 +72,25 @@ def _single_flow(key: str, weights_label: str, digest: str, _loaded: inference.L
 def single_flow(loaded: inference.LoadedModel, image: LoadedImage) -> gradflow.Profile:
     """Gradient flow through the sidebar's network (eval mode, its own weights)."""
     return _single_flow(loaded.spec.key, loaded.status.label, image.digest, loaded, image)
+
+
+@st.cache_resource(show_spinner=False)
+def attributions() -> ByteBudgetCache:
+    return ByteBudgetCache(max_bytes=256 * 2**20, size_of=lambda a: a.raw.numel() * 4 + a.heat.nbytes)
+
+
+def attribution_key(loaded: inference.LoadedModel, image: LoadedImage, settings, target) -> tuple:
+    return (loaded.spec.key, loaded.status.label, image.digest, settings, target)
+
+
+def attribution(loaded: inference.LoadedModel, image: LoadedImage, settings, target: int | None,
+                on_progress=None):
+    """One attribution, computed under the model's lock once per (model, weights, image, settings, target)."""
+    def compute():
+        x = images.preprocess(image.image, loaded.spec.preprocess).to(loaded.device)
+        with loaded.lock:
+            layer = explorer_attribution.layer_of(loaded.model, loaded.spec.key, settings.tap) \
+                if settings.method in ("gradcam", "guided_gradcam") else None
+            return explorer_attribution.attribute(loaded.model, x, settings, target, on_progress, layer,
+                                                  loaded.spec.preprocess)
+    return attributions().get_or_compute(attribution_key(loaded, image, settings, target), compute)

@@ -1,0 +1,179 @@
+"""Why the network said what it said: captum's attribution methods on the shared models.
+
+Each call prepares the model (eval mode, gradients on, in-place ReLUs off: captum's guided
+backpropagation and hooks need them out of place), counts the model evaluations captum makes
+(progress, and a place where a cancelled run stops), and restores every bit of that state.
+"""
+from __future__ import annotations
+
+import math
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+from captum.attr import (GuidedGradCam, IntegratedGradients, LayerAttribution, LayerGradCam, NoiseTunnel,
+                         Occlusion, Saliency)
+from torch import Tensor, nn
+from torchvision.transforms.v2 import functional as TF
+
+from . import costs, zoo
+from .zoo import Preprocess
+
+METHODS = {
+    "gradcam": "Grad-CAM",
+    "guided_gradcam": "Guided Grad-CAM",
+    "saliency": "Saliency",
+    "integrated_gradients": "Integrated Gradients",
+    "smoothgrad": "SmoothGrad",
+    "occlusion": "Occlusion",
+}
+BASELINES = {"black": "black image", "blurred": "blurred input", "noise": "uniform noise"}
+Progress = Callable[[int, int], None]  # (model evaluations done, expected)
+
+
+@dataclass(frozen=True)
+class Settings:
+    method: str
+    tap: str | None = None  # Grad-CAM layer (a tap name)
+    steps: int = 32  # Integrated Gradients
+    baseline: str = "black"
+    samples: int = 16  # SmoothGrad
+    noise: float = 0.15  # SmoothGrad std, relative to the input's range
+    window: int = 56  # Occlusion
+    stride: int = 28
+
+
+@dataclass(frozen=True)
+class Attribution:
+    settings: Settings
+    target: int
+    heat: np.ndarray  # HxW, >= 0, what is drawn
+    raw: Tensor = field(repr=False)  # captum's output (input- or layer-shaped)
+    seconds: float = 0.0
+    evaluations: int = 0
+
+
+def default_tap(key: str) -> str:
+    """The last spatial tap that is larger than 1x1: Grad-CAM's usual last conv layer."""
+    spatial = [t for t in costs.summary(key).taps
+               if t.parent is None and t.rf is not None and t.shape[1] > 1 and t.kind != "pool"]
+    return spatial[-1].name
+
+
+def expected_evaluations(settings: Settings, size: int) -> int:
+    """How many forward passes captum will make, for progress bars."""
+    if settings.method == "integrated_gradients":
+        return math.ceil(settings.steps / 8)  # internal_batch_size below
+    if settings.method == "smoothgrad":
+        return math.ceil(settings.samples / 4)
+    if settings.method == "occlusion":
+        windows = (len(range(0, size - settings.window + 1, settings.stride))) ** 2
+        return math.ceil(windows / 16) + 1
+    return 2 if settings.method == "guided_gradcam" else 1
+
+
+class Cancelled(RuntimeError):
+    pass
+
+
+@contextmanager
+def prepared(model: nn.Module, on_evaluation: Callable[[], None]) -> Iterator[None]:
+    """Eval mode, gradients enabled, in-place ops off, an evaluation counter; all undone on exit."""
+    modes = {m: m.training for m in model.modules()}
+    flags = {p: p.requires_grad for p in model.parameters()}
+    inplace = {m: m.inplace for m in model.modules() if isinstance(getattr(m, "inplace", None), bool)}
+    handle = model.register_forward_pre_hook(lambda *_: on_evaluation())
+    try:
+        model.eval()
+        for module in inplace:
+            module.inplace = False
+        model.requires_grad_(True)
+        with torch.enable_grad():
+            yield
+    finally:
+        handle.remove()
+        for module, value in inplace.items():
+            module.inplace = value
+        for parameter, flag in flags.items():
+            parameter.requires_grad_(flag)
+        for module, mode in modes.items():
+            module.training = mode
+
+
+def baseline_for(x: Tensor, kind: str, pre: Preprocess, seed: int = 0) -> Tensor:
+    """IG baselines in the network's normalised space."""
+    mean = torch.tensor(pre.mean, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(pre.std, device=x.device).view(1, 3, 1, 1)
+    if kind == "black":
+        return ((0 - mean) / std).expand_as(x).clone()
+    if kind == "blurred":
+        return TF.gaussian_blur(x, kernel_size=[31, 31], sigma=[10.0, 10.0])
+    if kind == "noise":
+        generator = torch.Generator().manual_seed(seed)
+        return (torch.rand(x.shape, generator=generator).to(x.device) - mean) / std
+    raise ValueError(f"unknown baseline {kind!r}; choose one of {', '.join(BASELINES)}")
+
+
+def _heat(raw: Tensor, size: tuple[int, int]) -> np.ndarray:
+    """Input-shaped attributions -> |sum over channels|; layer-shaped -> upsampled to the input."""
+    values = raw.detach().float()
+    if values.shape[-2:] != size:
+        values = LayerAttribution.interpolate(values, size, interpolate_mode="bilinear")
+    return values[0].sum(0).abs().cpu().numpy()
+
+
+def attribute(model: nn.Module, x: Tensor, settings: Settings, target: int | None = None,
+              on_progress: Progress | None = None, layer: nn.Module | None = None,
+              preprocess: Preprocess | None = None) -> Attribution:
+    """Run one captum method on x ([1, 3, H, W]) for the target class (default: the prediction).
+    Grad-CAM needs `layer`; Integrated Gradients' baselines need the network's `preprocess`.
+    Call with the model's lock held: hooks and flags are set on the model itself."""
+    size = x.shape[-2:]
+    expected = expected_evaluations(settings, size[0]) + 1  # + the prediction pass
+    count = [0]
+
+    def evaluation() -> None:
+        count[0] += 1
+        if on_progress:
+            on_progress(min(count[0], expected), expected)  # a rerun (cancel) raises from here
+
+    start = time.perf_counter()
+    with prepared(model, evaluation):
+        if target is None:
+            with torch.no_grad():
+                target = int(model(x)[0].argmax())
+        raw = _run(model, x.detach().requires_grad_(True), settings, target, layer, preprocess)
+    return Attribution(settings, target, _heat(raw, tuple(size)), raw.detach().cpu(),
+                       time.perf_counter() - start, count[0])
+
+
+def layer_of(model: nn.Module, key: str, tap: str | None) -> nn.Module:
+    """The module behind a tap name (default: the Grad-CAM layer of `default_tap`)."""
+    name = tap or default_tap(key)
+    return model.get_submodule(next(t for t in zoo.taps(key) if t.name == name).module)
+
+
+def _run(model: nn.Module, x: Tensor, s: Settings, target: int, layer: nn.Module | None,
+         preprocess: Preprocess | None) -> Tensor:
+    if s.method == "gradcam":
+        return LayerGradCam(model, layer).attribute(x, target=target, relu_attributions=True)
+    if s.method == "guided_gradcam":
+        return GuidedGradCam(model, layer).attribute(x, target=target)
+    if s.method == "saliency":
+        return Saliency(model).attribute(x, target=target, abs=True)
+    if s.method == "integrated_gradients":
+        baseline = baseline_for(x.detach(), s.baseline, preprocess)
+        return IntegratedGradients(model).attribute(x, baselines=baseline, target=target, n_steps=s.steps,
+                                                    internal_batch_size=8)
+    if s.method == "smoothgrad":
+        spread = float(x.max() - x.min()) * s.noise
+        return NoiseTunnel(Saliency(model)).attribute(x, nt_type="smoothgrad", nt_samples=s.samples,
+                                                      nt_samples_batch_size=4, stdevs=spread, target=target)
+    if s.method == "occlusion":
+        return Occlusion(model).attribute(x, sliding_window_shapes=(3, s.window, s.window),
+                                          strides=(3, s.stride, s.stride), baselines=0.0, target=target,
+                                          perturbations_per_eval=16)
+    raise ValueError(f"unknown method {s.method!r}; choose one of {', '.join(METHODS)}")

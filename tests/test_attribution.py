@@ -1,0 +1,116 @@
+"""Attribution: hand-checkable values on a tiny net, captum equivalence, IG completeness, no leaks."""
+import pytest
+import torch
+from captum.attr import LayerAttribution, LayerGradCam
+from torch import nn
+
+from explorer import attribution, images, inference, zoo
+
+TINY_PRE = zoo.Preprocess(4, 4, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), "bilinear")
+
+
+def tiny():
+    """logits = W · flatten(x): saliency is |W[target]|, IG from 0 is x * W[target] exactly."""
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 2, bias=False))
+    with torch.no_grad():
+        model[1].weight.copy_(torch.arange(24.0).reshape(2, 12) - 6)
+    return model.eval()
+
+
+def test_saliency_and_integrated_gradients_on_a_linear_net():
+    model, x = tiny(), torch.arange(12.0).reshape(1, 3, 2, 2) / 10
+    weight = model[1].weight[1].reshape(1, 3, 2, 2)
+    saliency = attribution.attribute(model, x, attribution.Settings("saliency"), target=1)
+    assert torch.allclose(saliency.raw, weight.abs())
+    ig = attribution.attribute(model, x, attribution.Settings("integrated_gradients", steps=8, baseline="black"),
+                               target=1, preprocess=TINY_PRE)
+    assert torch.allclose(ig.raw, x * weight, atol=1e-5)
+    assert ig.heat.shape == (2, 2) and ig.target == 1
+
+
+def test_occlusion_on_a_linear_net_is_the_contribution_of_each_window():
+    model, x = tiny(), torch.ones(1, 3, 2, 2)
+    result = attribution.attribute(model, x, attribution.Settings("occlusion", window=1, stride=1), target=0)
+    expected = x * model[1].weight[0].reshape(1, 3, 2, 2)
+    # a 3x1x1 window removes all three channels of one pixel: each channel gets that pixel's total
+    assert torch.allclose(result.raw, expected.sum(1, keepdim=True).expand_as(x), atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def resnet18(cat_image):
+    loaded = inference.load("resnet18", torch.device("cpu"))
+    return loaded, images.preprocess(cat_image.image, loaded.spec.preprocess)
+
+
+@pytest.mark.parametrize("method", list(attribution.METHODS))
+def test_every_method_gives_an_input_sized_map(resnet18, method):
+    loaded, x = resnet18
+    settings = attribution.Settings(method, steps=8, samples=4, window=112, stride=112)
+    layer = attribution.layer_of(loaded.model, "resnet18", None)
+    seen = []
+    result = attribution.attribute(loaded.model, x, settings, layer=layer, preprocess=loaded.spec.preprocess,
+                                   on_progress=lambda done, total: seen.append((done, total)))
+    assert result.heat.shape == (224, 224) and (result.heat >= 0).all()
+    assert seen[-1][0] == seen[-1][1]  # progress reaches its end
+
+
+def test_gradcam_equals_captums_layer_gradcam(resnet18):
+    loaded, x = resnet18
+    assert attribution.default_tap("resnet18") == "layer4.1"
+    layer = attribution.layer_of(loaded.model, "resnet18", None)
+    ours = attribution.attribute(loaded.model, x, attribution.Settings("gradcam"), target=7, layer=layer)
+    direct = LayerGradCam(loaded.model, layer).attribute(x, target=7, relu_attributions=True)
+    assert torch.allclose(ours.raw, direct.detach(), atol=1e-6)
+    upsampled = LayerAttribution.interpolate(direct.detach(), (224, 224), interpolate_mode="bilinear")[0, 0]
+    assert torch.allclose(torch.from_numpy(ours.heat), upsampled.abs(), atol=1e-6)
+
+
+def test_integrated_gradients_completeness_on_resnet18(resnet18):
+    loaded, x = resnet18
+    settings = attribution.Settings("integrated_gradients", steps=64, baseline="black")
+    result = attribution.attribute(loaded.model, x, settings, preprocess=loaded.spec.preprocess)
+    baseline = attribution.baseline_for(x, "black", loaded.spec.preprocess)
+    assert baseline.shape == x.shape
+    with torch.no_grad():
+        difference = float(loaded.model(x)[0, result.target] - loaded.model(baseline)[0, result.target])
+    assert float(result.raw.sum()) == pytest.approx(difference, rel=0.05)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+
+def test_fifty_attributions_leave_no_hooks_and_flat_memory():
+    loaded = inference.load("squeezenet1_1", torch.device("cpu"))
+    model = loaded.model
+    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
+    assert all(r.inplace for r in relus)
+    x = torch.randn(1, 3, 224, 224)
+    layer = attribution.layer_of(model, "squeezenet1_1", None)
+    methods = ["saliency", "gradcam", "guided_gradcam"]
+    for i in range(10):
+        attribution.attribute(model, x, attribution.Settings(methods[i % 3]), layer=layer)
+    warm = _rss_mb()
+    for i in range(50):
+        attribution.attribute(model, x, attribution.Settings(methods[i % 3]), layer=layer)
+    assert _rss_mb() - warm < 50
+    hooks = sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
+                + len(m._backward_pre_hooks) for m in model.modules())
+    assert hooks == 0
+    assert all(r.inplace for r in relus) and not model.training
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_a_cancelled_run_restores_the_model():
+    loaded = inference.load("squeezenet1_1", torch.device("cpu"))
+
+    def cancel(done, total):
+        if done == 2:
+            raise attribution.Cancelled("stopped")
+
+    with pytest.raises(attribution.Cancelled):
+        attribution.attribute(loaded.model, torch.randn(1, 3, 224, 224),
+                              attribution.Settings("smoothgrad", samples=16), on_progress=cancel)
+    assert sum(len(m._forward_pre_hooks) for m in loaded.model.modules()) == 0
+    assert all(m.inplace for m in loaded.model.modules() if isinstance(m, nn.ReLU))
