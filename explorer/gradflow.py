@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
-from . import zoo
+from . import weights, zoo
 from .architectures.cifar import CifarBlock, cifar_net
 from .taps import Tap, hooked
 
@@ -49,8 +49,7 @@ def _last_bn(block: nn.Module) -> nn.Module:
 def build_twins(config: FlowConfig) -> tuple[nn.Module, nn.Module]:
     """(residual, plain) from the same initial weights for every layer they share."""
     _, residual_builder, plain_builder, _ = PAIRS[config.pair]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
+    with weights.seeded(config.seed):
         residual = residual_builder()
         plain = plain_builder()
     plain.load_state_dict({k: v for k, v in residual.state_dict().items() if k in plain.state_dict()})

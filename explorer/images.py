@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import io
 import warnings
 from dataclasses import dataclass
@@ -53,8 +54,11 @@ def load(data: bytes, name: str = "upload") -> LoadedImage:
             image = ImageOps.exif_transpose(image)
     except ImageError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"{name} declares too many pixels to decode safely.") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        declared = re.search(r"\((\d+) pixels\)", str(error))
+        size = f"{int(declared[1]) / 1e6:,.0f} megapixels" if declared else "too many pixels"
+        raise ImageError(f"{name} declares {size}, too many to decode safely (the limit is "
+                         f"{MAX_PIXELS / 1e6:.0f} megapixels). Please downscale it first.") from None
     except UnidentifiedImageError:
         raise ImageError(f"{name} is not an image Pillow can read "
                          f"(supported: {', '.join(FORMATS[:-1])}).") from None

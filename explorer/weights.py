@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import urllib.request
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
@@ -97,10 +99,22 @@ def apply_state_dict(model: nn.Module, state: dict[str, torch.Tensor], name: str
                            f"{len(result.unexpected_keys)} unexpected tensors (e.g. {example})")
 
 
+_GLOBAL_RNG = threading.Lock()  # builders draw from torch's process-wide generator
+
+
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Build under a fixed seed without disturbing the caller's generator. Serialised: two
+    sessions building networks at once would otherwise interleave their draws and get
+    different weights for the same seed."""
+    with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
 def random_model(spec: ModelSpec) -> nn.Module:
     """The builder's own initialisation under a per-network seed: the same on every run."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed_for(spec.key))
+    with seeded(seed_for(spec.key)):
         return spec.build()
 
 

@@ -1,6 +1,8 @@
 """Helpers for driving app.py with Streamlit's AppTest."""
 from __future__ import annotations
 
+import re
+
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
@@ -32,4 +34,4 @@ def texts(app: AppTest) -> str:
     """Everything a person reads on the page, for assertions on wording."""
     parts = [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "info",
                                   "warning", "error", "success") for e in getattr(app, kind)]
-    return "\n".join(str(p) for p in parts)
+    return re.sub(r"\\(.)", r"\1", "\n".join(str(p) for p in parts))  # markdown escapes as read

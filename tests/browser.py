@@ -20,6 +20,12 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
                   "--disable-dev-shm-usage"]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+_SERVERS: list[int] = []
+
+
+def last_server_pid() -> int:
+    """The process id of the most recent `streamlit_server` (for memory checks)."""
+    return _SERVERS[-1]
 
 
 def find_chromium() -> str | None:
@@ -52,6 +58,7 @@ def streamlit_server(env: dict[str, str] | None = None) -> Iterator[str]:
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
+    _SERVERS.append(process.pid)
     try:
         deadline = time.monotonic() + 120
         while True:

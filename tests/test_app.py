@@ -73,3 +73,15 @@ def test_pretrained_weights_in_the_cache_are_shown_as_pretrained(tmp_path, monke
         assert any(spec.weights.name in s.value for s in app.success)
     finally:
         cache.loaded_model.clear()
+
+
+def test_a_permalink_restores_network_and_sample():
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(apptest.APP, default_timeout=300)
+    app.query_params.update({"net": "resnet18", "img": "Rocket"})
+    app.run()
+    assert not apptest.errors(app)
+    assert app.title[0].value == "ResNet-18" and "sample: Rocket" in apptest.texts(app)
+    app.selectbox(key="network").set_value("vgg11").run()
+    assert app.query_params["net"] == ["vgg11"] or app.query_params["net"] == "vgg11"

@@ -97,7 +97,7 @@ def test_too_many_pixels_are_refused_before_decoding():
     # rewrite the IHDR chunk to claim 20000 x 20000 pixels, with a valid CRC
     ihdr = b"IHDR" + (20000).to_bytes(4, "big") * 2 + png[24:29]
     bomb = png[:12] + ihdr + zlib.crc32(ihdr).to_bytes(4, "big") + png[33:]
-    with pytest.raises(images.ImageError, match="20000x20000|too many pixels"):
+    with pytest.raises(images.ImageError, match="declares 400 megapixels, too many to decode safely"):
         images.load(bomb, "bomb.png")
 
 

@@ -171,3 +171,14 @@ def test_failed_and_stalled_downloads_leave_nothing_behind(torch_home, loopback,
 def test_fetch_refuses_networks_without_published_weights():
     with pytest.raises(weights.WeightsError, match="no published weights"):
         weights.fetch(zoo.get("zfnet"))
+
+
+def test_seeded_init_is_identical_when_networks_are_built_concurrently():
+    from concurrent.futures import ThreadPoolExecutor
+
+    keys = ["squeezenet1_1", "shufflenet_v2_x0_5", "mobilenet_v3_small", "resnet18"] * 2
+    alone = {key: weights.random_model(zoo.get(key)).state_dict() for key in set(keys)}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(lambda key: weights.random_model(zoo.get(key)).state_dict(), keys))
+    for key, state in zip(keys, together):
+        assert all(torch.equal(state[name], value) for name, value in alone[key].items()), key

@@ -1,6 +1,7 @@
 """The shared sidebar: network, image, weights status and backend, defined once in app.py."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,14 @@ def current() -> Selection:
     return st.session_state[_STATE]
 
 
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def escape_markdown(text: str) -> str:
+    """User text (file names, messages quoting them) shown literally in st.markdown/captions."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _decode(data: bytes, name: str) -> images.LoadedImage:
     return images.load(data, name)
@@ -59,9 +68,9 @@ def _image_picker() -> tuple[images.LoadedImage, str]:
                                        f"{images.MAX_PIXELS // 1_000_000} megapixels.")
         if upload is not None:
             try:
-                return _decode(upload.getvalue(), upload.name), upload.name
+                return _decode(upload.getvalue(), upload.name), escape_markdown(upload.name)
             except images.ImageError as error:
-                st.error(f"{error} Showing the sample image “{sample}” instead.")
+                st.error(f"{escape_markdown(str(error))} Showing the sample image “{sample}” instead.")
     path = SAMPLES_DIR / SAMPLES[sample]
     return _decode(path.read_bytes(), path.name), f"sample: {sample}"
 
@@ -87,8 +96,31 @@ def _weights_box(loaded: inference.LoadedModel) -> None:
             st.rerun()
 
 
+def _restore_from_url() -> None:
+    """On a session's first run, take network and sample image from the URL (a permalink)."""
+    if st.session_state.get("_url_restored"):
+        return
+    st.session_state["_url_restored"] = True
+    params = st.query_params
+    if params.get("net") in zoo.REGISTRY:
+        st.session_state["network"] = params["net"]
+    if params.get("img") in SAMPLES:
+        st.session_state["sample"] = params["img"]
+        st.session_state["image_source"] = "Sample"
+
+
+def _write_url(spec: zoo.ModelSpec) -> None:
+    """Keep the URL a permalink of what is shown (uploads cannot travel in a URL)."""
+    wanted = {"net": spec.key}
+    if st.session_state.get("image_source", "Sample") == "Sample":
+        wanted["img"] = st.session_state.get("sample", next(iter(SAMPLES)))
+    if dict(st.query_params) != wanted:
+        st.query_params.from_dict(wanted)
+
+
 def render() -> Selection | None:
     """Draw the sidebar and keep its selection for the pages; None if no model could load."""
+    _restore_from_url()
     with st.sidebar:
         spec = _network_picker()
         image, label = _image_picker()
@@ -103,6 +135,7 @@ def render() -> Selection | None:
         _weights_box(loaded)
     selection = Selection(loaded, image, label)
     st.session_state[_STATE] = selection
+    _write_url(spec)
     return selection
 
 
