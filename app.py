@@ -1,7 +1,7 @@
 """CNN Explorer: pick a classic CNN, give it an image, and see inside it."""
 import streamlit as st
 
-from explorer.ui import sidebar
+from explorer.ui import sidebar, slides
 
 st.set_page_config(page_title="CNN Explorer", page_icon=":material/neurology:", layout="wide")
 
@@ -13,12 +13,14 @@ PAGES = [
     st.Page("pages/gradient_flow.py", title="Gradient flow", icon=":material/trending_down:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page("pages/attribution.py", title="Attribution", icon=":material/center_focus_strong:"),
+    st.Page("pages/lecture.py", title="Lecture", icon=":material/school:"),
 ]
 
 navigation = st.navigation(PAGES)
 selection = sidebar.render()
 if selection is None:
     st.stop()
+slides.presenter_style()
 sidebar.random_weights_banner(selection)
 navigation.run()
 sidebar.backend_box(selection)

@@ -137,3 +137,20 @@ def test_attribution_journey(page, artifacts):
     page.get_by_text("Grad-CAM ·", exact=False).first.wait_for()
     assert not browser.exceptions(page)
     page.screenshot(path=str(artifacts / "attribution-resnet18.png"))
+
+
+def test_five_slides_in_presenter_mode(page, artifacts):
+    from explorer.ui.slides import SLIDES
+
+    page.get_by_text("Lecture: slides and presenter mode").click()
+    page.get_by_text("Presenter mode", exact=True).click()
+    browser.wait_idle(page)
+    for index in range(5):
+        forward = page.locator(".st-key-slide_next button").first
+        if not forward.is_visible():  # switching page collapses the sidebar expander
+            page.get_by_text("Lecture: slides and presenter mode").click()
+        forward.click()
+        browser.wait_idle(page)
+        page.get_by_text(f"Slide {index + 1} of {len(SLIDES)}").wait_for(state="attached")
+        assert not browser.exceptions(page), index
+        page.screenshot(path=str(artifacts / f"slide-{index + 1}.png"))

@@ -6,10 +6,12 @@ import pytest
 from explorer import claims, costs, zoo
 
 EXPECTED = {"alexnet_weight_layers": "holds", "alexnet_pool5": "holds", "vgg_small_kernels": "holds",
-            "vgg_channel_doubling": "holds", "vgg_fc6_share": "holds", "googlenet_vs_alexnet": "roughly"}
+            "vgg_channel_doubling": "holds", "vgg_fc6_share": "holds", "googlenet_vs_alexnet": "roughly",
+            "alexnet_overlapping_pooling": "holds", "zfnet_changes": "holds", "googlenet_average_pooling": "holds",
+            "googlenet_auxiliary_heads": "holds", "inception_reduction_saving": "holds", "resnet_bottleneck": "holds"}
 
 
-@pytest.mark.parametrize("claim", claims.COSTS_CLAIMS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("claim", claims.COSTS_CLAIMS + claims.ARCHITECTURE_CLAIMS, ids=lambda f: f.__name__)
 def test_verdicts(claim):
     assert claim().verdict == EXPECTED[claim.__name__]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import activations, backend, gradflow, images, inception, inference, zoo
+from explorer import activations, backend, gradflow, images, inception, inference, invariance, zoo
 from explorer import attribution as explorer_attribution
 from explorer.cache import ByteBudgetCache
 from explorer.images import LoadedImage
@@ -94,3 +94,15 @@ def attribution(loaded: inference.LoadedModel, image: LoadedImage, settings, tar
             return explorer_attribution.attribute(loaded.model, x, settings, target, on_progress, layer,
                                                   loaded.spec.preprocess)
     return attributions().get_or_compute(attribution_key(loaded, image, settings, target), compute)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _invariance(key: str, weights_label: str, digest: str, _loaded: inference.LoadedModel,
+                _image: LoadedImage) -> list[invariance.Shift]:
+    tap = next(t for t in zoo.taps(key) if t.name == explorer_attribution.default_tap(key))
+    return invariance.probe(_loaded, _image, tap)
+
+
+def shift_probe(loaded: inference.LoadedModel, image: LoadedImage) -> list[invariance.Shift]:
+    """Pooled vs flattened features under shifts of the image, once per (model, weights, image)."""
+    return _invariance(loaded.spec.key, loaded.status.label, image.digest, loaded, image)

@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from explorer import backend, images, inference, weights, zoo
-from explorer.ui import cache
+from explorer.ui import cache, slides
 
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "samples"
 SAMPLES = {"Cat": "cat.jpg", "Coffee": "coffee.jpg", "Astronaut": "astronaut.jpg", "Rocket": "rocket.jpg"}
@@ -97,11 +97,13 @@ def _weights_box(loaded: inference.LoadedModel) -> None:
 
 
 def _restore_from_url() -> None:
-    """On a session's first run, take network and sample image from the URL (a permalink)."""
-    if st.session_state.get("_url_restored"):
-        return
-    st.session_state["_url_restored"] = True
-    params = st.query_params
+    """Take network and sample image from a view a slide asked for, or from the URL when it
+    says something we did not write: a permalink opened or a link followed."""
+    params = st.session_state.pop("_pending_view", None)
+    if params is None:
+        params = {k: st.query_params[k] for k in st.query_params}
+        if params == st.session_state.get("_url_written"):
+            return
     if params.get("net") in zoo.REGISTRY:
         st.session_state["network"] = params["net"]
     if params.get("img") in SAMPLES:
@@ -114,8 +116,9 @@ def _write_url(spec: zoo.ModelSpec) -> None:
     wanted = {"net": spec.key}
     if st.session_state.get("image_source", "Sample") == "Sample":
         wanted["img"] = st.session_state.get("sample", next(iter(SAMPLES)))
-    if dict(st.query_params) != wanted:
+    if {k: st.query_params[k] for k in st.query_params} != wanted:
         st.query_params.from_dict(wanted)
+    st.session_state["_url_written"] = wanted
 
 
 def render() -> Selection | None:
@@ -133,6 +136,8 @@ def render() -> Selection | None:
             st.error(f"{spec.name} could not be loaded: {error}")
             return None
         _weights_box(loaded)
+        with st.expander("Lecture: slides and presenter mode"):
+            slides.controls()
     selection = Selection(loaded, image, label)
     st.session_state[_STATE] = selection
     _write_url(spec)

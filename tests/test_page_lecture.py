@@ -1,0 +1,49 @@
+"""The Lecture page, live claim cards, slides and presenter mode through AppTest."""
+import dataclasses
+
+from explorer import costs, zoo
+from explorer.ui.slides import SLIDES
+from tests import apptest
+
+PAGE = "pages/lecture.py"
+
+
+def test_every_card_has_a_verdict_and_a_link():
+    app = apptest.start("resnet18", PAGE)
+    assert not apptest.errors(app)
+    text = apptest.texts(app)
+    for expected in ("74.27%", "6×6×256 = 9,216", "128.0 M MACs with the reductions vs 303.5 M",
+                     "first-conv gradient", "cosine similarity", "256→64"):
+        assert expected in text, expected
+    assert text.count("-badge[") >= 18
+
+
+def test_a_card_follows_the_registry(monkeypatch):
+    from torch import nn
+    from torchvision.models import vgg16
+
+    def wider():
+        model = vgg16(weights=None)
+        model.classifier[0] = nn.Linear(512 * 7 * 7, 8192)
+        model.classifier[3] = nn.Linear(8192, 4096)
+        return model
+
+    monkeypatch.setitem(zoo.REGISTRY, "vgg16", dataclasses.replace(zoo.get("vgg16"), build=wider))
+    costs.clear_caches()
+    try:
+        app = apptest.start("resnet18", PAGE)
+        assert "fc6: 205,529,088 of" in apptest.texts(app)
+    finally:
+        monkeypatch.undo()
+        costs.clear_caches()
+
+
+def test_slides_step_through_saved_views():
+    app = apptest.start("squeezenet1_1")
+    for index in range(5):
+        app.button(key="slide_next").click().run()
+        assert not apptest.errors(app), index
+        assert zoo.get(SLIDES[index].network).name in apptest.texts(app), index
+        assert app.session_state["slide"] == index
+    app.toggle(key="presenter").set_value(True).run()
+    assert not apptest.errors(app)
