@@ -31,7 +31,7 @@ test: $(VENV)/.installed-dev chromium
 weights: $(VENV)/.installed
 	$(PY) -m explorer weights fetch
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-dev chromium
 	$(PY) -m explorer bench --json
 
 clean:

@@ -169,7 +169,7 @@ def _run(model: nn.Module, x: Tensor, s: Settings, target: int, layer: nn.Module
         return IntegratedGradients(model).attribute(x, baselines=baseline, target=target, n_steps=s.steps,
                                                     internal_batch_size=8)
     if s.method == "smoothgrad":
-        spread = float(x.max() - x.min()) * s.noise
+        spread = float(x.detach().max() - x.detach().min()) * s.noise
         return NoiseTunnel(Saliency(model)).attribute(x, nt_type="smoothgrad", nt_samples=s.samples,
                                                       nt_samples_batch_size=4, stdevs=spread, target=target)
     if s.method == "occlusion":
