@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-import torch
 from torch import Tensor, nn
 
 from .taps import Tap

@@ -75,10 +75,6 @@ def expected_evaluations(settings: Settings, size: int) -> int:
     return 2 if settings.method == "guided_gradcam" else 1
 
 
-class Cancelled(RuntimeError):
-    pass
-
-
 @contextmanager
 def prepared(model: nn.Module, on_evaluation: Callable[[], None]) -> Iterator[None]:
     """Eval mode, gradients enabled, in-place ops off, an evaluation counter; all undone on exit."""

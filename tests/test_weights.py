@@ -106,10 +106,9 @@ def test_checkpoint_of_another_network_falls_back_with_a_warning(cached_checkpoi
 
 
 def test_pickled_code_is_refused(cached_checkpoint):
-    spec, path = zoo.get(KEY), cached_checkpoint
-    torch.save({"evil": Path("/")}, path)  # an arbitrary object: weights_only must refuse it
+    torch.save({"evil": Path("/")}, cached_checkpoint)  # an arbitrary object: weights_only must refuse it
     with pytest.raises(weights.WeightsError):
-        weights.read_state_dict(path)
+        weights.read_state_dict(cached_checkpoint)
 
 
 class _Server(http.server.ThreadingHTTPServer):

@@ -4,7 +4,7 @@ Layers, widths and initialisation are torchvision's; the only difference is that
 block returns relu(F(x)) instead of relu(F(x) + x), so the projection shortcuts that
 torchvision would build for the first block of a stage are never created.
 """
-from torch import Tensor, nn
+from torch import Tensor
 from torchvision.models.resnet import BasicBlock, ResNet
 
 
