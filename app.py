@@ -17,6 +17,7 @@ PAGES = [
 ]
 
 navigation = st.navigation(PAGES)
+sidebar.follow_deep_link()
 selection = sidebar.render()
 if selection is None:
     st.stop()

@@ -12,7 +12,7 @@ shares = costs.shares(spec.key)
 tap_names = {t.module: t.name for t in zoo.taps(spec.key) if t.io == "output"}
 
 st.title(f"Parameters & FLOPs · {spec.name}")
-columns = st.columns(5)
+columns = st.columns([1.5, 1, 1, 0.9, 1.2])
 columns[0].metric("Parameters", f"{summary.params:,}")
 columns[1].metric("MACs", figures.human_count(summary.macs), help=f"{summary.macs:,} multiply-accumulates")
 columns[2].metric("FLOPs", figures.human_count(2 * summary.macs), help="2 × MACs: one multiply and one add")

@@ -13,7 +13,7 @@ st.caption(f"“{spec.paper.title}” — {spec.paper.authors}, {spec.paper.year
 if spec.notes:
     st.info(spec.notes, icon=":material/info:")
 
-columns = st.columns(5)
+columns = st.columns([1.1, 1.5, 1, 1, 1])
 columns[0].metric("Input", "×".join(map(str, spec.input_size)))
 columns[1].metric("Parameters", f"{summary.params:,}", help="Every weight and bias, counted on the network as built.")
 columns[2].metric("MACs", figures.human_count(summary.macs),

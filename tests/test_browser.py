@@ -154,3 +154,15 @@ def test_five_slides_in_presenter_mode(page, artifacts):
         page.get_by_text(f"Slide {index + 1} of {len(SLIDES)}").wait_for(state="attached")
         assert not browser.exceptions(page), index
         page.screenshot(path=str(artifacts / f"slide-{index + 1}.png"))
+
+
+def test_a_deep_permalink_to_a_fresh_server_opens_its_page(tmp_path, artifacts):
+    """The first request of a new server used to run the page file without app.py."""
+    with browser.streamlit_server() as url, browser.chromium(tmp_path / "profile") as context:
+        fresh = context.new_page()
+        fresh.goto(f"{url}/costs?net=vgg16&img=Rocket")
+        fresh.get_by_role("heading", name="Parameters & FLOPs · VGG16").wait_for(timeout=180_000)
+        browser.wait_idle(fresh)
+        assert not browser.exceptions(fresh)
+        assert "net=vgg16" in fresh.url and "img=Rocket" in fresh.url
+        fresh.screenshot(path=str(artifacts / "deep-link-costs-vgg16.png"))

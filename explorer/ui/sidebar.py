@@ -1,6 +1,7 @@
 """The shared sidebar: network, image, weights status and backend, defined once in app.py."""
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,8 @@ import streamlit as st
 from explorer import backend, images, inference, weights, zoo
 from explorer.ui import cache, slides
 
-SAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "samples"
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES_DIR = ROOT / "assets" / "samples"
 SAMPLES = {"Cat": "cat.jpg", "Coffee": "coffee.jpg", "Astronaut": "astronaut.jpg", "Rocket": "rocket.jpg"}
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 _STATE = "_explorer_selection"
@@ -32,8 +34,24 @@ class Selection:
 
 
 def current() -> Selection:
-    """The selection app.py made for this run; pages start here."""
+    """The selection app.py made for this run; pages start here.
+
+    A fresh server runs a deep-linked page file without app.py on its very first request
+    (Streamlit's legacy mode for a pages/ folder): go through app.py once, then come back.
+    """
+    if _STATE not in st.session_state:
+        page = Path(inspect.stack()[1].filename).resolve().relative_to(ROOT)
+        st.session_state["_deep_link"] = (str(page), {k: st.query_params[k] for k in st.query_params})
+        st.switch_page(str(ROOT / "app.py"))
     return st.session_state[_STATE]
+
+
+def follow_deep_link() -> None:
+    """In app.py: finish the detour `current` started, with the link's query parameters."""
+    link = st.session_state.pop("_deep_link", None)
+    if link:
+        st.session_state["_pending_view"] = link[1]
+        st.switch_page(link[0], query_params=link[1])
 
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
