@@ -156,9 +156,9 @@ def test_five_slides_in_presenter_mode(page, artifacts):
         page.screenshot(path=str(artifacts / f"slide-{index + 1}.png"))
 
 
-def test_a_deep_permalink_to_a_fresh_server_opens_its_page(tmp_path, artifacts):
+def test_a_deep_permalink_to_a_fresh_server_opens_its_page(context, artifacts):
     """The first request of a new server used to run the page file without app.py."""
-    with browser.streamlit_server() as url, browser.chromium(tmp_path / "profile") as context:
+    with browser.streamlit_server() as url:
         fresh = context.new_page()
         fresh.goto(f"{url}/costs?net=vgg16&img=Rocket")
         fresh.get_by_role("heading", name="Parameters & FLOPs · VGG16").wait_for(timeout=180_000)
