@@ -193,17 +193,6 @@ def _shortcut(block: nn.Module, x: Tensor) -> Tensor:
     return block.downsample(x) if block.downsample is not None else x
 
 
-def residual_sum(block: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
-    """(F(x), F(x) + s(x)) of a residual block, before its final ReLU."""
-    if isinstance(block, CifarBlock):
-        f = block.bn2(block.conv2(torch.relu(block.bn1(block.conv1(x)))))
-    elif isinstance(block, Bottleneck):
-        f = block.bn3(block.conv3(block.relu(block.bn2(block.conv2(block.relu(block.bn1(block.conv1(x))))))))
-    else:
-        f = block.bn2(block.conv2(block.relu(block.bn1(block.conv1(x)))))
-    return f, f + _shortcut(block, x)
-
-
 # ---------------------------------------------------------------- a short training run
 
 def synthetic_dataset(size: int = 2048, seed: int = 0) -> tuple[Tensor, Tensor]:
