@@ -1,24 +1,27 @@
 """CNN Explorer: pick a classic CNN, give it an image, and see inside it."""
 import streamlit as st
 
+from explorer.i18n import t
 from explorer.ui import sidebar, slides
 
 st.set_page_config(page_title="CNN Explorer", page_icon=":material/neurology:", layout="wide")
+sidebar.restore_view()  # before any text: it sets the language
 
-PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/activations.py", title="Activations", icon=":material/grid_view:"),
-    st.Page("pages/costs.py", title="Parameters & FLOPs", icon=":material/functions:"),
-    st.Page("pages/inception.py", title="Inception branches", icon=":material/call_split:"),
-    st.Page("pages/gradient_flow.py", title="Gradient flow", icon=":material/trending_down:"),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
-    st.Page("pages/attribution.py", title="Attribution", icon=":material/center_focus_strong:"),
-    st.Page("pages/lecture.py", title="Lecture", icon=":material/school:"),
+PAGES = [  # (file, icon); titles are texts "app.page.<file stem>"
+    ("pages/home.py", ":material/home:"),
+    ("pages/activations.py", ":material/grid_view:"),
+    ("pages/costs.py", ":material/functions:"),
+    ("pages/inception.py", ":material/call_split:"),
+    ("pages/gradient_flow.py", ":material/trending_down:"),
+    ("pages/compare.py", ":material/compare_arrows:"),
+    ("pages/attribution.py", ":material/center_focus_strong:"),
+    ("pages/lecture.py", ":material/school:"),
 ]
 
-navigation = st.navigation(PAGES)
+navigation = st.navigation([st.Page(path, title=t(f"app.page.{path[6:-3]}"), icon=icon, default=index == 0)
+                            for index, (path, icon) in enumerate(PAGES)])
 sidebar.follow_deep_link()
-selection = sidebar.render()
+selection = sidebar.render(navigation.url_path)
 if selection is None:
     st.stop()
 slides.presenter_style()

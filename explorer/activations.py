@@ -8,11 +8,7 @@ from torch import Tensor, nn
 
 from .taps import Tap
 
-RANKINGS = {
-    "mean": "mean activation",
-    "max": "strongest single response",
-    "active": "fraction of positions > 0",
-}
+RANKINGS = ("mean", "max", "active")  # named by texts "activations.ranking.<key>"
 
 
 def is_spatial(tensor: Tensor) -> bool:

@@ -22,15 +22,9 @@ from torchvision.transforms.v2 import functional as TF
 from . import costs, zoo
 from .zoo import Preprocess
 
-METHODS = {
-    "gradcam": "Grad-CAM",
-    "guided_gradcam": "Guided Grad-CAM",
-    "saliency": "Saliency",
-    "integrated_gradients": "Integrated Gradients",
-    "smoothgrad": "SmoothGrad",
-    "occlusion": "Occlusion",
-}
-BASELINES = {"black": "black image", "blurred": "blurred input", "noise": "uniform noise"}
+# Named by texts "attribution.method.<key>" and "attribution.baseline.<key>".
+METHODS = ("gradcam", "guided_gradcam", "saliency", "integrated_gradients", "smoothgrad", "occlusion")
+BASELINES = ("black", "blurred", "noise")
 Progress = Callable[[int, int], None]  # (model evaluations done, expected)
 
 

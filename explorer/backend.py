@@ -10,6 +10,8 @@ from typing import Callable, ContextManager, TypeVar
 
 import torch
 
+from .i18n import Text, t
+
 T = TypeVar("T")
 _ACCELERATOR_LOCK = threading.Lock()  # one accelerator, many sessions
 
@@ -26,7 +28,7 @@ def choose_device(requested: str | None = None) -> torch.device:
         available = {"cpu": True, "cuda": torch.cuda.is_available(),
                      "mps": torch.backends.mps.is_available()}.get(device.type, False)
         if not available:
-            raise BackendError(f"device {requested!r} is not available on this machine")
+            raise BackendError(Text("backend.unavailable", device=repr(requested)))
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -40,7 +42,7 @@ def device_name(device: torch.device) -> str:
         return f"CUDA: {torch.cuda.get_device_name(device)}"
     if device.type == "mps":
         return "Apple MPS"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    return t("backend.cpu", threads=torch.get_num_threads())
 
 
 def device_lock(device: torch.device) -> ContextManager:
@@ -52,7 +54,7 @@ def device_lock(device: torch.device) -> ContextManager:
 class Run:
     device: str
     seconds: float
-    fell_back: str | None = None  # why the work moved to the CPU, if it did
+    fell_back: Text | None = None  # why the work moved to the CPU, if it did
 
 
 def _is_out_of_memory(error: BaseException) -> bool:
@@ -74,4 +76,4 @@ def run_with_fallback(work: Callable[[torch.device], T], device: torch.device) -
     start = time.perf_counter()
     result = work(torch.device("cpu"))
     return result, Run("cpu", time.perf_counter() - start,
-                       fell_back=f"{device} ran out of memory; this result was computed on the CPU")
+                       fell_back=Text("backend.fell_back", device=device))

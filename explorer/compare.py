@@ -10,15 +10,15 @@ import torch
 from . import costs, inference, weights, zoo
 from .claims import Claim
 from .figures import human_count
+from .i18n import t
 
-PRESETS = {
-    "The lecture's five": ["alexnet", "zfnet", "vgg16", "googlenet", "resnet50"],
-    "Efficient nets vs AlexNet": ["alexnet", "squeezenet1_1", "mobilenet_v2", "mobilenet_v3_large",
-                                  "shufflenet_v2_x1_0"],
-    "ResNet depths": ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"],
-    "AlexNet vs ZFNet": ["alexnet2012", "zfnet"],
+PRESETS = {  # named by texts "compare.preset.<key>"
+    "lecture": ["alexnet", "zfnet", "vgg16", "googlenet", "resnet50"],
+    "efficient": ["alexnet", "squeezenet1_1", "mobilenet_v2", "mobilenet_v3_large", "shufflenet_v2_x1_0"],
+    "resnet_depths": ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"],
+    "alexnet_zfnet": ["alexnet2012", "zfnet"],
 }
-STAGES = {"first conv": None, "1/4": 4, "1/8": 8, "1/16": 16, "1/32": 32}  # label -> cumulative stride
+STAGES = {"first_conv": None, "1/4": 4, "1/8": 8, "1/16": 16, "1/32": 32}  # label -> cumulative stride
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,10 @@ class Row:
     weights: str
 
     def as_dict(self) -> dict:
-        return {"network": self.name, "params": self.params, "MACs": self.macs, "weight layers": self.depth,
-                "input": "×".join(map(str, self.input_size)), "file MB (fp32)": self.file_mb,
-                "peak activations MB": self.peak_activation_mb, "top-1 %": self.top1, "top-5 %": self.top5,
+        """Keyed like the table's columns, which pages head with texts "column.<key>"."""
+        return {"network": self.name, "params": self.params, "macs": self.macs, "depth": self.depth,
+                "input": "×".join(map(str, self.input_size)), "file_mb": self.file_mb,
+                "peak_mb": self.peak_activation_mb, "top1": self.top1, "top5": self.top5,
                 "weights": self.weights}
 
 
@@ -68,7 +69,7 @@ def stage_taps(key: str) -> dict[str, str]:
     """A tap per resolution stage: the first convolution, then the last main tap whose units
     are 4, 8, 16, 32 input pixels apart — comparable depths across networks."""
     main = [t for t in costs.summary(key).taps if t.parent is None and t.rf is not None and t.shape[1] > 1]
-    found = {"first conv": main[0].name}
+    found = {"first_conv": main[0].name}
     for label, stride in STAGES.items():
         at_stride = [t.name for t in main if t.jump == stride]
         if stride and at_stride:
@@ -83,17 +84,17 @@ def closing_claims(keys: list[str]) -> list[Claim]:
     claims = []
     for key in [k for k in keys if zoo.get(k).family == "squeezenet"]:
         r, a = rows[key], rows["alexnet"]
-        claims.append(Claim("SqueezeNet", f"{r.name} suits limited storage: AlexNet-level accuracy in a far smaller file.",
-                            f"{r.file_mb:.1f} MB vs AlexNet {a.file_mb:.1f} MB ({a.file_mb / r.file_mb:.0f}× smaller); "
-                            f"top-1 {r.top1:.1f} % vs {a.top1:.1f} %",
+        claims.append(Claim(t("zoo.family.squeezenet"), t("claims.limited_storage.statement", name=r.name),
+                            t("claims.limited_storage.measured", file=r.file_mb, alexnet=a.file_mb,
+                              ratio=a.file_mb / r.file_mb, top1=r.top1, alexnet_top1=a.top1),
                             "holds" if a.file_mb / r.file_mb >= 40 and r.top1 >= a.top1 - 1 else "roughly",
-                            "File size = float32 parameters and buffers; the paper's <0.5 MB needs compression on top."))
+                            t("claims.limited_storage.why")))
     for key in [k for k in keys if zoo.get(k).family in ("mobilenet", "shufflenet")]:
         r, a, v = rows[key], rows["alexnet"], rows["vgg16"]
-        claims.append(Claim(zoo.FAMILIES[zoo.get(key).family], f"{r.name} suits limited compute.",
-                            f"{human_count(r.macs)} MACs vs AlexNet {human_count(a.macs)} and VGG16 {human_count(v.macs)}; "
-                            f"top-1 {r.top1:.1f} % vs {a.top1:.1f} % and {v.top1:.1f} %",
+        claims.append(Claim(t(f"zoo.family.{zoo.get(key).family}"), t("claims.limited_compute.statement", name=r.name),
+                            t("claims.limited_compute.measured", macs=human_count(r.macs),
+                              alexnet=human_count(a.macs), vgg=human_count(v.macs), top1=r.top1,
+                              alexnet_top1=a.top1, vgg_top1=v.top1),
                             "holds" if r.macs < a.macs and r.top1 > a.top1 else "roughly",
-                            "Fewer operations and better accuracy than AlexNet; latency (measured above) also depends "
-                            "on memory traffic, which depthwise convolutions make relatively expensive."))
+                            t("claims.limited_compute.why")))
     return claims

@@ -23,9 +23,6 @@ from . import zoo
 from .receptive import ReceptiveFieldMode
 from .taps import hooked
 
-NOT_COUNTED = "biases, ReLU, pooling, BatchNorm, LRN and additions"
-
-
 @dataclass(frozen=True)
 class TapCost:
     name: str
@@ -196,7 +193,8 @@ def stacked_3x3(key: str) -> StackedKernels | None:
 
 @dataclass(frozen=True)
 class HeadOption:
-    label: str
+    kind: str  # named by the text "costs.head_option.<kind>", formatted with `sizes`
+    sizes: dict[str, int]
     fc6_params: int
     network_params: int
 
@@ -213,13 +211,12 @@ def fc6_what_if(key: str) -> tuple[HeadOption, ...] | None:
     head = sum(total.tap(n).params for n in ("fc6", "fc7", "fc8"))
     units, classes = fc6.out_features, total.tap("fc8").shape[0]
     as_built = total.tap("fc6").params
-    options = [(f"as built: flatten {channels}x{height}x{width}", as_built),
-               (f"final maps doubled to {2 * channels} channels", 2 * channels * height * width * units + units),
-               (f"global average pooling, then fc6 ({channels} -> {units})", channels * units + units)]
-    rows = [HeadOption(label, params, total.params - as_built + params) for label, params in options]
+    sizes = dict(channels=channels, height=height, width=width, units=units, classes=classes, doubled=2 * channels)
+    options = [("as_built", as_built), ("doubled", 2 * channels * height * width * units + units),
+               ("gap_fc6", channels * units + units)]
+    rows = [HeadOption(kind, sizes, params, total.params - as_built + params) for kind, params in options]
     gap_only = channels * classes + classes  # GoogLeNet's choice: pooling straight into the classifier
-    rows.append(HeadOption(f"global average pooling straight into {classes} classes (GoogLeNet)",
-                           gap_only, total.params - head + gap_only))
+    rows.append(HeadOption("gap_only", sizes, gap_only, total.params - head + gap_only))
     return tuple(rows)
 
 
@@ -230,10 +227,10 @@ def clear_caches() -> None:
 
 
 def tap_table(key: str) -> list[dict]:
-    """The per-tap table as rows with the column names a page shows (and a CSV keeps)."""
-    return [{"tap": t.name, "module": t.module, "kind": t.kind, "output shape": "×".join(map(str, t.shape)),
-             "params": t.params, "MACs": t.macs, "FLOPs (2×MACs)": 2 * t.macs,
-             "activation KiB (fp32)": t.activation_bytes / 1024, "receptive field": t.rf, "jump": t.jump}
+    """The per-tap table as rows; pages head the columns with texts "column.<key>"."""
+    return [{"tap": t.name, "module": t.module, "kind": t.kind, "shape": "×".join(map(str, t.shape)),
+             "params": t.params, "macs": t.macs, "flops": 2 * t.macs,
+             "activation_kib": t.activation_bytes / 1024, "rf": t.rf, "jump": t.jump}
             for t in summary(key).taps]
 
 

@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
+from .i18n import t
 from .inference import Prediction
 
 if TYPE_CHECKING:
@@ -30,14 +31,14 @@ def human_count(value: float, unit: str = "") -> str:
     return f"{value:g}{' ' + unit if unit else ''}"
 
 
-def top_k_bar(predictions: Sequence[Prediction], title: str = "Top-5 predictions") -> go.Figure:
+def top_k_bar(predictions: Sequence[Prediction], title: str | None = None) -> go.Figure:
     """Horizontal bars, best class on top, probabilities in percent."""
     ordered = list(reversed(predictions))
     figure = go.Figure(go.Bar(
         x=[p.prob * 100 for p in ordered], y=[f"{p.label} ({p.index})" for p in ordered],
         orientation="h", text=[f"{p.prob:.1%}" for p in ordered], textposition="auto",
         marker_color="#4c78a8", hovertemplate="%{y}: %{x:.2f} %<extra></extra>"))
-    figure.update_layout(title=title, xaxis_title="probability (%)", height=300,
+    figure.update_layout(title=title or t("figures.top5"), xaxis_title=t("figures.probability"), height=300,
                          margin=dict(l=10, r=10, t=40, b=10), xaxis_range=[0, 100])
     return figure
 
@@ -129,7 +130,7 @@ def png_bytes(image: Image.Image) -> bytes:
 
 def channel_heatmap(channel_map: torch.Tensor, title: str) -> go.Figure:
     figure = go.Figure(go.Heatmap(z=channel_map.float().numpy(), colorscale="Viridis",
-                                  hovertemplate="row %{y}, col %{x}: %{z:.4g}<extra></extra>"))
+                                  hovertemplate=t("figures.heat_hover")))
     figure.update_layout(title=title, height=420, margin=dict(l=10, r=10, t=40, b=10))
     figure.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
     figure.update_xaxes(constrain="domain")
@@ -140,8 +141,8 @@ def vector_strip(values: torch.Tensor, title: str) -> go.Figure:
     """A feature vector (fc output) as bars over its indices."""
     vector = values.float().numpy()
     figure = go.Figure(go.Bar(x=np.arange(len(vector)), y=vector, marker_color="#4c78a8",
-                              marker_line_width=0, hovertemplate="unit %{x}: %{y:.4g}<extra></extra>"))
-    figure.update_layout(title=title, height=300, bargap=0, xaxis_title="unit", yaxis_title="value",
+                              marker_line_width=0, hovertemplate=t("figures.unit_hover")))
+    figure.update_layout(title=title, height=300, bargap=0, xaxis_title=t("figures.unit"), yaxis_title=t("figures.value"),
                          margin=dict(l=10, r=10, t=40, b=10))
     return figure
 
@@ -150,16 +151,15 @@ def tap_stats_figure(stats: Sequence["TapStats"]) -> go.Figure:
     """Mean/std, sparsity, and channels vs spatial size over the network's depth."""
     names = [s.name for s in stats]
     figure = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                           subplot_titles=("mean and std of the output",
-                                           "fraction of zeros (sparsity)",
-                                           "channels (bars) and spatial size (line)"),
+                           subplot_titles=(t("figures.stats_mean_std"), t("figures.stats_zeros"),
+                                           t("figures.stats_sizes")),
                            specs=[[{}], [{}], [{"secondary_y": True}]])
-    figure.add_trace(go.Scatter(x=names, y=[s.mean for s in stats], name="mean", mode="lines+markers"), 1, 1)
-    figure.add_trace(go.Scatter(x=names, y=[s.std for s in stats], name="std", mode="lines+markers"), 1, 1)
-    figure.add_trace(go.Bar(x=names, y=[s.zeros for s in stats], name="zeros", marker_color="#e45756"), 2, 1)
-    figure.add_trace(go.Bar(x=names, y=[s.channels for s in stats], name="channels",
+    figure.add_trace(go.Scatter(x=names, y=[s.mean for s in stats], name=t("figures.mean"), mode="lines+markers"), 1, 1)
+    figure.add_trace(go.Scatter(x=names, y=[s.std for s in stats], name=t("figures.std"), mode="lines+markers"), 1, 1)
+    figure.add_trace(go.Bar(x=names, y=[s.zeros for s in stats], name=t("figures.zeros"), marker_color="#e45756"), 2, 1)
+    figure.add_trace(go.Bar(x=names, y=[s.channels for s in stats], name=t("figures.channels"),
                             marker_color="#72b7b2"), 3, 1)
-    figure.add_trace(go.Scatter(x=names, y=[s.height for s in stats], name="height = width",
+    figure.add_trace(go.Scatter(x=names, y=[s.height for s in stats], name=t("figures.height_width"),
                                 mode="lines+markers", line_color="#f58518"), 3, 1, secondary_y=True)
     figure.update_yaxes(range=[0, 1], tickformat=".0%", row=2, col=1)
     figure.update_layout(height=720, margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h")
@@ -172,13 +172,14 @@ def layer_costs_figure(layers: Sequence["WeightLayer"], names: dict[str, str]) -
     """Parameters and MACs per weight layer, side by side: where weights vs compute live."""
     labels = [names.get(layer.module, layer.module) for layer in layers]
     colours = ["#4c78a8" if layer.kind == "conv" else "#e45756" for layer in layers]
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("parameters", "MACs"), horizontal_spacing=0.08)
+    figure = make_subplots(rows=1, cols=2, subplot_titles=(t("figures.parameters"), "MACs"),
+                           horizontal_spacing=0.08)
     figure.add_trace(go.Bar(x=labels, y=[l.params for l in layers], marker_color=colours, name="params",
                             hovertemplate="%{x}: %{y:,}<extra></extra>"), 1, 1)
     figure.add_trace(go.Bar(x=labels, y=[l.macs for l in layers], marker_color=colours, name="MACs",
                             hovertemplate="%{x}: %{y:,}<extra></extra>"), 1, 2)
     figure.update_layout(height=380, showlegend=False, margin=dict(l=10, r=10, t=40, b=10),
-                         title="blue: convolution, red: fully connected")
+                         title=t("figures.layer_colours"))
     return figure
 
 
@@ -189,20 +190,20 @@ def module_treemap(nodes: Sequence["ModuleNode"], by: str, root_label: str) -> g
         parents=["" if node.parent is None else (node.parent or root_label) for node in nodes],
         labels=[node.path.rpartition(".")[2] or root_label for node in nodes],
         values=values, branchvalues="total", maxdepth=3,
-        hovertemplate="%{id}<br>%{value:,} " + by + " (%{percentRoot:.1%} of the network)<extra></extra>"))
+        hovertemplate=t("figures.treemap_hover", by=t(f"figures.by.{by}"))))
     figure.update_layout(height=460, margin=dict(l=0, r=0, t=30, b=0),
-                         title=f"Module hierarchy sized by {by} (click to zoom)")
+                         title=t("figures.treemap_title", by=t(f"figures.by.{by}")))
     return figure
 
 
 def cumulative_share_figure(layers: Sequence["WeightLayer"], names: dict[str, str]) -> go.Figure:
     labels = [names.get(layer.module, layer.module) for layer in layers]
     figure = go.Figure()
-    for attribute, label in (("params", "parameters"), ("macs", "MACs")):
+    for attribute, label in (("params", t("figures.parameters")), ("macs", "MACs")):
         values = np.cumsum([getattr(layer, attribute) for layer in layers], dtype=np.float64)
         figure.add_trace(go.Scatter(x=labels, y=values / max(values[-1], 1), name=label, mode="lines+markers"))
     figure.update_layout(height=340, yaxis_tickformat=".0%", yaxis_range=[0, 1.02],
-                         title="Cumulative share along the depth", margin=dict(l=10, r=10, t=40, b=10))
+                         title=t("figures.cumulative"), margin=dict(l=10, r=10, t=40, b=10))
     return figure
 
 
@@ -211,10 +212,12 @@ def shares_figure(shares: "Shares") -> go.Figure:
     params = shares.conv_params + shares.fc_params + shares.other_params
     macs = max(shares.conv_macs + shares.fc_macs, 1)
     figure = go.Figure()
-    for label, values, colour in (("convolution", (shares.conv_params / params, shares.conv_macs / macs), "#4c78a8"),
-                                  ("fully connected", (shares.fc_params / params, shares.fc_macs / macs), "#e45756"),
-                                  ("other (BatchNorm …)", (shares.other_params / params, 0.0), "#bab0ac")):
-        figure.add_trace(go.Bar(y=["parameters", "MACs"], x=values, name=label, orientation="h",
+    for label, values, colour in ((t("figures.convolution"), (shares.conv_params / params, shares.conv_macs / macs),
+                                   "#4c78a8"),
+                                  (t("figures.fully_connected"), (shares.fc_params / params, shares.fc_macs / macs),
+                                   "#e45756"),
+                                  (t("figures.other"), (shares.other_params / params, 0.0), "#bab0ac")):
+        figure.add_trace(go.Bar(y=[t("figures.parameters"), "MACs"], x=values, name=label, orientation="h",
                                 marker_color=colour, text=[f"{v:.1%}" for v in values], textposition="inside"))
     figure.update_layout(barmode="stack", height=240, xaxis_tickformat=".0%", xaxis_range=[0, 1],
                          margin=dict(l=10, r=10, t=50, b=10),
@@ -250,18 +253,18 @@ def inception_schematic(module: "Module") -> go.Figure:
                          fillcolor=colour, opacity=0.25)
         figure.add_annotation(x=(x0 + x1) / 2, y=y, text=text, showarrow=False, font=dict(size=12, color="#222"))
 
-    box(0, columns, depth + 1, f"input {module.in_channels}×{module.in_size[0]}×{module.in_size[1]}", "#888888")
+    box(0, columns, depth + 1, t("figures.schematic_input", shape=f"{module.in_channels}×{module.in_size[0]}×{module.in_size[1]}"), "#888888")
     for i, branch in enumerate(module.branches):
         colour = BRANCH_COLOURS[i % len(BRANCH_COLOURS)]
         for row, step in enumerate(branch.steps):
             box(i + 0.05, i + 0.95, depth - row, step.replace(", ", "<br>"), colour)
         box(i + 0.05, i + 0.95, 0, f"<b>{branch.label}</b><br>{branch.channels}×{branch.size[0]}×{branch.size[1]}",
             colour)
-    box(0, columns, -1, f"concatenate → {module.channels}×{module.size[0]}×{module.size[1]}", "#888888")
+    box(0, columns, -1, t("figures.schematic_concat", shape=f"{module.channels}×{module.size[0]}×{module.size[1]}"), "#888888")
     figure.update_xaxes(visible=False, range=[-0.05, columns + 0.05])
     figure.update_yaxes(visible=False, range=[-1.6, depth + 1.6])
     figure.update_layout(height=120 + 80 * (depth + 3), margin=dict(l=0, r=0, t=30, b=0),
-                         title=f"{module.tap.name} as built", plot_bgcolor="white")
+                         title=t("figures.schematic_title", module=module.tap.name), plot_bgcolor="white")
     return figure
 
 
@@ -273,7 +276,7 @@ def branch_energy_figure(rows: Sequence[tuple[str, dict[str, float]]]) -> go.Fig
         figure.add_trace(go.Bar(x=[name for name, _ in rows], y=[shares.get(label, 0.0) for _, shares in rows],
                                 name=label, marker_color=BRANCH_COLOURS[i % len(BRANCH_COLOURS)]))
     figure.update_layout(barmode="stack", height=360, yaxis_tickformat=".0%", yaxis_range=[0, 1],
-                         title="Share of each module's activation energy (sum of squares) by branch",
+                         title=t("figures.branch_energy"),
                          margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h")
     return figure
 
@@ -285,15 +288,15 @@ LEGEND_ON_TOP = dict(orientation="h", yanchor="bottom", y=1.02, x=0)
 
 
 def depth_profile_figure(series: dict[str, tuple[Sequence[str], Sequence[float]]], title: str,
-                         y_title: str, log: bool = True) -> go.Figure:
+                         y_title: str, log: bool = True, colours: Sequence[str] = ()) -> go.Figure:
     """One line per network over its layers in forward order (x: position along the depth)."""
     figure = go.Figure()
-    for name, (labels, values) in series.items():
+    for index, (name, (labels, values)) in enumerate(series.items()):
         figure.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=list(values), name=name,
                                     mode="lines+markers", text=list(labels),
-                                    line_color=PAIR_COLOURS.get(name.split()[0].lower()),
+                                    line_color=colours[index] if index < len(colours) else None,
                                     hovertemplate="%{text}: %{y:.3g}<extra>" + name + "</extra>"))
-    figure.update_layout(title=title, height=360, xaxis_title="depth (layer index)", yaxis_title=y_title,
+    figure.update_layout(title=title, height=360, xaxis_title=t("figures.depth_axis"), yaxis_title=y_title,
                          margin=dict(l=10, r=10, t=70, b=10), legend=LEGEND_ON_TOP)
     if log:
         figure.update_yaxes(type="log", exponentformat="power")
@@ -303,22 +306,25 @@ def depth_profile_figure(series: dict[str, tuple[Sequence[str], Sequence[float]]
 def split_figure(splits: Sequence["BlockSplit"]) -> go.Figure:
     names = [s.block for s in splits]
     figure = go.Figure([
-        go.Bar(x=names, y=[s.through_shortcut for s in splits], name="through the shortcut", marker_color="#4c78a8"),
-        go.Bar(x=names, y=[s.through_residual for s in splits], name="through F(x)", marker_color="#f58518")])
+        go.Bar(x=names, y=[s.through_shortcut for s in splits], name=t("figures.through_shortcut"),
+               marker_color="#4c78a8"),
+        go.Bar(x=names, y=[s.through_residual for s in splits], name=t("figures.through_residual"),
+               marker_color="#f58518")])
     figure.update_layout(barmode="group", height=340, yaxis_type="log", yaxis_exponentformat="power",
-                         title="Where the gradient at each block's input comes from",
+                         title=t("figures.split_title"),
                          margin=dict(l=10, r=10, t=70, b=10), legend=LEGEND_ON_TOP)
     return figure
 
 
 def training_figure(steps: Sequence["TrainStep"]) -> go.Figure:
-    figure = make_subplots(rows=1, cols=3, subplot_titles=("training loss", "first conv ‖∇W‖",
-                                                           "last conv ‖∇W‖"))
+    figure = make_subplots(rows=1, cols=3, subplot_titles=(t("figures.training_loss"), t("figures.first_conv_grad"),
+                                                           t("figures.last_conv_grad")))
     x = [s.step for s in steps]
     for name, colour in PAIR_COLOURS.items():
-        figure.add_trace(go.Scatter(x=x, y=[s.loss[name] for s in steps], name=name, line_color=colour), 1, 1)
+        figure.add_trace(go.Scatter(x=x, y=[s.loss[name] for s in steps], name=t(f"figures.{name}"),
+                                    line_color=colour), 1, 1)
         for column, index in ((2, 0), (3, -1)):
-            figure.add_trace(go.Scatter(x=x, y=[s.conv_grad[name][index] for s in steps], name=name,
+            figure.add_trace(go.Scatter(x=x, y=[s.conv_grad[name][index] for s in steps], name=t(f"figures.{name}"),
                                         line_color=colour, showlegend=False), 1, column)
     figure.update_yaxes(type="log", exponentformat="power", col=2)
     figure.update_yaxes(type="log", exponentformat="power", col=3)
@@ -337,9 +343,9 @@ def accuracy_bubbles(rows: Sequence["Row"]) -> go.Figure:
         textposition="top center", customdata=[[r.params, r.top5 or float("nan")] for r in shown],
         marker=dict(size=[r.params for r in shown], sizemode="area", sizeref=2.0 * largest / 60 ** 2, sizemin=4,
                     color="#4c78a8", opacity=0.6, line_width=1),
-        hovertemplate="%{text}<br>%{x:.3s} MACs<br>top-1 %{y:.2f} %<br>%{customdata[0]:,} params<extra></extra>"))
-    figure.update_layout(title="Top-1 accuracy vs MACs (bubble area ∝ parameters)", height=440,
-                         xaxis_title="MACs (log)", yaxis_title="published top-1 (%)", xaxis_type="log",
+        hovertemplate=t("figures.bubble_hover")))
+    figure.update_layout(title=t("figures.bubbles_title"), height=440,
+                         xaxis_title=t("figures.macs_log"), yaxis_title=t("figures.published_top1"), xaxis_type="log",
                          margin=dict(l=10, r=10, t=40, b=10))
     return figure
 
@@ -347,8 +353,8 @@ def accuracy_bubbles(rows: Sequence["Row"]) -> go.Figure:
 def accuracy_per_parameter(rows: Sequence["Row"]) -> go.Figure:
     shown = [r for r in rows if r.top1 is not None]
     figure = go.Figure(go.Bar(x=[r.name for r in shown], y=[r.top1 / (r.params / 1e6) for r in shown],
-                              marker_color="#54a24b", hovertemplate="%{x}: %{y:.2f} % per M params<extra></extra>"))
-    figure.update_layout(title="Accuracy per parameter (top-1 % per million)", height=340, yaxis_type="log",
+                              marker_color="#54a24b", hovertemplate=t("figures.per_param_hover")))
+    figure.update_layout(title=t("figures.per_param_title"), height=340, yaxis_type="log",
                          margin=dict(l=10, r=10, t=40, b=10))
     return figure
 
@@ -358,9 +364,9 @@ def latency_vs_macs(rows: Sequence["Row"], latencies: dict[str, float], device: 
     figure = go.Figure(go.Scatter(x=[r.macs for r in shown], y=[latencies[r.key] * 1000 for r in shown],
                                   mode="markers+text", text=[r.name for r in shown], textposition="top center",
                                   marker_color="#f58518",
-                                  hovertemplate="%{text}: %{x:.3s} MACs, %{y:.1f} ms<extra></extra>"))
-    figure.update_layout(title=f"Latency (batch 1) vs MACs on {device}", height=380, xaxis_type="log",
-                         yaxis_type="log", xaxis_title="MACs (log)", yaxis_title="ms (log)",
+                                  hovertemplate=t("figures.latency_hover")))
+    figure.update_layout(title=t("figures.latency_title", device=device), height=380, xaxis_type="log",
+                         yaxis_type="log", xaxis_title=t("figures.macs_log"), yaxis_title=t("figures.ms_log"),
                          margin=dict(l=10, r=10, t=40, b=10))
     return figure
 

@@ -18,16 +18,16 @@ from . import weights, zoo
 from .architectures.cifar import CifarBlock, cifar_net
 from .taps import Tap, hooked
 
-PAIRS = {  # key -> (label, residual builder, plain builder, input size)
-    "cifar20": ("CIFAR ResNet-20 vs plain-20", lambda: cifar_net(20, True), lambda: cifar_net(20, False), 32),
-    "cifar56": ("CIFAR ResNet-56 vs plain-56", lambda: cifar_net(56, True), lambda: cifar_net(56, False), 32),
-    "cifar110": ("CIFAR ResNet-110 vs plain-110", lambda: cifar_net(110, True), lambda: cifar_net(110, False), 32),
-    "18": ("ResNet-18 vs Plain-18", zoo.get("resnet18").build, zoo.get("plain18").build, 224),
-    "34": ("ResNet-34 vs Plain-34", zoo.get("resnet34").build, zoo.get("plain34").build, 224),
+PAIRS = {  # key -> (residual name, plain name, residual builder, plain builder, input size)
+    "cifar20": ("CIFAR ResNet-20", "plain-20", lambda: cifar_net(20, True), lambda: cifar_net(20, False), 32),
+    "cifar56": ("CIFAR ResNet-56", "plain-56", lambda: cifar_net(56, True), lambda: cifar_net(56, False), 32),
+    "cifar110": ("CIFAR ResNet-110", "plain-110", lambda: cifar_net(110, True), lambda: cifar_net(110, False), 32),
+    "18": ("ResNet-18", "Plain-18", zoo.get("resnet18").build, zoo.get("plain18").build, 224),
+    "34": ("ResNet-34", "Plain-34", zoo.get("resnet34").build, zoo.get("plain34").build, 224),
 }
-BN_MODES = {"eval": "running statistics (eval mode)", "train": "batch statistics (train mode)",
-            "none": "no BatchNorm"}
-INITS = {"default": "default (Kaiming)", "zero": "zero-init the last BN of each residual branch"}
+# Named by texts "gradflow.bn.<key>" and "gradflow.init.<key>".
+BN_MODES = ("eval", "train", "none")
+INITS = ("default", "zero")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def _last_bn(block: nn.Module) -> nn.Module:
 
 def build_twins(config: FlowConfig) -> tuple[nn.Module, nn.Module]:
     """(residual, plain) from the same initial weights for every layer they share."""
-    _, residual_builder, plain_builder, _ = PAIRS[config.pair]
+    _, _, residual_builder, plain_builder, _ = PAIRS[config.pair]
     with weights.seeded(config.seed):
         residual = residual_builder()
         plain = plain_builder()
@@ -242,7 +242,7 @@ def train(config: FlowConfig, steps: int = 300, batch: int = 64, lr: float = 0.0
 
 
 def input_size(config: FlowConfig) -> int:
-    return PAIRS[config.pair][3]
+    return PAIRS[config.pair][4]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torchvision.transforms.v2 import functional as TF
 from torchvision.transforms.v2 import InterpolationMode
 
+from .i18n import Text
 from .zoo import Preprocess
 
 MAX_BYTES = 20 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
@@ -33,15 +34,15 @@ class LoadedImage:
     format: str
     original_mode: str
     original_size: tuple[int, int]
-    notes: tuple[str, ...] = ()
+    notes: tuple[Text, ...] = ()  # rendered in the reader's language
 
 
 def load(data: bytes, name: str = "upload") -> LoadedImage:
     """Decode bytes into an upright RGB image, or raise ImageError saying why not."""
     if not data:
-        raise ImageError(f"{name} is empty (0 bytes).")
+        raise ImageError(Text("images.empty", name=name))
     if len(data) > MAX_BYTES:
-        raise ImageError(f"{name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB.")
+        raise ImageError(Text("images.too_many_bytes", name=name, mb=len(data) / 2**20, limit=MAX_BYTES // 2**20))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -56,16 +57,13 @@ def load(data: bytes, name: str = "upload") -> LoadedImage:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         declared = re.search(r"\((\d+) pixels\)", str(error))
-        size = f"{int(declared[1]) / 1e6:,.0f} megapixels" if declared else "too many pixels"
-        raise ImageError(f"{name} declares {size}, too many to decode safely (the limit is "
-                         f"{MAX_PIXELS / 1e6:.0f} megapixels). Please downscale it first.") from None
+        size = Text("images.megapixels", count=int(declared[1]) / 1e6) if declared else Text("images.too_many")
+        raise ImageError(Text("images.bomb", name=name, size=size, limit=MAX_PIXELS / 1e6)) from None
     except UnidentifiedImageError:
-        raise ImageError(f"{name} is not an image Pillow can read "
-                         f"(supported: {', '.join(FORMATS[:-1])}).") from None
+        raise ImageError(Text("images.unreadable", name=name, formats=", ".join(FORMATS[:-1]))) from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise ImageError(f"{name} looks damaged or cut short and cannot be decoded "
-                         f"({str(error) or type(error).__name__}).") from None
-    notes = [f"{original_format} with {frames} frames: the first one is used."] if frames > 1 else []
+        raise ImageError(Text("images.damaged", name=name, detail=str(error) or type(error).__name__)) from None
+    notes = [Text("images.first_frame", format=original_format, frames=frames)] if frames > 1 else []
     rgb, note = to_rgb(image)
     notes += [note] if note else []
     return LoadedImage(rgb, hashlib.sha256(data).hexdigest(), original_format, original_mode,
@@ -75,15 +73,16 @@ def load(data: bytes, name: str = "upload") -> LoadedImage:
 def _check_header(image: Image.Image, name: str) -> None:
     width, height = image.size
     if image.format not in FORMATS:
-        raise ImageError(f"{name} is {image.format}; please upload one of {', '.join(FORMATS[:-1])}.")
+        raise ImageError(Text("images.wrong_format", name=name, format=image.format,
+                              formats=", ".join(FORMATS[:-1])))
     if width < 1 or height < 1:
-        raise ImageError(f"{name} has no pixels.")
+        raise ImageError(Text("images.no_pixels", name=name))
     if width * height > MAX_PIXELS:
-        raise ImageError(f"{name} is {width}x{height} pixels; the limit is "
-                         f"{MAX_PIXELS / 1e6:.0f} megapixels. Please downscale it first.")
+        raise ImageError(Text("images.too_many_pixels", name=name, width=width, height=height,
+                              limit=MAX_PIXELS / 1e6))
 
 
-def to_rgb(image: Image.Image) -> tuple[Image.Image, str | None]:
+def to_rgb(image: Image.Image) -> tuple[Image.Image, Text | None]:
     """Any Pillow mode to 8-bit RGB; transparency is composited on white."""
     mode = image.mode
     if mode == "RGB":
@@ -96,12 +95,12 @@ def to_rgb(image: Image.Image) -> tuple[Image.Image, str | None]:
             values = values - low
             top = max(top - low, 1e-12)
         gray = np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return Image.fromarray(gray).convert("RGB"), f"{mode} image scaled to 8 bits per channel."
+        return Image.fromarray(gray).convert("RGB"), Text("images.scaled", mode=mode)
     if mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB"), "Transparent areas shown on white."
-    return image.convert("RGB"), (f"{mode} image converted to RGB." if mode not in ("L", "P", "1") else None)
+        return Image.alpha_composite(white, rgba).convert("RGB"), Text("images.transparent")
+    return image.convert("RGB"), (Text("images.converted", mode=mode) if mode not in ("L", "P", "1") else None)
 
 
 def _limit_aspect(image: Image.Image) -> Image.Image:

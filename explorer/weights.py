@@ -19,6 +19,7 @@ from typing import Callable, Iterator
 import torch
 from torch import nn
 
+from .i18n import Text
 from .zoo import ModelSpec, WeightsSource
 
 ProgressCallback = Callable[[int, int | None], None]  # (bytes so far, total or None)
@@ -34,7 +35,7 @@ class WeightsStatus:
     pretrained: bool
     source: str  # weights name ("IMAGENET1K_V1") or "" for random
     location: str  # checkpoint path, or how the random weights were made
-    warning: str | None = None
+    warning: Text | None = None
 
     @property
     def label(self) -> str:
@@ -81,9 +82,9 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
             return load_file(str(path))
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # any decoding failure means the same thing to a user
-        raise WeightsError(f"{path.name} is not a readable checkpoint ({type(error).__name__})") from error
+        raise WeightsError(Text("weights.unreadable", file=path.name, error=type(error).__name__)) from error
     if not isinstance(state, dict):
-        raise WeightsError(f"{path.name} does not hold a state dict")
+        raise WeightsError(Text("weights.no_state_dict", file=path.name))
     return state
 
 
@@ -92,11 +93,11 @@ def apply_state_dict(model: nn.Module, state: dict[str, torch.Tensor], name: str
     try:
         result = model.load_state_dict(state, strict=False)
     except RuntimeError as error:  # strict=False still refuses tensors of the wrong shape
-        raise WeightsError(f"its tensor shapes do not fit {name}") from error
+        raise WeightsError(Text("weights.shapes", name=name)) from error
     if result.missing_keys or result.unexpected_keys:
         example = (result.missing_keys or result.unexpected_keys)[0]
-        raise WeightsError(f"it does not fit {name}: {len(result.missing_keys)} missing and "
-                           f"{len(result.unexpected_keys)} unexpected tensors (e.g. {example})")
+        raise WeightsError(Text("weights.keys", name=name, missing=len(result.missing_keys),
+                                unexpected=len(result.unexpected_keys), example=example))
 
 
 _GLOBAL_RNG = threading.Lock()  # builders draw from torch's process-wide generator
@@ -130,8 +131,7 @@ def load(spec: ModelSpec) -> tuple[nn.Module, WeightsStatus]:
         except WeightsError as error:
             model = random_model(spec)
             status = WeightsStatus(False, "", status.location,
-                                   warning=f"Could not use {path}: {error}. "
-                                           "Using random weights instead.")
+                                   warning=Text("weights.fallback", path=path, error=error))
     if spec.finalize:
         spec.finalize(model)
     return model.eval(), status
@@ -152,7 +152,7 @@ def fetch(spec: ModelSpec, progress: ProgressCallback | None = None,
     """Download the checkpoint into the torch hub cache (where `load` finds it) and check
     that it loads into the network; return its path."""
     if spec.weights is None:
-        raise WeightsError(f"{spec.name} has no published weights")
+        raise WeightsError(Text("weights.unpublished", name=spec.name))
     existing = find_checkpoint(spec)
     if existing is not None:
         return existing
@@ -162,7 +162,7 @@ def fetch(spec: ModelSpec, progress: ProgressCallback | None = None,
         apply_state_dict(random_model(spec), read_state_dict(destination), spec.name)
     except WeightsError as error:
         destination.unlink(missing_ok=True)
-        raise WeightsError(f"the downloaded file is unusable: {error}") from error
+        raise WeightsError(Text("weights.unusable", error=error)) from error
     return destination
 
 
@@ -184,4 +184,4 @@ def download(url: str, destination: Path, progress: ProgressCallback | None = No
     except OSError as error:  # URLError, timeouts and refused connections are OSErrors
         if "partial" in locals():
             Path(partial.name).unlink(missing_ok=True)
-        raise WeightsError(f"download of {url} failed: {_first_line(error)}") from error
+        raise WeightsError(Text("weights.download_failed", url=url, reason=_first_line(error))) from error

@@ -16,6 +16,7 @@ from torchvision.models import get_model, get_model_weights
 
 from . import taps as tap_layouts
 from .architectures import alexnet2012, googlenet_paper, plain, zfnet
+from .i18n import Text
 from .taps import Tap
 
 
@@ -58,9 +59,9 @@ class ModelSpec:
     weights: WeightsSource | None = None
     top1: float | None = None
     top5: float | None = None
-    metrics_source: str = ""
+    metrics_source: Text | None = None  # texts are in explorer/locales, by key
     finalize: Callable[[nn.Module], None] | None = None  # after weights are loaded
-    notes: str = ""
+    notes: Text | None = None
 
     @property
     def input_size(self) -> tuple[int, int, int]:
@@ -74,11 +75,9 @@ class ModelSpec:
         return model.eval()
 
 
-FAMILIES = {  # the lecture's order
-    "alexnet": "AlexNet", "zfnet": "ZFNet", "vgg": "VGG", "inception": "GoogLeNet / Inception",
-    "resnet": "ResNet", "plain": "Plain (ResNet without shortcuts)", "squeezenet": "SqueezeNet",
-    "mobilenet": "MobileNet", "shufflenet": "ShuffleNet",
-}
+FAMILIES = (  # the lecture's order; their names are texts "zoo.family.<key>"
+    "alexnet", "zfnet", "vgg", "inception", "resnet", "plain", "squeezenet", "mobilenet", "shufflenet",
+)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -109,7 +108,7 @@ def _drop_aux_heads(model: nn.Module) -> None:
     model.aux_logits, model.aux1, model.aux2 = False, None, None
 
 
-def _torchvision(key: str, name: str, family: str, paper: Paper, layout, notes: str = "",
+def _torchvision(key: str, name: str, family: str, paper: Paper, layout, notes: bool = False,
                  finalize=None, **build_kwargs) -> ModelSpec:
     weights = get_model_weights(key).DEFAULT
     transforms = weights.transforms()
@@ -122,12 +121,11 @@ def _torchvision(key: str, name: str, family: str, paper: Paper, layout, notes: 
         build=partial(get_model, key, weights=None, **build_kwargs), layout=layout,
         weights=WeightsSource("torchvision", weights.name, weights.url),
         top1=metrics["acc@1"], top5=metrics["acc@5"],
-        metrics_source=f"torchvision {weights.name} (ImageNet-1K val, single crop)",
-        finalize=finalize, notes=notes)
+        metrics_source=Text("zoo.source.torchvision", weights=weights.name),
+        finalize=finalize, notes=Text(f"zoo.notes.{key}") if notes else None)
 
 
-def _timm(key: str, name: str, family: str, paper: Paper, layout, top1: float, top5: float,
-          metrics_source: str) -> ModelSpec:
+def _timm(key: str, name: str, family: str, paper: Paper, layout, top1: float, top5: float) -> ModelSpec:
     cfg = timm.models.get_pretrained_cfg(key).to_dict()
     size = cfg["input_size"][-1]
     return ModelSpec(
@@ -138,34 +136,27 @@ def _timm(key: str, name: str, family: str, paper: Paper, layout, top1: float, t
         build=partial(timm.create_model, key, pretrained=False), layout=layout,
         weights=WeightsSource("timm", cfg["hf_hub_id"].split("/")[-1],
                               f"https://huggingface.co/{cfg['hf_hub_id']}/resolve/main/model.safetensors"),
-        top1=top1, top5=top5, metrics_source=metrics_source)
+        top1=top1, top5=top5, metrics_source=Text(f"zoo.source.{key}"))
 
 
 def _paper_only(key: str, name: str, family: str, paper: Paper, build, layout, crop: int,
-                top1: float | None, top5: float | None, metrics_source: str, notes: str) -> ModelSpec:
+                top1: float | None, top5: float | None) -> ModelSpec:
+    """A network no library publishes weights for; its source and notes are in the text tables."""
     return ModelSpec(key=key, name=name, family=family, paper=paper,
                      preprocess=Preprocess(256, crop, IMAGENET_MEAN, IMAGENET_STD, "bilinear"),
                      build=build, layout=layout, top1=top1, top5=top5,
-                     metrics_source=metrics_source, notes=notes)
+                     metrics_source=Text(f"zoo.source.{key}"), notes=Text(f"zoo.notes.{key}"))
 
 
 def _registry() -> dict[str, ModelSpec]:
     specs = [
-        _torchvision("alexnet", "AlexNet (torchvision)", "alexnet", ALEXNET, tap_layouts.alexnet_layout,
-                     notes="torchvision builds the single-GPU variant of Krizhevsky's 2014 "
-                           "'one weird trick' paper: 64/192/384/256/256 kernels, no LRN, no groups."),
+        _torchvision("alexnet", "AlexNet (torchvision)", "alexnet", ALEXNET, tap_layouts.alexnet_layout, notes=True),
         _paper_only("alexnet2012", "AlexNet (2012 paper)", "alexnet", ALEXNET, alexnet2012.AlexNet2012,
-                    tap_layouts.alexnet_layout, 227, 59.3, 81.8,
-                    "paper, Table 2: 1 CNN, 40.7 % / 18.2 % val error",
-                    "The paper's two-GPU layout: groups=2 on conv2, conv4, conv5; LRN after "
-                    "conv1 and conv2; overlapping 3x3/2 max-pooling. No published weights."),
+                    tap_layouts.alexnet_layout, 227, 59.3, 81.8),
         _paper_only("zfnet", "ZFNet", "zfnet", ZFNET, zfnet.zfnet, tap_layouts.alexnet_layout, 224,
-                    61.6, 83.5, "paper, Table 2: 1 convnet as per Fig. 3, 38.4 % / 16.5 % val error",
-                    "Fig. 3 of the paper: conv1 7x7/2, conv2 stride 2. No published weights."),
+                    61.6, 83.5),
         _paper_only("zfnet_wide", "ZFNet (wide conv3-5)", "zfnet", ZFNET, zfnet.zfnet_wide,
-                    tap_layouts.alexnet_layout, 224, 62.5, 84.0,
-                    "paper, Table 2: layers 3,4,5 with 512,1024,512 maps, 37.5 % / 16.0 % val error",
-                    "conv3, conv4, conv5 widened to 512, 1024, 512 maps. No published weights."),
+                    tap_layouts.alexnet_layout, 224, 62.5, 84.0),
     ]
     for depth in (11, 13, 16, 19):
         for bn in ("", "_bn"):
@@ -174,31 +165,23 @@ def _registry() -> dict[str, ModelSpec]:
     specs += [
         _torchvision("googlenet", "GoogLeNet (Inception v1)", "inception", GOOGLENET,
                      tap_layouts.googlenet_layout, finalize=_drop_aux_heads,
-                     aux_logits=True, transform_input=True, init_weights=True,
-                     notes="torchvision adds BatchNorm and uses 3x3 kernels in the branch the "
-                           "paper calls 5x5 (torchvision issue #906); auxiliary heads dropped."),
+                     aux_logits=True, transform_input=True, init_weights=True, notes=True),
         _paper_only("googlenet_paper", "GoogLeNet (2014 paper)", "inception", GOOGLENET,
-                    googlenet_paper.googlenet_paper, tap_layouts.googlenet_layout, 224, None, 89.93,
-                    "paper, Table 3: 1 model, 1 crop, 10.07 % top-5 val error",
-                    "Table 1 of the paper: 5x5 kernels in the 5x5 branch, biased convolutions, no "
-                    "BatchNorm, no auxiliary heads. No published weights."),
+                    googlenet_paper.googlenet_paper, tap_layouts.googlenet_layout, 224, None, 89.93),
         _torchvision("inception_v3", "Inception v3", "inception", INCEPTION_V3,
                      tap_layouts.inception_v3_layout, aux_logits=True, transform_input=True,
-                     init_weights=True,
-                     notes="Keeps the auxiliary classifier (counted in its parameters, unused in eval)."),
+                     init_weights=True, notes=True),
         _timm("inception_v4", "Inception v4", "inception", INCEPTION_V4, tap_layouts.inception_v4_layout,
-              80.0, 95.0, "paper, Table 2: single crop, 20.0 % / 5.0 % val error"),
+              80.0, 95.0),
     ]
     for depth in (18, 34, 50, 101, 152):
         specs.append(_torchvision(f"resnet{depth}", f"ResNet-{depth}", "resnet", RESNET,
                                   tap_layouts.resnet_layout))
     specs += [
         _paper_only("plain18", "Plain-18", "plain", RESNET, plain.plain18, tap_layouts.resnet_layout,
-                    224, 72.06, None, "paper, Table 2: 27.94 % top-1 val error (10-crop)",
-                    "ResNet-18 with every shortcut removed. No published weights."),
+                    224, 72.06, None),
         _paper_only("plain34", "Plain-34", "plain", RESNET, plain.plain34, tap_layouts.resnet_layout,
-                    224, 71.46, None, "paper, Table 2: 28.54 % top-1 val error (10-crop)",
-                    "ResNet-34 with every shortcut removed. No published weights."),
+                    224, 71.46, None),
         _torchvision("squeezenet1_0", "SqueezeNet 1.0", "squeezenet", SQUEEZENET,
                      tap_layouts.squeezenet_layout),
         _torchvision("squeezenet1_1", "SqueezeNet 1.1", "squeezenet", SQUEEZENET,

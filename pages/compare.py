@@ -2,11 +2,12 @@
 import pandas as pd
 import streamlit as st
 
-from explorer import backend, compare, costs, figures, inference, zoo
+from explorer import backend, compare, costs, figures, i18n, inference, zoo
+from explorer.i18n import t
 from explorer.ui import cache, sidebar, widgets
 
 selection = sidebar.current()
-st.title("Compare architectures")
+st.title(t("compare.title"))
 
 
 def apply_preset() -> None:
@@ -14,79 +15,73 @@ def apply_preset() -> None:
 
 
 if "compare_networks" not in st.session_state:
-    st.session_state["compare_networks"] = compare.PRESETS["The lecture's five"]
+    st.session_state["compare_networks"] = compare.PRESETS["lecture"]
 left, right = st.columns([1, 3])
-left.selectbox("Preset", list(compare.PRESETS), key="compare_preset", on_change=apply_preset)
-keys = right.multiselect("Networks (2 to 8)", list(zoo.REGISTRY), key="compare_networks", max_selections=8,
+left.selectbox(t("compare.preset"), list(compare.PRESETS), key="compare_preset", on_change=apply_preset,
+               format_func=i18n.names("compare.presets"))
+keys = right.multiselect(t("compare.networks"), list(zoo.REGISTRY), key="compare_networks", max_selections=8,
                          format_func=lambda k: zoo.get(k).name)
 if len(keys) < 2:
-    st.info("Pick at least two networks.")
+    st.info(t("compare.pick_two"))
     st.stop()
 
 rows = [compare.row(key) for key in keys]
 device = selection.loaded.device
-latency_key = f"compare_latency:{device}"
-latencies = st.session_state.setdefault(latency_key, {})
-table = pd.DataFrame([r.as_dict() | {f"ms, batch 1 ({backend.device_name(device)})":
-                                     latencies[r.key][0] * 1000 if r.key in latencies else None,
-                                     "ms, batch 16": latencies[r.key][1] * 1000 if r.key in latencies else None}
-                      for r in rows])
-st.dataframe(table, hide_index=True, key="compare_table", column_config={
-    "params": st.column_config.NumberColumn(format="localized"),
-    "MACs": st.column_config.NumberColumn(format="localized"),
-    "file MB (fp32)": st.column_config.NumberColumn(format="%.1f"),
-    "peak activations MB": st.column_config.NumberColumn(format="%.1f")})
-st.download_button("Download table (CSV)", table.to_csv(index=False), "comparison.csv", "text/csv",
+device_name = backend.device_name(device)
+latencies = st.session_state.setdefault(f"compare_latency:{device}", {})
+table = pd.DataFrame([r.as_dict() | {"latency1": latencies[r.key][0] * 1000 if r.key in latencies else None,
+                                     "latency16": latencies[r.key][1] * 1000 if r.key in latencies else None}
+                      for r in rows]).rename(columns=lambda c: t(f"column.{c}", device=device_name))
+st.dataframe(table, hide_index=True, key="compare_table",
+             column_config={t(f"column.{c}"): st.column_config.NumberColumn(format="localized")
+                            for c in ("params", "macs")}
+             | {t(f"column.{c}"): st.column_config.NumberColumn(format="%.1f") for c in ("file_mb", "peak_mb")})
+st.download_button(t("compare.download"), table.to_csv(index=False), "comparison.csv", "text/csv",
                    key="compare_csv")
-st.caption("Peak activations: the most activation memory alive at once in an inference pass of one image "
-           "(float32, weights excluded). Accuracy: published ImageNet-1K values (see each model card).")
-if st.button(f"Measure latency on {backend.device_name(device)} (batch 1 and 16, median of 3)", key="measure"):
+st.caption(t("compare.table_caption"))
+if st.button(t("compare.measure", device=device_name), key="measure"):
     progress = st.progress(0.0)
     for index, key in enumerate(keys):
         progress.progress(index / len(keys), text=f"{zoo.get(key).name}…")
         loaded = cache.loaded_model(key)
         latencies[key] = (compare.latency(loaded, 1), compare.latency(loaded, 16))
-    progress.progress(1.0, text="done")
+    progress.progress(1.0, text=t("compare.done"))
     st.rerun()
 
 left, right = st.columns(2)
 left.plotly_chart(figures.accuracy_bubbles(rows), key="bubbles")
 right.plotly_chart(figures.accuracy_per_parameter(rows), key="per_param")
 if latencies:
-    st.plotly_chart(figures.latency_vs_macs(rows, {k: v[0] for k, v in latencies.items()},
-                                            backend.device_name(device)), key="latency")
-    st.caption("Canziani et al. (2016) found that operations predict inference time well; on a CPU, "
-               "memory traffic (depthwise layers, large activations) bends the line.")
+    st.plotly_chart(figures.latency_vs_macs(rows, {k: v[0] for k, v in latencies.items()}, device_name),
+                    key="latency")
+    st.caption(t("compare.latency_caption"))
 
-st.subheader("The same image through every network")
-progress = st.progress(0.0, text="Running the networks…")
+st.subheader(t("compare.same_image"))
+progress = st.progress(0.0, text=t("compare.running_all"))
 analyses = {}
 for index, key in enumerate(keys):
-    progress.progress(index / len(keys), text=f"Running {zoo.get(key).name}…")
+    progress.progress(index / len(keys), text=t("compare.running", name=zoo.get(key).name))
     analyses[key] = cache.analysis(cache.loaded_model(key), selection.image)
 progress.empty()
 for column, key in zip(st.columns(len(keys)), keys):
     column.plotly_chart(figures.top_k_bar(inference.top_k(analyses[key].record.logits), zoo.get(key).name),
                         key=f"top5:{key}")
-st.caption("Mean |activation| over channels at comparable depths: the first convolution, then the last layer "
-           "whose units are 4, 8, 16 and 32 input pixels apart.")
+st.caption(t("compare.stages_caption"))
 for column, key in zip(st.columns(len(keys)), keys):
     column.markdown(f"**{zoo.get(key).name}**")
     for stage, tap in compare.stage_taps(key).items():
-        column.image(figures.energy_map(analyses[key].record.outputs[tap]), caption=f"{stage}: {tap}",
-                     width="stretch")
+        column.image(figures.energy_map(analyses[key].record.outputs[tap]), width="stretch",
+                     caption=f"{t('compare.first_conv') if stage == 'first_conv' else stage}: {tap}")
 
 if {"alexnet2012", "zfnet"} <= set(keys) or {"alexnet", "zfnet"} <= set(keys):
-    st.subheader("AlexNet vs ZFNet")
+    st.subheader(t("compare.alexnet_zfnet"))
     alex = "alexnet2012" if "alexnet2012" in keys else "alexnet"
     summaries = {k: costs.summary(k) for k in (alex, "zfnet", "zfnet_wide")}
-    shape = lambda k, t: "×".join(map(str, summaries[k].tap(t).shape))
-    st.markdown(
-        f"ZFNet's three changes, measured: **conv1 11×11/4 → 7×7/2** ({shape(alex, 'conv1')} → "
-        f"{shape('zfnet', 'conv1')}: finer detail survives the first layer); **stride 2 in conv1 and conv2**, "
-        f"shrinking the maps gradually (pool2 {shape(alex, 'pool2')} vs {shape('zfnet', 'pool2')}); "
-        f"**wider conv3–conv5** in the paper's Table 3 variant (conv3 {shape('zfnet_wide', 'conv3')}, "
-        f"conv4 {shape('zfnet_wide', 'conv4')}, conv5 {shape('zfnet_wide', 'conv5')}).")
+    shape = lambda k, tap: "×".join(map(str, summaries[k].tap(tap).shape))
+    st.markdown(t("compare.zfnet_changes", alex_conv1=shape(alex, "conv1"), zf_conv1=shape("zfnet", "conv1"),
+                  alex_pool2=shape(alex, "pool2"), zf_pool2=shape("zfnet", "pool2"),
+                  conv3=shape("zfnet_wide", "conv3"), conv4=shape("zfnet_wide", "conv4"),
+                  conv5=shape("zfnet_wide", "conv5")))
     kernels_left, kernels_right = st.columns(2)
     widgets.kernel_picture(alex, kernels_left)
     widgets.kernel_picture("zfnet", kernels_right)
@@ -97,5 +92,5 @@ if {"alexnet2012", "zfnet"} <= set(keys) or {"alexnet", "zfnet"} <= set(keys):
 
 claims = compare.closing_claims(keys)
 if claims:
-    st.subheader("The lecture's closing claims, measured")
+    st.subheader(t("compare.closing"))
     widgets.claim_cards(claims)

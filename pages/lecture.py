@@ -1,24 +1,26 @@
 """Lecture: the classic-CNN lecture's claims, each measured live, with a link to where it shows."""
 import streamlit as st
 
-from explorer import claims, compare, gradflow
+from explorer import claims, compare, gradflow, zoo
+from explorer.i18n import t
 from explorer.ui import cache, sidebar, widgets
 
 selection = sidebar.current()
-st.title("The lecture's claims, measured")
-st.caption("Every card computes its value now, on the registered networks and your image, with the same functions "
-           "the other pages use. Verdicts: holds, roughly (right in spirit, off in the number), differs.")
+st.title(t("lecture.title"))
+st.caption(t("lecture.intro"))
 
 
-def card(claim: claims.Claim, page: str, network: str) -> None:
+def card(claim: claims.Claim, page: str, network: str, **view: str) -> None:
+    """The claim's card and a link to the page and view where a student can see it."""
     widgets.claim_cards([claim])
-    st.page_link(page, label=f"See it: {network}", icon=":material/arrow_forward:",
-                 query_params={"net": network, "img": selection.image_label.removeprefix("sample: ")}
-                 if selection.image_label.startswith("sample: ") else {"net": network})
+    params = {"net": network} | ({"img": selection.sample} if selection.sample else {}) | view
+    st.page_link(page, label=t("lecture.see_it", page=t(f"app.page.{page[6:-3]}"), name=zoo.get(network).name),
+                 icon=":material/arrow_forward:",
+                 query_params=params)
 
 
 image, loaded = selection.image, selection.loaded
-with st.spinner("Measuring…"):
+with st.spinner(t("lecture.measuring")):
     architecture = {claim.__name__: claim() for claim in claims.ARCHITECTURE_CLAIMS}
     alexnet_record = cache.analysis(cache.loaded_model("alexnet2012"), image).record
     lrn = claims.lrn_effect(alexnet_record.outputs["relu1"], alexnet_record.outputs["norm1"])
@@ -29,25 +31,27 @@ with st.spinner("Measuring…"):
     efficient = compare.closing_claims(["squeezenet1_1", "mobilenet_v2", "shufflenet_v2_x1_0"])
 
 sections = {
-    "AlexNet": [(architecture["alexnet_weight_layers"], "pages/costs.py", "alexnet2012"),
-                (architecture["alexnet_overlapping_pooling"], "pages/costs.py", "alexnet2012"),
-                (lrn, "pages/activations.py", "alexnet2012"),
-                (architecture["alexnet_pool5"], "pages/activations.py", "alexnet2012")],
-    "ZFNet": [(architecture["zfnet_changes"], "pages/compare.py", "zfnet")],
-    "VGG": [(architecture["vgg_small_kernels"], "pages/costs.py", "vgg16"),
-            (architecture["vgg_channel_doubling"], "pages/activations.py", "vgg16"),
-            (architecture["vgg_fc6_share"], "pages/costs.py", "vgg16")],
-    "GoogLeNet": [(architecture["googlenet_vs_alexnet"], "pages/costs.py", "googlenet_paper"),
-                  (architecture["googlenet_average_pooling"], "pages/costs.py", "googlenet"),
-                  (architecture["googlenet_auxiliary_heads"], "pages/costs.py", "googlenet"),
-                  (architecture["inception_reduction_saving"], "pages/inception.py", "googlenet_paper"),
-                  (shifts, "pages/activations.py", "resnet50"),
-                  (sparsity, "pages/activations.py", selection.spec.key)],
-    "ResNet": [(identity, "pages/gradient_flow.py", "resnet34"),
-               (architecture["resnet_bottleneck"], "pages/costs.py", "resnet50")],
-    "Efficient nets": [(claim, "pages/compare.py", "squeezenet1_1") for claim in efficient],
+    "alexnet": [(architecture["alexnet_weight_layers"], "pages/costs.py", "alexnet2012", {}),
+                (architecture["alexnet_overlapping_pooling"], "pages/costs.py", "alexnet2012", {"tap": "pool1"}),
+                (lrn, "pages/activations.py", "alexnet2012", {"tap": "norm1"}),
+                (architecture["alexnet_pool5"], "pages/activations.py", "alexnet2012", {"tap": "pool5"})],
+    "zfnet": [(architecture["zfnet_changes"], "pages/compare.py", "zfnet", {})],
+    "vgg": [(architecture["vgg_small_kernels"], "pages/costs.py", "vgg16", {"tap": "conv1_2"}),
+            (architecture["vgg_channel_doubling"], "pages/activations.py", "vgg16", {"tap": "pool5"}),
+            (architecture["vgg_fc6_share"], "pages/costs.py", "vgg16", {})],
+    "inception": [(architecture["googlenet_vs_alexnet"], "pages/costs.py", "googlenet_paper", {}),
+                  (architecture["googlenet_average_pooling"], "pages/costs.py", "googlenet", {}),
+                  (architecture["googlenet_auxiliary_heads"], "pages/costs.py", "googlenet", {}),
+                  (architecture["inception_reduction_saving"], "pages/inception.py", "googlenet_paper",
+                   {"module": "inception_3a"}),
+                  (shifts, "pages/activations.py", "resnet50", {"tap": "pool5"}),
+                  (sparsity, "pages/activations.py", selection.spec.key, {})],
+    "resnet": [(identity, "pages/gradient_flow.py", "resnet34", {}),
+               (architecture["resnet_bottleneck"], "pages/costs.py", "resnet50", {})],
+    "efficient": [(claim, "pages/compare.py", "squeezenet1_1", {}) for claim in efficient],
 }
-for tab, (title, cards) in zip(st.tabs(list(sections)), sections.items()):
+titles = [t(f"zoo.family.{name}") if name != "efficient" else t("lecture.efficient") for name in sections]
+for tab, cards in zip(st.tabs(titles), sections.values()):
     with tab:
-        for claim, page, network in cards:
-            card(claim, page, network)
+        for claim, page, network, view in cards:
+            card(claim, page, network, **view)

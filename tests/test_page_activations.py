@@ -35,7 +35,7 @@ def test_page_shows_grid_and_heatmap_and_changing_layer_does_not_rerun_the_netwo
         assert app.selectbox(key=f"tap:{network}").value == names[1]
         spatial = [t.name for t in costs.summary(network).taps if len(t.shape) == 3 and t.shape[1] > 1]
         app.selectbox(key=f"tap:{network}").set_value(spatial[-1]).run()  # the deepest maps
-        app.radio(key="grid_scale").set_value("per channel").run()
+        app.radio(key="grid_scale").set_value("own").run()
         assert not apptest.errors(app)
         assert counter.calls == 0
     finally:

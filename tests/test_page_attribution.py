@@ -32,8 +32,8 @@ def test_slow_methods_wait_for_run_and_then_are_cached():
 
 def test_a_chosen_class_and_two_networks():
     app = apptest.start("resnet18", PAGE)
-    app.selectbox(key="attr_target").set_value("tabby").run()
-    app.radio(key="attr_mode").set_value("two networks").run()
+    app.selectbox(key="attr_target").set_value(281).run()
+    app.radio(key="attr_mode").set_value("networks").run()
     app.selectbox(key="attr_other").set_value("vgg11").run()
     assert not apptest.errors(app)
     captions = _captions(app)

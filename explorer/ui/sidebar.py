@@ -5,15 +5,17 @@ import inspect
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import streamlit as st
 
-from explorer import backend, images, inference, weights, zoo
+from explorer import backend, i18n, images, inference, weights, zoo
+from explorer.i18n import t
 from explorer.ui import cache, slides
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES_DIR = ROOT / "assets" / "samples"
-SAMPLES = {"Cat": "cat.jpg", "Coffee": "coffee.jpg", "Astronaut": "astronaut.jpg", "Rocket": "rocket.jpg"}
+SAMPLES = {"Cat": "cat.jpg", "Coffee": "coffee.jpg", "Astronaut": "astronaut.jpg", "Rocket": "rocket.jpg"}  # names: "sample.<key>"
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 _STATE = "_explorer_selection"
 
@@ -24,6 +26,7 @@ class Selection:
     loaded: inference.LoadedModel
     image: images.LoadedImage
     image_label: str
+    sample: str | None  # the sample's key, None for an upload
 
     @property
     def spec(self) -> zoo.ModelSpec:
@@ -69,109 +72,149 @@ def _decode(data: bytes, name: str) -> images.LoadedImage:
 
 def _network_picker() -> zoo.ModelSpec:
     keys = [spec.key for specs in zoo.by_family().values() for spec in specs]
-    key = st.selectbox("Network", keys, key="network",
-                       format_func=lambda k: f"{zoo.FAMILIES[zoo.get(k).family]} · {zoo.get(k).name}",
-                       help="Grouped in the lecture's order: AlexNet → ZFNet → VGG → "
-                            "GoogLeNet/Inception → ResNet → efficient nets.")
+    key = st.selectbox(t("sidebar.network"), keys, key="network",
+                       format_func=i18n.bound(lambda k: f"{t(f'zoo.family.{zoo.get(k).family}')} · {zoo.get(k).name}"),
+                       help=t("sidebar.network_help"))
     return zoo.get(key)
 
 
-def _image_picker() -> tuple[images.LoadedImage, str]:
-    source = st.radio("Image", ["Sample", "Upload"], horizontal=True, key="image_source")
-    sample = st.selectbox("Sample image", list(SAMPLES), key="sample",
-                          disabled=source != "Sample")
+def _image_picker() -> tuple[images.LoadedImage, str, str | None]:
+    source = st.radio(t("sidebar.image"), ["Sample", "Upload"], horizontal=True, key="image_source",
+                      format_func=i18n.names("sidebar.source"))
+    sample = st.selectbox(t("sidebar.sample"), list(SAMPLES), key="sample", disabled=source != "Sample",
+                          format_func=i18n.names("sample"))
     if source == "Upload":
-        upload = st.file_uploader("Upload an image", type=UPLOAD_TYPES, key="upload",
-                                  help=f"Up to {images.MAX_BYTES // 2**20} MB and "
-                                       f"{images.MAX_PIXELS // 1_000_000} megapixels.")
+        upload = st.file_uploader(t("sidebar.upload"), type=UPLOAD_TYPES, key="upload",
+                                  help=t("sidebar.upload_help", mb=images.MAX_BYTES // 2**20,
+                                         megapixels=images.MAX_PIXELS // 1_000_000))
+        st.caption(t("sidebar.upload_not_linked"))
         if upload is not None:
             try:
-                return _decode(upload.getvalue(), upload.name), escape_markdown(upload.name)
+                return _decode(upload.getvalue(), upload.name), escape_markdown(upload.name), None
             except images.ImageError as error:
-                st.error(f"{escape_markdown(str(error))} Showing the sample image “{sample}” instead.")
+                st.error(t("sidebar.upload_failed", error=escape_markdown(str(error)), sample=t(f"sample.{sample}")))
     path = SAMPLES_DIR / SAMPLES[sample]
-    return _decode(path.read_bytes(), path.name), f"sample: {sample}"
+    return _decode(path.read_bytes(), path.name), t("sidebar.sample_label", sample=t(f"sample.{sample}")), sample
+
+
+def weights_label(status: weights.WeightsStatus) -> str:
+    """How a page names the weights in use."""
+    return t("sidebar.weights_pretrained", source=status.source) if status.pretrained else t("sidebar.weights_random")
 
 
 def _weights_box(loaded: inference.LoadedModel) -> None:
     status, spec = loaded.status, loaded.spec
     if status.pretrained:
-        st.success(f"Weights: pretrained ({status.source})", icon=":material/check_circle:")
+        st.success(t("sidebar.weights_in_use", weights=weights_label(status)), icon=":material/check_circle:")
     else:
-        st.caption("Weights: **random** (seeded, the same every run)")
+        st.caption(t("sidebar.weights_seeded"))
     if status.warning:
-        st.warning(status.warning)
-    if spec.weights and not status.pretrained and st.button("Download pretrained weights"):
-        bar = st.progress(0.0, text="Downloading…")
+        st.warning(str(status.warning))
+    if spec.weights and not status.pretrained and st.button(t("sidebar.download")):
+        bar = st.progress(0.0, text=t("sidebar.downloading"))
         try:
             weights.fetch(spec, progress=lambda done, total: bar.progress(
                 min(done / total, 1.0) if total else 0.0, text=f"{done / 2**20:.0f} MB"))
         except weights.WeightsError as error:
-            st.error(f"{error}. On an offline machine, copy the file "
-                     f"`{spec.weights.filename}` into EXPLORER_WEIGHTS_DIR instead.")
+            st.error(t("sidebar.download_failed", error=error, file=spec.weights.filename))
         else:
             cache.loaded_model.clear()
             st.rerun()
 
 
-def _restore_from_url() -> None:
-    """Take network and sample image from a view a slide asked for, or from the URL when it
-    says something we did not write: a permalink opened or a link followed."""
+# ---------------------------------------------------------------- permalinks and language
+
+def restore_view() -> None:
+    """Before anything is drawn: take the view a slide asked for, or the URL's when it says
+    something we did not write (a permalink opened, a link followed), and set the language.
+    Network, sample and language are applied here; page parameters wait for `linked`."""
     params = st.session_state.pop("_pending_view", None)
     if params is None:
         params = {k: st.query_params[k] for k in st.query_params}
         if params == st.session_state.get("_url_written"):
-            return
+            params = {}
+    st.session_state["_incoming_view"] = params
     if params.get("net") in zoo.REGISTRY:
         st.session_state["network"] = params["net"]
     if params.get("img") in SAMPLES:
         st.session_state["sample"] = params["img"]
         st.session_state["image_source"] = "Sample"
+    if params.get("lang") in i18n.LANGUAGES:
+        st.session_state["lang"] = params["lang"]
+    if "lang" not in st.session_state:  # a first visit: the browser's language
+        st.session_state["lang"] = "zh" if (st.context.locale or "").lower().startswith("zh") else i18n.DEFAULT
+    i18n.set_language(st.session_state["lang"])
 
 
-def _write_url(spec: zoo.ModelSpec) -> None:
+def linked(param: str, state_key: str, options: Sequence[object]) -> None:
+    """Before a page's widget: a link naming `param` chooses the widget's value, if it is one of
+    `options` (compared as text, as URLs carry them)."""
+    wanted = st.session_state.get("_incoming_view", {}).get(param)
+    match = next((option for option in options if str(option) == wanted), None)
+    if wanted is not None and match is not None:
+        st.session_state[state_key] = match
+
+
+def share(**params: object) -> None:
+    """After a page's widgets: the URL carries their values, so a copied link reopens this view."""
+    page = st.session_state["_page"]
+    st.session_state.setdefault("_shared", {}).setdefault(page, {}).update(
+        {name: str(value) for name, value in params.items()})
+    _write_url(page)
+
+
+def _write_url(page: str) -> None:
     """Keep the URL a permalink of what is shown (uploads cannot travel in a URL)."""
-    wanted = {"net": spec.key}
+    wanted = {"net": st.session_state["network"]}
     if st.session_state.get("image_source", "Sample") == "Sample":
         wanted["img"] = st.session_state.get("sample", next(iter(SAMPLES)))
+    if st.session_state["lang"] != i18n.DEFAULT:
+        wanted["lang"] = st.session_state["lang"]
+    wanted |= st.session_state.get("_shared", {}).get(page, {})
     if {k: st.query_params[k] for k in st.query_params} != wanted:
         st.query_params.from_dict(wanted)
     st.session_state["_url_written"] = wanted
 
 
-def render() -> Selection | None:
+def _language_picker() -> None:
+    st.segmented_control(t("sidebar.language"), list(i18n.LANGUAGES), key="lang",
+                         format_func=i18n.LANGUAGES.get, required=True, label_visibility="collapsed")
+
+
+def render(page: str) -> Selection | None:
     """Draw the sidebar and keep its selection for the pages; None if no model could load."""
-    _restore_from_url()
     with st.sidebar:
+        _language_picker()
         spec = _network_picker()
-        image, label = _image_picker()
+        image, label, sample = _image_picker()
         for note in image.notes:
-            st.caption(note)
+            st.caption(str(note))
         try:
-            with st.spinner(f"Loading {spec.name}…"):
+            with st.spinner(t("sidebar.loading", name=spec.name)):
                 loaded = cache.loaded_model(spec.key)
         except (RuntimeError, backend.BackendError) as error:
-            st.error(f"{spec.name} could not be loaded: {error}")
+            st.error(t("sidebar.load_failed", name=spec.name, error=error))
             return None
         _weights_box(loaded)
-        with st.expander("Lecture: slides and presenter mode"):
+        with st.expander(t("sidebar.lecture_tools")):
             slides.controls()
-    selection = Selection(loaded, image, label)
+    selection = Selection(loaded, image, label, sample)
     st.session_state[_STATE] = selection
-    _write_url(spec)
+    st.session_state["_page"] = page
+    _write_url(page)
     return selection
 
 
 def backend_box(selection: Selection) -> None:
     """Device, and the forward time of the last analysis, if this page ran one."""
     with st.sidebar:
-        st.caption(f"Backend: {backend.device_name(selection.loaded.device)}")
+        st.caption(t("sidebar.backend", device=backend.device_name(selection.loaded.device)))
         key = (selection.spec.key, selection.loaded.status.label, selection.image.digest)
         if key in cache.analyses():
             run = selection.analysis().run
-            st.caption(f"Last analysis: {run.seconds * 1000:.0f} ms on {run.device}")
+            st.caption(t("sidebar.last_analysis", ms=run.seconds * 1000, device=run.device))
             if run.fell_back:
-                st.warning(run.fell_back)
+                st.warning(str(run.fell_back))
 
 
 def random_weights_banner(selection: Selection) -> None:
@@ -179,10 +222,7 @@ def random_weights_banner(selection: Selection) -> None:
     if status.pretrained:
         return
     if spec.weights is None:
-        why = f"No pretrained weights were ever published for {spec.name}, so it runs untrained"
+        why = t("sidebar.never_published", name=spec.name)
     else:
-        why = (f"{spec.name} runs with **untrained (random) weights**: pretrained weights were not "
-               "found on this machine. Run `make weights` on a machine with internet, or put "
-               f"`{spec.weights.filename}` in EXPLORER_WEIGHTS_DIR")
-    st.warning(f"{why}. Activations show random filters and predictions are meaningless; "
-               "shapes, parameter and MAC counts are exact either way.", icon=":material/warning:")
+        why = t("sidebar.not_found", name=spec.name, file=spec.weights.filename)
+    st.warning(t("sidebar.random_banner", why=why), icon=":material/warning:")

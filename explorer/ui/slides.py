@@ -5,23 +5,30 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from explorer.i18n import t
+
 
 @dataclass(frozen=True)
 class Slide:
+    name: str  # its title is the text "slides.<name>"
     page: str
     network: str
-    sample: str
-    title: str
+    sample: str = "Cat"
+    extra: tuple[tuple[str, str], ...] = ()  # page parameters of the view (see sidebar.linked)
+
+    @property
+    def view(self) -> dict[str, str]:
+        return {"net": self.network, "img": self.sample, **dict(self.extra)}
 
 
 SLIDES = (
-    Slide("pages/home.py", "alexnet2012", "Cat", "AlexNet: the input and the mean it subtracts"),
-    Slide("pages/activations.py", "alexnet2012", "Cat", "AlexNet: what each layer sees"),
-    Slide("pages/compare.py", "zfnet", "Cat", "AlexNet vs ZFNet, and the lecture's five"),
-    Slide("pages/costs.py", "vgg16", "Cat", "VGG16: weights in fc6, compute in the convolutions"),
-    Slide("pages/inception.py", "googlenet_paper", "Cat", "GoogLeNet: why the 1×1 reductions"),
-    Slide("pages/gradient_flow.py", "resnet34", "Cat", "ResNet: gradients through the shortcut"),
-    Slide("pages/lecture.py", "resnet50", "Cat", "Every claim, measured"),
+    Slide("alexnet_input", "pages/home.py", "alexnet2012"),
+    Slide("alexnet_layers", "pages/activations.py", "alexnet2012", extra=(("tap", "norm1"),)),
+    Slide("zfnet", "pages/compare.py", "zfnet"),
+    Slide("vgg_costs", "pages/costs.py", "vgg16", extra=(("tap", "conv5_3"),)),
+    Slide("googlenet", "pages/inception.py", "googlenet_paper", extra=(("module", "inception_3a"),)),
+    Slide("resnet", "pages/gradient_flow.py", "resnet34"),
+    Slide("claims", "pages/lecture.py", "resnet50"),
 )
 
 PRESENTER_CSS = """<style>
@@ -34,19 +41,18 @@ header[data-testid="stHeader"] { display: none; }
 
 def controls() -> None:
     """Sidebar: presenter mode and the slide stepper (a click opens the slide's page and view)."""
-    st.toggle("Presenter mode", key="presenter", help="Larger text, no header: for projecting.")
+    st.toggle(t("slides.presenter"), key="presenter", help=t("slides.presenter_help"))
     index = st.session_state.get("slide", -1)
     previous, label, following = st.columns([1, 3, 1], vertical_alignment="center")
-    go_back = previous.button("◀", key="slide_previous", disabled=index <= 0, help="Previous slide")
-    go_on = following.button("▶", key="slide_next", disabled=index >= len(SLIDES) - 1, help="Next slide")
-    label.caption(f"Slide {index + 1} of {len(SLIDES)}: {SLIDES[index].title}" if index >= 0
-                  else f"{len(SLIDES)} slides")
+    go_back = previous.button("◀", key="slide_previous", disabled=index <= 0, help=t("slides.previous"))
+    go_on = following.button("▶", key="slide_next", disabled=index >= len(SLIDES) - 1, help=t("slides.next"))
+    label.caption(t("slides.position", number=index + 1, total=len(SLIDES), title=t(f"slides.{SLIDES[index].name}"))
+                  if index >= 0 else t("slides.count", total=len(SLIDES)))
     if go_back or go_on:
         st.session_state["slide"] = index + (1 if go_on else -1)
         slide = SLIDES[st.session_state["slide"]]
-        view = {"net": slide.network, "img": slide.sample}
-        st.session_state["_pending_view"] = view  # applied before the widgets of the next run
-        st.switch_page(slide.page, query_params=view)
+        st.session_state["_pending_view"] = slide.view  # applied before the widgets of the next run
+        st.switch_page(slide.page, query_params=slide.view)
 
 
 def presenter_style() -> None:

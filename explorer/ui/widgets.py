@@ -7,6 +7,7 @@ import streamlit as st
 
 from explorer import activations, figures, zoo
 from explorer.claims import Claim
+from explorer.i18n import t
 from explorer.ui import cache
 from explorer.ui.sidebar import Selection
 
@@ -22,10 +23,9 @@ def stepper(label: str, options: Sequence[str], key: str,
         st.session_state[key] = options[max(0, min(len(options) - 1, index))]
 
     previous, select, following = st.columns([1, 10, 1], vertical_alignment="bottom")
-    previous.button("◀", key=f"{key}:previous", on_click=move, args=(-1,), help=f"Previous {label.lower()}",
+    previous.button("◀", key=f"{key}:previous", on_click=move, args=(-1,), help=t("widgets.previous"),
                     width="stretch")
-    following.button("▶", key=f"{key}:next", on_click=move, args=(1,), help=f"Next {label.lower()}",
-                     width="stretch")
+    following.button("▶", key=f"{key}:next", on_click=move, args=(1,), help=t("widgets.next"), width="stretch")
     return select.selectbox(label, options, key=key, format_func=format_func)
 
 
@@ -33,34 +33,32 @@ def kernel_picture(key: str, column) -> None:
     path, conv = activations.first_conv(cache.loaded_model(key).model)
     kernel = conv.kernel_size[0]
     column.image(figures.png_bytes(figures.kernel_grid(activations.rgb_kernels(conv))), width="stretch",
-                 caption=f"{zoo.get(key).name}: {conv.out_channels} kernels "
-                         f"{kernel}×{kernel}, stride {conv.stride[0]} (`{path}`)")
+                 caption=t("widgets.kernels", name=zoo.get(key).name, count=conv.out_channels, kernel=kernel,
+                           stride=conv.stride[0], path=path))
 
 
 def first_layer_kernels(selection: Selection) -> None:
     """This network's RGB kernels beside another's (AlexNet 11x11/4 vs ZFNet 7x7/2 by default)."""
     others = [k for k in zoo.REGISTRY if k != selection.spec.key]
     default = "zfnet" if selection.spec.key != "zfnet" else "alexnet2012"
-    other = st.selectbox("Compare with", others, index=others.index(default), key="kernels_other",
+    other = st.selectbox(t("widgets.compare_with"), others, index=others.index(default), key="kernels_other",
                          format_func=lambda k: zoo.get(k).name)
     left, right = st.columns(2)
     kernel_picture(selection.spec.key, left)
     kernel_picture(other, right)
-    st.caption("Each kernel is stretched to its own range. Trained first layers show oriented edges and "
-               "colour blobs; ZFNet's 7×7/2 kernels were the paper's fix for AlexNet's 11×11/4, which "
-               "skipped fine detail. With random weights the kernels are noise.")
+    st.caption(t("widgets.kernels_caption"))
 
 
-VERDICT_BADGES = {"holds": ":green-badge[holds]", "roughly": ":orange-badge[roughly]",
-                  "differs": ":red-badge[differs]"}
+VERDICT_COLOURS = {"holds": "green", "roughly": "orange", "differs": "red"}
 
 
 def claim_cards(claims: Sequence[Claim]) -> None:
     """One bordered card per claim: the claim, what we measured, the verdict and why."""
     for claim in claims:
         with st.container(border=True):
-            st.markdown(f"{VERDICT_BADGES[claim.verdict]} **{claim.topic}** — {claim.statement}")
-            st.markdown(f"Measured: {claim.measured}")
+            badge = f":{VERDICT_COLOURS[claim.verdict]}-badge[{t(f'widgets.verdict.{claim.verdict}')}]"
+            st.markdown(f"{badge} **{claim.topic}** — {claim.statement}")
+            st.markdown(t("widgets.measured", value=claim.measured))
             st.caption(claim.why)
 
 
