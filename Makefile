@@ -18,12 +18,13 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 run: $(VENV)/.installed
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-# Debian's Chromium drives the browser tests (Playwright never downloads a browser).
+# Debian's Chromium drives the browser tests (Playwright never downloads a browser),
+# with a CJK font so the 中文 screenshots show characters, not boxes.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium && fc-list :lang=zh | grep -q .; } >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium is missing: install Debian's chromium package"; fi; }
+	    apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	  else echo "chromium or a CJK font is missing: install Debian's chromium and fonts-wqy-microhei"; fi; }
 
 test: $(VENV)/.installed-dev chromium
 	$(PY) -m pytest -q

@@ -15,7 +15,7 @@ SAMPLE = "assets/samples/cat.jpg"
 
 def build(device: torch.device, image: images.LoadedImage, models: dict, records: ByteBudgetCache) -> float:
     start = time.perf_counter()
-    for key in compare.PRESETS["The lecture's five"]:
+    for key in compare.PRESETS["lecture"]:
         compare.row(key)
         compare.stage_taps(key)
         if key not in models:

@@ -38,6 +38,20 @@ def table(language: str) -> dict[str, str]:
         return _flatten(tomllib.load(file))
 
 
+def gaps() -> dict[str, list[str]]:
+    """Per language, the keys another table has and it lacks, and the keys whose {placeholders}
+    differ from English: what a translator still has to do (empty when the tables agree)."""
+    every = set().union(*(table(code) for code in LANGUAGES))
+    found = {}
+    for code in LANGUAGES:
+        texts = table(code)
+        wrong = [key for key in sorted(every) if key not in texts
+                 or placeholders(texts[key]) != placeholders(table(DEFAULT).get(key, texts[key]))]
+        if wrong:
+            found[code] = wrong
+    return found
+
+
 def placeholders(text: str) -> set[str]:
     """The named fields a text formats ({name}, {share:.1%} -> name, share)."""
     return {field.split(".")[0].split("[")[0]

@@ -26,12 +26,12 @@ st.caption(t("activations.tap_caption" if tap.io == "output" else "activations.t
 if activations.is_spatial(output) and output.shape[1] * output.shape[2] > 1:
     channels_total = output.shape[0]
     left, middle, right, far = st.columns(4)
-    show = left.radio(t("activations.channels"), ["top", "all"], horizontal=True, key="grid_show",
+    show = left.radio(t("activations.channels"), ["top", "all"], horizontal=True, key=sidebar.relabelled("grid_show"),
                       format_func=i18n.names("activations.show"))
     k = middle.slider("K", 1, channels_total, min(32, channels_total), key="grid_k", disabled=show == "all")
-    metric = right.selectbox(t("activations.rank_by"), activations.RANKINGS, key="grid_rank",
+    metric = right.selectbox(t("activations.rank_by"), activations.RANKINGS, key=sidebar.relabelled("grid_rank"),
                              format_func=i18n.names("activations.ranking"), disabled=show == "all")
-    shared = far.radio(t("activations.colour_scale"), ["shared", "own"], horizontal=True, key="grid_scale",
+    shared = far.radio(t("activations.colour_scale"), ["shared", "own"], horizontal=True, key=sidebar.relabelled("grid_scale"),
                        format_func=i18n.names("activations.scale")) == "shared"
     chosen = activations.top_channels(output, None if show == "all" else k, metric)
     grid_png = figures.png_bytes(figures.channel_grid(output, chosen, shared_scale=shared))

@@ -15,11 +15,11 @@ SLOW = {"integrated_gradients", "smoothgrad", "occlusion"}
 PANELS = {"left": "method", "right": "method2"}  # panel -> its URL parameter
 classes = zoo.imagenet_classes()
 predicted = inference.top_k(selection.analysis().record.logits, 1)[0]
-target_index = st.selectbox(t("attribution.target"), [None, *range(len(classes))], key="attr_target",
+target_index = st.selectbox(t("attribution.target"), [None, *range(len(classes))], key=sidebar.relabelled("attr_target"),
                             format_func=i18n.bound(lambda i: t("attribution.predicted", label=predicted.label)
                                                     if i is None else classes[i]))
 target = predicted.index if target_index is None else target_index
-mode = st.radio(t("attribution.side_by_side"), ["methods", "networks"], horizontal=True, key="attr_mode",
+mode = st.radio(t("attribution.side_by_side"), ["methods", "networks"], horizontal=True, key=sidebar.relabelled("attr_mode"),
                 format_func=i18n.names("attribution.mode"))
 opacity = st.slider(t("attribution.opacity"), 0.0, 1.0, 0.6, 0.05, key="attr_opacity")
 
@@ -29,7 +29,7 @@ def settings_for(panel: str, key: str, default: str) -> attribution.Settings:
     if method_key not in st.session_state:
         st.session_state[method_key] = default
     sidebar.linked(PANELS[panel], method_key, attribution.METHODS)
-    method = st.selectbox(t("attribution.method_label"), attribution.METHODS, key=method_key,
+    method = st.selectbox(t("attribution.method_label"), attribution.METHODS, key=sidebar.relabelled(method_key),
                           format_func=i18n.names("attribution.method"))
     sidebar.share(**{PANELS[panel]: method})
     with st.expander(t("attribution.settings")):
@@ -42,7 +42,7 @@ def settings_for(panel: str, key: str, default: str) -> attribution.Settings:
             return attribution.Settings(method, steps=st.slider(t("attribution.steps"), 8, 256, 32, 8,
                                                                 key=f"{panel}_steps"),
                                         baseline=st.radio(t("attribution.baseline"), attribution.BASELINES,
-                                                          horizontal=True, key=f"{panel}_baseline",
+                                                          horizontal=True, key=sidebar.relabelled(f"{panel}_baseline"),
                                                           format_func=i18n.names("attribution.baselines")))
         if method == "smoothgrad":
             return attribution.Settings(method, samples=st.slider(t("attribution.samples"), 4, 64, 16, 4,

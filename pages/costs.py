@@ -36,7 +36,7 @@ st.plotly_chart(figures.layer_costs_figure(layers, tap_names), key="layer_costs"
 st.plotly_chart(figures.shares_figure(shares), key="shares")
 left, right = st.columns(2)
 with left:
-    by = st.radio(t("costs.size_by"), ["params", "macs"], horizontal=True, key="treemap_by",
+    by = st.radio(t("costs.size_by"), ["params", "macs"], horizontal=True, key=sidebar.relabelled("treemap_by"),
                   format_func=i18n.names("figures.by"))
     st.plotly_chart(figures.module_treemap(costs.module_tree(spec.key), by, spec.name), key="treemap")
 right.plotly_chart(figures.cumulative_share_figure(layers, tap_names), key="cumulative")

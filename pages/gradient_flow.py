@@ -12,16 +12,16 @@ st.caption(t("gradflow.intro"))
 left, middle, right, far = st.columns(4)
 pair_name = i18n.bound(lambda k: t("gradflow.pair", residual=gradflow.PAIRS[k][0], plain=gradflow.PAIRS[k][1]))
 pair = left.selectbox(t("gradflow.networks"), list(gradflow.PAIRS), index=list(gradflow.PAIRS).index("34"),
-                      key="flow_pair", format_func=pair_name)
-bn = middle.radio("BatchNorm", gradflow.BN_MODES, key="flow_bn", format_func=i18n.names("gradflow.bn"))
-init = right.radio(t("gradflow.initialisation"), gradflow.INITS, key="flow_init",
+                      key=sidebar.relabelled("flow_pair"), format_func=pair_name)
+bn = middle.radio("BatchNorm", gradflow.BN_MODES, key=sidebar.relabelled("flow_bn"), format_func=i18n.names("gradflow.bn"))
+init = right.radio(t("gradflow.initialisation"), gradflow.INITS, key=sidebar.relabelled("flow_init"),
                    format_func=i18n.names("gradflow.init"))
 crops = far.select_slider(t("gradflow.crops"), [1, 2, 4, 8], value=4, key="flow_crops")
 config = gradflow.FlowConfig(pair=pair, bn=bn, init=init)
 target = None
 if gradflow.input_size(config) == 224:
     classes = zoo.imagenet_classes()
-    target = st.selectbox(t("gradflow.target"), [None, *range(len(classes))], key="flow_target",
+    target = st.selectbox(t("gradflow.target"), [None, *range(len(classes))], key=sidebar.relabelled("flow_target"),
                           format_func=i18n.bound(lambda i: t("gradflow.predicted") if i is None else classes[i]))
 
 with st.spinner(t("gradflow.running")):

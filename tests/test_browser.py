@@ -156,13 +156,33 @@ def test_five_slides_in_presenter_mode(page, artifacts):
         page.screenshot(path=str(artifacts / f"slide-{index + 1}.png"))
 
 
-def test_a_deep_permalink_to_a_fresh_server_opens_its_page(context, artifacts):
-    """The first request of a new server used to run the page file without app.py."""
+def test_a_deep_permalink_to_a_fresh_server_opens_its_view(context, artifacts):
+    """The first request of a new server used to run the page file without app.py; the link
+    carries the page, network, sample, language and layer."""
     with browser.streamlit_server() as url:
         fresh = context.new_page()
-        fresh.goto(f"{url}/costs?net=vgg16&img=Rocket")
-        fresh.get_by_role("heading", name="Parameters & FLOPs · VGG16").wait_for(timeout=180_000)
+        fresh.goto(f"{url}/activations?net=vgg16&img=Rocket&lang=zh&tap=conv3_1")
+        fresh.get_by_role("heading", name="激活图 · VGG16").wait_for(timeout=180_000)
         browser.wait_idle(fresh)
         assert not browser.exceptions(fresh)
-        assert "net=vgg16" in fresh.url and "img=Rocket" in fresh.url
-        fresh.screenshot(path=str(artifacts / "deep-link-costs-vgg16.png"))
+        assert "**conv3_1**" not in fresh.inner_text("[data-testid='stMain']")
+        assert "conv3_1 · 类型" in fresh.inner_text("[data-testid='stMain']")
+        assert all(part in fresh.url for part in ("net=vgg16", "img=Rocket", "lang=zh", "tap=conv3_1"))
+        fresh.screenshot(path=str(artifacts / "deep-link-activations-vgg16-zh.png"), full_page=True)
+
+
+def test_switching_to_chinese_translates_the_app_and_the_link(page, artifacts):
+    page.locator(".st-key-lang").get_by_text("中文").click()
+    browser.wait_idle(page)
+    page.get_by_text("网络眼中的输入").wait_for()
+    assert "lang=zh" in page.url
+    page.screenshot(path=str(artifacts / "home-zh.png"))
+    assert "猫" in page.locator(".st-key-sample").inner_html()  # choices relabelled, not stale
+    assert page.locator(".st-key-image_source input[type='radio']").first.is_checked()
+    open_page(page, "参数与 FLOPs")
+    page.get_by_role("heading", name="参数与 FLOPs · AlexNet (torchvision)").wait_for()
+    assert not browser.exceptions(page)
+    page.screenshot(path=str(artifacts / "costs-zh.png"), full_page=True)
+    page.locator(".st-key-lang").get_by_text("English").click()
+    browser.wait_idle(page)
+    page.get_by_role("heading", name="Parameters & FLOPs · AlexNet (torchvision)").wait_for()

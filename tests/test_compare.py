@@ -6,7 +6,7 @@ from torchvision.models import get_model_weights
 from explorer import compare, costs, figures, inference, zoo
 
 
-@pytest.mark.parametrize("key", compare.PRESETS["The lecture's five"] + ["squeezenet1_1"])
+@pytest.mark.parametrize("key", compare.PRESETS["lecture"] + ["squeezenet1_1"])
 def test_rows_equal_the_costs_module(key):
     row, summary = compare.row(key), costs.summary(key)
     assert (row.params, row.macs, row.depth) == (summary.params, summary.macs, summary.depth)
@@ -22,7 +22,7 @@ def test_file_size_and_peak_activation_memory():
 
 
 def test_bubble_chart_has_one_point_per_network_with_published_accuracy():
-    keys = compare.PRESETS["The lecture's five"]
+    keys = compare.PRESETS["lecture"]
     figure = figures.accuracy_bubbles([compare.row(k) for k in keys])
     published = [k for k in keys if zoo.get(k).weights and zoo.get(k).weights.library == "torchvision"]
     points = dict(zip(figure.data[0].text, figure.data[0].y))
@@ -34,7 +34,7 @@ def test_bubble_chart_has_one_point_per_network_with_published_accuracy():
 def test_stage_taps_are_at_comparable_strides():
     for key in ("vgg16", "resnet50", "googlenet", "mobilenet_v2"):
         stages = compare.stage_taps(key)
-        assert list(stages)[0] == "first conv" and set(stages) == set(compare.STAGES)
+        assert list(stages)[0] == "first_conv" and set(stages) == set(compare.STAGES)
         for label, stride in compare.STAGES.items():
             if stride:
                 assert costs.summary(key).tap(stages[label]).jump == stride

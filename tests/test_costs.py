@@ -101,5 +101,5 @@ def test_module_tree_sums_and_tap_table():
     assert nodes[""].params == 138_357_544 and nodes[""].macs == costs.summary("vgg16").macs
     assert nodes["features"].params + nodes["classifier"].params == nodes[""].params
     row = next(r for r in costs.tap_table("vgg16") if r["tap"] == "conv1_1")
-    assert row["output shape"] == "64×224×224" and row["FLOPs (2×MACs)"] == 2 * row["MACs"]
-    assert row["activation KiB (fp32)"] == 64 * 224 * 224 * 4 / 1024 and row["receptive field"] == 3
+    assert row["shape"] == "64×224×224" and row["flops"] == 2 * row["macs"]
+    assert row["activation_kib"] == 64 * 224 * 224 * 4 / 1024 and row["rf"] == 3

@@ -94,7 +94,7 @@ def test_corrupt_checkpoint_falls_back_to_random_with_a_warning(cached_checkpoin
     path.write_bytes(b"PK\x03\x04 this is not a checkpoint")
     model, status = weights.load(spec)
     assert not status.pretrained
-    assert "not a readable checkpoint" in status.warning and "random weights" in status.warning
+    assert "not a readable checkpoint" in str(status.warning) and "random weights" in str(status.warning)
 
 
 def test_checkpoint_of_another_network_falls_back_with_a_warning(cached_checkpoint):
@@ -102,7 +102,7 @@ def test_checkpoint_of_another_network_falls_back_with_a_warning(cached_checkpoi
     torch.save({"conv.weight": torch.zeros(1)}, path)
     _, status = weights.load(spec)
     assert not status.pretrained
-    assert "does not fit SqueezeNet 1.1" in status.warning and "1 unexpected" in status.warning
+    assert "does not fit SqueezeNet 1.1" in str(status.warning) and "1 unexpected" in str(status.warning)
 
 
 def test_pickled_code_is_refused(cached_checkpoint):

@@ -72,16 +72,16 @@ def _decode(data: bytes, name: str) -> images.LoadedImage:
 
 def _network_picker() -> zoo.ModelSpec:
     keys = [spec.key for specs in zoo.by_family().values() for spec in specs]
-    key = st.selectbox(t("sidebar.network"), keys, key="network",
+    key = st.selectbox(t("sidebar.network"), keys, key=relabelled("network"),
                        format_func=i18n.bound(lambda k: f"{t(f'zoo.family.{zoo.get(k).family}')} · {zoo.get(k).name}"),
                        help=t("sidebar.network_help"))
     return zoo.get(key)
 
 
 def _image_picker() -> tuple[images.LoadedImage, str, str | None]:
-    source = st.radio(t("sidebar.image"), ["Sample", "Upload"], horizontal=True, key="image_source",
+    source = st.radio(t("sidebar.image"), ["Sample", "Upload"], horizontal=True, key=relabelled("image_source"),
                       format_func=i18n.names("sidebar.source"))
-    sample = st.selectbox(t("sidebar.sample"), list(SAMPLES), key="sample", disabled=source != "Sample",
+    sample = st.selectbox(t("sidebar.sample"), list(SAMPLES), key=relabelled("sample"), disabled=source != "Sample",
                           format_func=i18n.names("sample"))
     if source == "Upload":
         upload = st.file_uploader(t("sidebar.upload"), type=UPLOAD_TYPES, key="upload",
@@ -176,8 +176,21 @@ def _write_url(page: str) -> None:
     st.session_state["_url_written"] = wanted
 
 
+def relabelled(key: str) -> str:
+    """The key of a select box whose option labels are texts: the browser keeps showing the old
+    label after a language switch unless the value is sent again, which `_relabel` does."""
+    st.session_state.setdefault("_relabelled", set()).add(key)
+    return key
+
+
+def _relabel() -> None:
+    for key in st.session_state.get("_relabelled", ()):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def _language_picker() -> None:
-    st.segmented_control(t("sidebar.language"), list(i18n.LANGUAGES), key="lang",
+    st.segmented_control(t("sidebar.language"), list(i18n.LANGUAGES), key="lang", on_change=_relabel,
                          format_func=i18n.LANGUAGES.get, required=True, label_visibility="collapsed")
 
 

@@ -1,0 +1,65 @@
+"""A copied URL reopens the same view: network, sample, language, page, and the page's tap,
+channel, module or method; the URL follows every change of them."""
+from streamlit.testing.v1 import AppTest
+
+from tests import apptest
+
+
+def _open(page: str, **params: str) -> AppTest:
+    """A fresh session opening app.py's `page` with a URL carrying `params`."""
+    app = AppTest.from_file(apptest.APP, default_timeout=300)
+    app.query_params.update(params)
+    app.switch_page(page)
+    return app.run()
+
+
+def _param(app: AppTest, name: str):
+    value = app.query_params.get(name)
+    return value[0] if isinstance(value, list) else value
+
+
+def test_an_activations_link_restores_tap_channel_and_language():
+    app = _open("pages/activations.py", net="alexnet2012", img="Rocket", lang="zh", tap="norm1", ch="7")
+    assert not apptest.errors(app)
+    assert app.title[0].value == "激活图 · AlexNet (2012 paper)"
+    assert app.selectbox(key="tap:alexnet2012").value == "norm1"
+    assert app.selectbox(key="channel:alexnet2012:norm1").value == 7
+    assert app.selectbox(key="sample").value == "Rocket"
+    assert {k: _param(app, k) for k in ("net", "img", "lang", "tap", "ch")} == \
+        {"net": "alexnet2012", "img": "Rocket", "lang": "zh", "tap": "norm1", "ch": "7"}
+
+
+def test_the_url_follows_the_page_widgets():
+    app = _open("pages/activations.py", net="vgg11")
+    app.button(key="tap:vgg11:next").click().run()
+    tap = app.selectbox(key="tap:vgg11").value
+    assert tap != "conv1_1" and _param(app, "tap") == tap
+    channel = app.selectbox(key=f"channel:vgg11:{tap}").options[2]
+    app.selectbox(key=f"channel:vgg11:{tap}").set_value(int(channel)).run()
+    assert _param(app, "ch") == channel
+
+
+def test_links_to_the_other_pages_restore_their_views():
+    app = _open("pages/costs.py", net="vgg16", tap="conv5_3")
+    assert app.selectbox(key="rf_tap:vgg16").value == "conv5_3" and "conv5_3" in apptest.texts(app)
+    app = _open("pages/inception.py", net="googlenet_paper", module="inception_4c")
+    assert app.selectbox(key="inception_module:googlenet_paper").value == "inception_4c"
+    app = _open("pages/attribution.py", net="resnet18", method="occlusion", method2="integrated_gradients")
+    assert not apptest.errors(app)
+    assert app.selectbox(key="left_method").value == "occlusion"
+    assert app.selectbox(key="right_method").value == "integrated_gradients"
+
+
+def test_a_link_with_unknown_values_falls_back_to_defaults():
+    app = _open("pages/activations.py", net="no_such_net", img="Nope", lang="xx", tap="conv99", ch="-1")
+    assert not apptest.errors(app)
+    assert app.selectbox(key="network").value == "alexnet"
+    assert app.selectbox(key="tap:alexnet").value == "conv1"
+    assert app.title[0].value.startswith("Activations")
+
+
+def test_an_upload_is_not_in_the_url_and_the_sidebar_says_so():
+    app = apptest.start("alexnet")
+    app = apptest.upload(app, (apptest.ROOT / "assets" / "samples" / "coffee.jpg").read_bytes(), "mine.jpg")
+    assert _param(app, "img") is None and _param(app, "net") == "alexnet"
+    assert "Uploads cannot travel in a link" in apptest.texts(app)
