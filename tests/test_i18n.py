@@ -63,6 +63,19 @@ def test_every_key_the_code_asks_for_is_in_the_tables():
     assert sorted(p for p in prefixes if not any(k.startswith(p) for k in keys)) == []
 
 
+def test_the_ui_writes_no_prose_of_its_own():
+    """Pages, app.py and explorer/ui take every word from the tables (docstrings aside)."""
+    prose, found = re.compile(r"[A-Za-z]{2,} [A-Za-z]{2,}"), []
+    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "explorer" / "ui").glob("*.py"))]:
+        tree = ast.parse(path.read_text())
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and ast.get_docstring(node)}
+        found += [f"{path.name}:{node.lineno} {node.value!r}" for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+                  and prose.search(node.value) and node.value != "CNN Explorer"]
+    assert found == []
+
+
 def test_lazy_texts_render_in_the_language_they_are_shown_in():
     try:
         images.load(b"", "empty.png")
