@@ -57,7 +57,7 @@ if activations.is_spatial(output) and output.shape[1] * output.shape[2] > 1:
     overlay_col.image(figures.overlay(picture, output[channel], opacity), width="stretch",
                       caption=t("activations.overlay_caption"))
 else:
-    sidebar.share(tap=tap.name)
+    sidebar.share(tap=tap.name, ch=None)
     vector = output.flatten()
     st.plotly_chart(figures.vector_strip(vector, t("activations.vector_title", tap=tap.name, count=vector.numel())),
                     key="vector")

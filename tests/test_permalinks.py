@@ -37,6 +37,8 @@ def test_the_url_follows_the_page_widgets():
     channel = app.selectbox(key=f"channel:vgg11:{tap}").options[2]
     app.selectbox(key=f"channel:vgg11:{tap}").set_value(int(channel)).run()
     assert _param(app, "ch") == channel
+    app.selectbox(key="tap:vgg11").set_value("fc6").run()  # a vector: no channel to link
+    assert _param(app, "tap") == "fc6" and _param(app, "ch") is None
 
 
 def test_links_to_the_other_pages_restore_their_views():

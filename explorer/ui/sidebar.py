@@ -156,10 +156,15 @@ def linked(param: str, state_key: str, options: Sequence[object]) -> None:
 
 
 def share(**params: object) -> None:
-    """After a page's widgets: the URL carries their values, so a copied link reopens this view."""
+    """After a page's widgets: the URL carries their values, so a copied link reopens this view
+    (None takes a parameter out, as when the view no longer has it)."""
     page = st.session_state["_page"]
-    st.session_state.setdefault("_shared", {}).setdefault(page, {}).update(
-        {name: str(value) for name, value in params.items()})
+    shared = st.session_state.setdefault("_shared", {}).setdefault(page, {})
+    for name, value in params.items():
+        if value is None:
+            shared.pop(name, None)
+        else:
+            shared[name] = str(value)
     _write_url(page)
 
 
