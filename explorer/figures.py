@@ -343,10 +343,11 @@ def accuracy_bubbles(rows: Sequence["Row"]) -> go.Figure:
         textposition="top center", customdata=[[r.params, r.top5 or float("nan")] for r in shown],
         marker=dict(size=[r.params for r in shown], sizemode="area", sizeref=2.0 * largest / 60 ** 2, sizemin=4,
                     color="#4c78a8", opacity=0.6, line_width=1),
+        cliponaxis=False,  # names of the outermost networks stay whole
         hovertemplate=t("figures.bubble_hover")))
     figure.update_layout(title=t("figures.bubbles_title"), height=440,
                          xaxis_title=t("figures.macs_log"), yaxis_title=t("figures.published_top1"), xaxis_type="log",
-                         margin=dict(l=10, r=10, t=40, b=10))
+                         margin=dict(l=70, r=70, t=40, b=10))
     return figure
 
 

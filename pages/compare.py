@@ -35,7 +35,8 @@ table = pd.DataFrame([r.as_dict() | {"latency1": latencies[r.key][0] * 1000 if r
 st.dataframe(table, hide_index=True, key="compare_table",
              column_config={t(f"column.{c}"): st.column_config.NumberColumn(format="localized")
                             for c in ("params", "macs")}
-             | {t(f"column.{c}"): st.column_config.NumberColumn(format="%.1f") for c in ("file_mb", "peak_mb")})
+             | {t(f"column.{c}"): st.column_config.NumberColumn(format="%.1f") for c in ("file_mb", "peak_mb")}
+             | {t(f"column.{c}"): st.column_config.NumberColumn(format="%.2f") for c in ("top1", "top5")})
 st.download_button(t("compare.download"), table.to_csv(index=False), "comparison.csv", "text/csv",
                    key="compare_csv")
 st.caption(t("compare.table_caption"))
@@ -63,9 +64,9 @@ for index, key in enumerate(keys):
     progress.progress(index / len(keys), text=t("compare.running", name=zoo.get(key).name))
     analyses[key] = cache.analysis(cache.loaded_model(key), selection.image)
 progress.empty()
-for column, key in zip(st.columns(len(keys)), keys):
-    column.plotly_chart(figures.top_k_bar(inference.top_k(analyses[key].record.logits), zoo.get(key).name),
-                        key=f"top5:{key}")
+top5 = {zoo.get(key).name: [f"{p.label} · {p.prob:.1%}" for p in inference.top_k(analyses[key].record.logits)]
+        for key in keys}
+st.dataframe(pd.DataFrame({t("compare.rank"): range(1, 6)} | top5), hide_index=True, key="compare_top5")
 st.caption(t("compare.stages_caption"))
 for column, key in zip(st.columns(len(keys)), keys):
     column.markdown(f"**{zoo.get(key).name}**")

@@ -1,7 +1,7 @@
 """The Compare page through AppTest, for each preset."""
 import pytest
 
-from explorer import compare
+from explorer import compare, zoo
 from tests import apptest
 
 PAGE = "pages/compare.py"
@@ -15,10 +15,12 @@ def test_each_preset(preset):
     assert app.multiselect(key="compare_networks").value == compare.PRESETS[preset]
     assert any(b.proto.label == "Download table (CSV)" for b in app.get("download_button"))
     text = apptest.texts(app)
-    if preset == "AlexNet vs ZFNet":
+    if preset == "alexnet_zfnet":
         assert "conv1 11×11/4 → 7×7/2" in text and "96×55×55 → 96×110×110" in text
-    if preset == "Efficient nets vs AlexNet":
+    if preset == "efficient":
         assert "suits limited storage" in text and "suits limited compute" in text
+    table = app.dataframe[-1].value  # the same image: top-5 of every network
+    assert list(table.columns)[1:] == [zoo.get(k).name for k in compare.PRESETS[preset]] and len(table) == 5
 
 
 def test_latency_is_measured_on_the_named_device():
