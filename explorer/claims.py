@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-import torch
 from torch import nn
 
 from . import costs, inception, zoo
@@ -134,10 +133,7 @@ def googlenet_average_pooling() -> Claim:
 
 
 def googlenet_auxiliary_heads() -> Claim:
-    spec = zoo.get("googlenet")
-    with torch.device("meta"):
-        with_heads = costs.count_params(spec.build())
-    built = costs.summary("googlenet").params
+    with_heads, built = costs.checkpoint_params("googlenet"), costs.summary("googlenet").params
     return _claim("googlenet_auxiliary_heads", "inception", _verdict(with_heads > built), with_heads=with_heads,
                   built=built, heads=with_heads - built)
 

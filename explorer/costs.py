@@ -220,6 +220,14 @@ def fc6_what_if(key: str) -> tuple[HeadOption, ...] | None:
     return tuple(rows)
 
 
+@lru_cache(maxsize=None)
+def checkpoint_params(key: str) -> int:
+    """Parameters of the network as its builder makes it: the checkpoint's layout, before
+    `finalize` drops parts of it (GoogLeNet's auxiliary heads)."""
+    with torch.device("meta"):
+        return count_params(zoo.get(key).build())
+
+
 def clear_caches() -> None:
     """Forget every count (tests and benchmarks that change the registry or time a cold start)."""
     for cached in CACHED + (zoo.meta_model, zoo.taps):
@@ -285,4 +293,5 @@ def file_bytes(key: str) -> int:
                if t.is_floating_point())
 
 
-CACHED = (summary, weight_layers, shares, module_tree, stacked_3x3, fc6_what_if, peak_activation_bytes)
+CACHED = (summary, weight_layers, shares, module_tree, stacked_3x3, fc6_what_if, peak_activation_bytes,
+          checkpoint_params)

@@ -34,7 +34,7 @@ if activations.is_spatial(output) and output.shape[1] * output.shape[2] > 1:
     shared = far.radio(t("activations.colour_scale"), ["shared", "own"], horizontal=True, key=sidebar.relabelled("grid_scale"),
                        format_func=i18n.names("activations.scale")) == "shared"
     chosen = activations.top_channels(output, None if show == "all" else k, metric)
-    grid_png = figures.png_bytes(figures.channel_grid(output, chosen, shared_scale=shared))
+    grid_png = cache.grid_png(selection.loaded, selection.image, tap.name, chosen, shared)
     st.image(grid_png, caption=t("activations.grid_caption" if show == "all" else "activations.grid_top_caption",
                                  shown=len(chosen), total=channels_total,
                                  ranking=t(f"activations.ranking.{metric}"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import activations, backend, gradflow, images, inception, inference, invariance, zoo
+from explorer import activations, backend, figures, gradflow, images, inception, inference, invariance, zoo
 from explorer import attribution as explorer_attribution
 from explorer.cache import ByteBudgetCache
 from explorer.images import LoadedImage
@@ -23,6 +23,20 @@ def analysis(loaded: inference.LoadedModel, image: LoadedImage) -> inference.Ana
     """Every tap of the image through the network, computed once per (model, weights, image)."""
     key = (loaded.spec.key, loaded.status.label, image.digest)
     return analyses().get_or_compute(key, lambda: inference.analyse(loaded, image))
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _grid_png(key: str, weights_label: str, digest: str, tap: str, channels: tuple[int, ...], shared: bool,
+              _output) -> bytes:
+    return figures.png_bytes(figures.channel_grid(_output, list(channels), shared_scale=shared))
+
+
+def grid_png(loaded: inference.LoadedModel, image: LoadedImage, tap: str, channels: list[int],
+             shared: bool) -> bytes:
+    """A tap's channel grid as PNG, encoded once per (model, weights, image, tap, channels, scale):
+    moving an unrelated widget does not encode it again."""
+    output = analysis(loaded, image).record.outputs[tap]
+    return _grid_png(loaded.spec.key, loaded.status.label, image.digest, tap, tuple(channels), shared, output)
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
