@@ -1,4 +1,6 @@
 """CNN Explorer: pick a classic CNN, give it an image, and see inside it."""
+from pathlib import Path
+
 import streamlit as st
 
 from explorer.i18n import t
@@ -18,7 +20,7 @@ PAGES = [  # (file, icon); titles are texts "app.page.<file stem>"
     ("pages/lecture.py", ":material/school:"),
 ]
 
-navigation = st.navigation([st.Page(path, title=t(f"app.page.{path[6:-3]}"), icon=icon, default=index == 0)
+navigation = st.navigation([st.Page(path, title=t(f"app.page.{Path(path).stem}"), icon=icon, default=index == 0)
                             for index, (path, icon) in enumerate(PAGES)])
 sidebar.follow_deep_link()
 selection = sidebar.render(navigation.url_path)

@@ -1,4 +1,6 @@
 """Lecture: the classic-CNN lecture's claims, each measured live, with a link to where it shows."""
+from pathlib import Path
+
 import streamlit as st
 
 from explorer import claims, compare, gradflow, zoo
@@ -14,7 +16,7 @@ def card(claim: claims.Claim, page: str, network: str, **view: str) -> None:
     """The claim's card and a link to the page and view where a student can see it."""
     widgets.claim_cards([claim])
     params = {"net": network} | ({"img": selection.sample} if selection.sample else {}) | view
-    st.page_link(page, label=t("lecture.see_it", page=t(f"app.page.{page[6:-3]}"), name=zoo.get(network).name),
+    st.page_link(page, label=t("lecture.see_it", page=t(f"app.page.{Path(page).stem}"), name=zoo.get(network).name),
                  icon=":material/arrow_forward:",
                  query_params=params)
 
