@@ -4,8 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
+import torch
 from torch import Tensor, nn
 
+from . import inference
 from .taps import Tap
 
 RANKINGS = ("mean", "max", "active")  # named by texts "activations.ranking.<key>"
@@ -74,3 +76,19 @@ def rgb_kernels(conv: nn.Conv2d) -> Tensor:
     low = weights.amin(dim=(1, 2, 3), keepdim=True)
     high = weights.amax(dim=(1, 2, 3), keepdim=True)
     return ((weights - low) / (high - low).clamp_min(1e-12)).permute(0, 2, 3, 1)
+
+
+@dataclass(frozen=True)
+class FirstLayer:
+    path: str  # module path of the convolution on the RGB input
+    kernels: Tensor  # [out, k, k, 3] in [0, 1], as `rgb_kernels` draws them
+    kernel: int
+    stride: int
+
+
+def first_layer(loaded: inference.LoadedModel) -> FirstLayer:
+    """A shared network's first-layer kernels, read through its one way of being used."""
+    def work(model: nn.Module, _device: torch.device) -> FirstLayer:
+        path, conv = first_conv(model)
+        return FirstLayer(path, rgb_kernels(conv), conv.kernel_size[0], conv.stride[0])
+    return loaded.run(work)[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator
 
 import numpy as np
@@ -19,7 +19,8 @@ from captum.attr import (GuidedGradCam, IntegratedGradients, LayerAttribution, L
 from torch import Tensor, nn
 from torchvision.transforms.v2 import functional as TF
 
-from . import costs, zoo
+from . import backend, costs, images, inference, zoo
+from .modelstate import preserved
 from .zoo import Preprocess
 
 # Named by texts "attribution.method.<key>" and "attribution.baseline.<key>".
@@ -48,6 +49,7 @@ class Attribution:
     raw: Tensor = field(repr=False)  # captum's output (input- or layer-shaped)
     seconds: float = 0.0
     evaluations: int = 0
+    run: backend.Run | None = None  # where it ran (explain), None for a bare `attribute`
 
 
 def default_tap(key: str) -> str:
@@ -72,25 +74,15 @@ def expected_evaluations(settings: Settings, size: int) -> int:
 @contextmanager
 def prepared(model: nn.Module, on_evaluation: Callable[[], None]) -> Iterator[None]:
     """Eval mode, gradients enabled, in-place ops off, an evaluation counter; all undone on exit."""
-    modes = {m: m.training for m in model.modules()}
-    flags = {p: p.requires_grad for p in model.parameters()}
-    inplace = {m: m.inplace for m in model.modules() if isinstance(getattr(m, "inplace", None), bool)}
-    handle = model.register_forward_pre_hook(lambda *_: on_evaluation())
-    try:
+    with preserved(model):
+        model.register_forward_pre_hook(lambda *_: on_evaluation())
         model.eval()
-        for module in inplace:
-            module.inplace = False
+        for module in model.modules():
+            if isinstance(getattr(module, "inplace", None), bool):
+                module.inplace = False
         model.requires_grad_(True)
         with torch.enable_grad():
             yield
-    finally:
-        handle.remove()
-        for module, value in inplace.items():
-            module.inplace = value
-        for parameter, flag in flags.items():
-            parameter.requires_grad_(flag)
-        for module, mode in modes.items():
-            module.training = mode
 
 
 def baseline_for(x: Tensor, kind: str, pre: Preprocess, seed: int = 0) -> Tensor:
@@ -138,6 +130,20 @@ def attribute(model: nn.Module, x: Tensor, settings: Settings, target: int | Non
         raw = _run(model, x.detach().requires_grad_(True), settings, target, layer, preprocess)
     return Attribution(settings, target, _heat(raw, tuple(size)), raw.detach().cpu(),
                        time.perf_counter() - start, count[0])
+
+
+def explain(loaded: inference.LoadedModel, image: images.LoadedImage, settings: Settings,
+            target: int | None = None, on_progress: Progress | None = None) -> Attribution:
+    """`attribute` on a shared network, through its one way of being used (`LoadedModel.run`)."""
+    x = images.preprocess(image.image, loaded.spec.preprocess)
+
+    def work(model: nn.Module, device: torch.device) -> Attribution:
+        layer = layer_of(model, loaded.spec.key, settings.tap) if settings.method in ("gradcam", "guided_gradcam") \
+            else None
+        return attribute(model, x.to(device), settings, target, on_progress, layer, loaded.spec.preprocess)
+
+    result, run = loaded.run(work)
+    return replace(result, run=run)
 
 
 def layer_of(model: nn.Module, key: str, tap: str | None) -> nn.Module:

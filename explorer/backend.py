@@ -24,7 +24,10 @@ def choose_device(requested: str | None = None) -> torch.device:
     """EXPLORER_DEVICE (or `requested`) if set, else cuda, then mps, then cpu."""
     requested = requested or os.environ.get("EXPLORER_DEVICE")
     if requested:
-        device = torch.device(requested)
+        try:
+            device = torch.device(requested)
+        except (RuntimeError, ValueError):
+            raise BackendError(Text("backend.unavailable", device=repr(requested))) from None
         available = {"cpu": True, "cuda": torch.cuda.is_available(),
                      "mps": torch.backends.mps.is_available()}.get(device.type, False)
         if not available:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -36,7 +38,7 @@ def summary_command(args: argparse.Namespace) -> object:
 def predict_command(args: argparse.Namespace) -> object:
     spec = zoo.get(args.model)
     path = Path(args.image)
-    image = images.load(path.read_bytes(), path.name)
+    image = images.load(images.read_file(path), path.name)
     loaded = inference.load(spec.key, backend.choose_device(args.device))
     analysis = inference.analyse(loaded, image, taps=())
     return {"key": spec.key, "weights": loaded.status.label, "device": analysis.run.device,
@@ -113,17 +115,41 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _finite(value: object) -> object:
+    """NaN and infinities as null: strict JSON parsers reject them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _one_line(error: BaseException) -> str:
+    message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        args = parser().parse_args(argv)
-        result = args.handler(args)
-    except (_ArgumentError, KeyError, images.ImageError, weights.WeightsError,
-            backend.BackendError, OSError) as error:
-        message = error.args[0] if isinstance(error, KeyError) else str(error) or type(error).__name__
-        print(f"error: {message}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            args = parser().parse_args(argv)
+            result = _finite(args.handler(args))
+        except (_ArgumentError, KeyError, images.ImageError, weights.WeightsError,
+                backend.BackendError, OSError) as error:
+            print(f"error: {_one_line(error)}", file=sys.stderr)
+            return 2
+        except Exception as error:  # anything unforeseen is still one line, not a traceback
+            print(f"error: {type(error).__name__}: {_one_line(error)}", file=sys.stderr)
+            return 2
+        finally:
+            for message in dict.fromkeys(_one_line(w.message) for w in caught):
+                print(f"warning: {message}", file=sys.stderr)
     if args.json:
-        json.dump(result, sys.stdout)
+        json.dump(result, sys.stdout, allow_nan=False)
         print()
     else:
         _print_table(result)

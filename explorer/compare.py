@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from . import costs, inference, weights, zoo
+from . import backend, costs, inference, weights, zoo
 from .claims import Claim
 from .figures import human_count
 from .i18n import t
@@ -52,17 +52,28 @@ def row(key: str) -> Row:
                weights_label)
 
 
-def latency(loaded: inference.LoadedModel, batch: int, repeats: int = 3) -> float:
+@dataclass(frozen=True)
+class Latency:
+    seconds: float  # median of the timed passes
+    run: backend.Run  # where they ran: the model's device, or the CPU after running out of memory
+
+
+def latency(loaded: inference.LoadedModel, batch: int, repeats: int = 3) -> Latency:
     """Median seconds of a forward pass of `batch` images on the model's device."""
-    x = torch.zeros(batch, *loaded.spec.input_size, device=loaded.device)
-    times = []
-    with loaded.lock, torch.no_grad():
-        loaded.model(x[:1])  # warm-up: first calls allocate and pick kernels
-        for _ in range(repeats):
-            start = time.perf_counter()
-            loaded.model(x).cpu()
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    def work(model: torch.nn.Module, device: torch.device) -> float:
+        x = torch.zeros(batch, *loaded.spec.input_size, device=device)
+        times = []
+        with torch.no_grad():
+            model.eval()
+            model(x[:1])  # warm-up: first calls allocate and pick kernels
+            for _ in range(repeats):
+                start = time.perf_counter()
+                model(x).cpu()
+                times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    seconds, run = loaded.run(work)
+    return Latency(seconds, run)
 
 
 def stage_taps(key: str) -> dict[str, str]:

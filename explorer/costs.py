@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import math
 import weakref
+from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from types import MappingProxyType
-from typing import Mapping
+from typing import Iterator, Mapping
 
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import flop_registry
 
 from . import zoo
+from .cache import memoize
 from .receptive import ReceptiveFieldMode
 from .taps import hooked
 
@@ -59,10 +61,65 @@ def count_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def _measure(model: nn.Module, x: torch.Tensor, taps) -> tuple[dict, dict, dict[str, int], int, int]:
-    """One meta-device pass: each tap's shape and field, FLOPs per module, total FLOPs, depth."""
+class ModuleFlops(TorchDispatchMode):
+    """FLOPs of every op, by torch.utils.flop_counter's formulas, credited to each module of
+    one model that is running (the whole network is "") and to the total. Enter it through
+    `count_flops`, which tracks the running modules.
+
+    torch's FlopCounterMode finds the running modules with hooks on every module of the
+    process (ModuleTracker): another session's forward pass would be credited here, and
+    those hooks fire inside other sessions' backward passes. This mode hooks only the
+    model it measures, and a dispatch mode sees only the thread that entered it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flops: Counter[str] = Counter()
+        self.total = 0
+        self.running: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        formula = flop_registry.get(func._overloadpacket)
+        if formula is None:  # a composite op: count what it decomposes into
+            with self:
+                decomposed = func.decompose(*args, **kwargs)
+            if decomposed is not NotImplemented:
+                return decomposed
+        out = func(*args, **kwargs)
+        if formula is not None:
+            flops = formula(*args, **kwargs, out_val=out)
+            self.total += flops
+            for path in set(self.running):
+                self.flops[path] += flops
+        return out
+
+
+@contextmanager
+def count_flops(model: nn.Module) -> Iterator[ModuleFlops]:
+    """Count the FLOPs of what runs inside the block, per module of `model`."""
+    counter = ModuleFlops()
+
+    def leave(*_) -> None:  # a forward hook's return value would replace the output
+        counter.running.pop()
+
+    handles = []
+    try:
+        for path, module in model.named_modules():
+            handles += [module.register_forward_pre_hook(lambda *_, p=path: counter.running.append(p)),
+                        module.register_forward_hook(leave, always_call=True)]
+        with counter:
+            yield counter
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _measure(model: nn.Module, x: torch.Tensor, taps) -> tuple[dict, dict, Mapping[str, int], int, int]:
+    """One meta-device pass of a model no other thread uses: each tap's shape and field,
+    FLOPs per module, total FLOPs, depth."""
     shapes, fields = {}, {}
-    with FlopCounterMode(display=False) as counter, ReceptiveFieldMode(x) as tracker:
+    with count_flops(model) as counter, ReceptiveFieldMode(x) as tracker:
         def keep(tap, tensor) -> None:
             if tap.name not in shapes:
                 shapes[tap.name] = tuple(tensor.shape[1:])
@@ -71,18 +128,17 @@ def _measure(model: nn.Module, x: torch.Tensor, taps) -> tuple[dict, dict, dict[
         with hooked(model, taps, keep), torch.no_grad():
             logits = model(x)
         depth = tracker.field(logits).depth
-    flops = {name: sum(ops.values()) for name, ops in counter.get_flop_counts().items()}
-    return shapes, fields, flops, counter.get_total_flops(), depth
+    return shapes, fields, counter.flops, counter.total, depth
 
 
-@lru_cache(maxsize=None)
+@memoize
 def summary(key: str) -> Summary:
-    """Whole-network and per-tap counts for a registered network."""
-    spec, model, taps = zoo.get(key), zoo.meta_model(key), zoo.taps(key)
+    """Whole-network and per-tap counts for a registered network. Measured on a meta model
+    of its own (the shared one may be in another thread's hands), so the counts do not
+    depend on what any other thread runs meanwhile."""
+    spec, model, taps = zoo.get(key), zoo.fresh_meta_model(key), zoo.taps(key)
     shapes, fields, flops, total, depth = _measure(model, torch.zeros(1, *spec.input_size, device="meta"), taps)
-    root = type(model).__name__
-    module_macs = MappingProxyType({name.removeprefix(root).lstrip("."): count // 2
-                                    for name, count in flops.items() if name.startswith(root)})
+    module_macs = MappingProxyType({path: count // 2 for path, count in flops.items()})
     rows = []
     for tap in taps:
         spatial = len(shapes[tap.name]) == 3 and fields[tap.name] is not None
@@ -115,7 +171,7 @@ class WeightLayer:
     macs: int
 
 
-@lru_cache(maxsize=None)
+@memoize
 def weight_layers(key: str) -> tuple[WeightLayer, ...]:
     """Every convolution and linear layer, in the order the network defines them."""
     macs = summary(key).module_macs
@@ -132,7 +188,7 @@ class Shares:
     fc_macs: int
 
 
-@lru_cache(maxsize=None)
+@memoize
 def shares(key: str) -> Shares:
     layers, total = weight_layers(key), summary(key)
     conv = [l for l in layers if l.kind == "conv"]
@@ -150,7 +206,7 @@ class ModuleNode:
     macs: int
 
 
-@lru_cache(maxsize=None)
+@memoize
 def module_tree(key: str) -> tuple[ModuleNode, ...]:
     """The module hierarchy with parameters and MACs (children included) of each node."""
     macs = summary(key).module_macs
@@ -174,7 +230,7 @@ class StackedKernels:
     single_rf: int
 
 
-@lru_cache(maxsize=None)
+@memoize
 def stacked_3x3(key: str) -> StackedKernels | None:
     """The network's last pair of consecutive 3x3 stride-1 convs of equal width, if any."""
     convs = [(p, m) for p, m in zoo.meta_model(key).named_modules() if isinstance(m, nn.Conv2d)]
@@ -199,7 +255,7 @@ class HeadOption:
     network_params: int
 
 
-@lru_cache(maxsize=None)
+@memoize
 def fc6_what_if(key: str) -> tuple[HeadOption, ...] | None:
     """The lecture's VGG argument on the real fc6: wider final maps, or global average pooling."""
     total = summary(key)
@@ -220,7 +276,7 @@ def fc6_what_if(key: str) -> tuple[HeadOption, ...] | None:
     return tuple(rows)
 
 
-@lru_cache(maxsize=None)
+@memoize
 def checkpoint_params(key: str) -> int:
     """Parameters of the network as its builder makes it: the checkpoint's layout, before
     `finalize` drops parts of it (GoogLeNet's auxiliary heads)."""
@@ -276,7 +332,7 @@ class _LiveBytes(TorchDispatchMode):
         return result
 
 
-@lru_cache(maxsize=None)
+@memoize
 def peak_activation_bytes(key: str) -> int:
     """The most activation memory alive at once in an inference pass of one image (float32),
     input included, weights excluded: what a forward pass needs beyond the model itself."""

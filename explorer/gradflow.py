@@ -6,7 +6,6 @@ state they touch, so the shared, cached models never change.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -14,8 +13,9 @@ import torch
 from torch import Tensor, nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
-from . import weights, zoo
+from . import backend, images, inference, weights, zoo
 from .architectures.cifar import CifarBlock, cifar_net
+from .modelstate import preserved
 from .taps import Tap, hooked
 
 PAIRS = {  # key -> (residual name, plain name, residual builder, plain builder, input size)
@@ -67,24 +67,6 @@ def _remove_batchnorm(model: nn.Module) -> None:
         for name, child in module.named_children():
             if isinstance(child, nn.BatchNorm2d):
                 setattr(module, name, nn.Identity())
-
-
-@contextmanager
-def preserved(model: nn.Module) -> Iterator[None]:
-    """Restore train/eval flags, requires_grad and BatchNorm running statistics on exit."""
-    modes = {m: m.training for m in model.modules()}
-    flags = {p: p.requires_grad for p in model.parameters()}
-    buffers = {name: b.clone() for name, b in model.named_buffers()}
-    try:
-        yield
-    finally:
-        for module, mode in modes.items():
-            module.training = mode
-        for parameter, flag in flags.items():
-            parameter.requires_grad_(flag)
-        with torch.no_grad():
-            for name, buffer in model.named_buffers():
-                buffer.copy_(buffers[name])
 
 
 def set_bn_mode(model: nn.Module, batch_statistics: bool) -> None:
@@ -143,6 +125,20 @@ def profile(model: nn.Module, x: Tensor, points: Sequence[Tap], batch_statistics
     return Profile(tuple(names), tuple(norm(g) for g in grads[:len(names)]),
                    tuple(float(outputs[n].detach().std()) for n in names),
                    tuple(n for n, _ in convs), tuple(norm(g) for g in grads[len(names):]), chosen)
+
+
+@dataclass(frozen=True)
+class SingleFlow:
+    profile: Profile
+    run: backend.Run
+
+
+def single_flow(loaded: inference.LoadedModel, image: images.LoadedImage) -> SingleFlow:
+    """Gradient flow through a shared network (eval mode, its own weights) for one image."""
+    x = images.preprocess(image.image, loaded.spec.preprocess)
+    found, run = loaded.run(lambda model, device: profile(model, x.to(device),
+                                                           measure_points(model, loaded.spec.key)))
+    return SingleFlow(found, run)
 
 
 @dataclass(frozen=True)
@@ -251,16 +247,23 @@ class TwinResult:
     residual: Profile
     plain: Profile
     splits: tuple[BlockSplit, ...]
+    run: backend.Run | None = None
 
     @property
     def first_conv_ratio(self) -> float:
         return self.residual.first_conv_grad / max(self.plain.first_conv_grad, 1e-30)
 
 
-def compare_twins(config: FlowConfig, x: Tensor, target: int | None = None) -> TwinResult:
-    """Both twins on the same batch, the same target (the residual net's prediction by default)."""
-    residual, plain = (m.to(x.device) for m in build_twins(config))
-    batch_statistics = config.bn == "train"
-    first = profile(residual, x, measure_points(residual), batch_statistics, target)
-    second = profile(plain, x, measure_points(plain), batch_statistics, first.target)
-    return TwinResult(config, first, second, tuple(decompose(residual, x, batch_statistics, first.target)))
+def compare_twins(config: FlowConfig, x: Tensor, target: int | None = None,
+                  device: torch.device | None = None) -> TwinResult:
+    """Both twins on the same batch, the same target (the residual net's prediction by default),
+    on `device` (default: the best one) under its lock, on the CPU if it runs out of memory."""
+    def work(on: torch.device) -> TwinResult:
+        residual, plain = (m.to(on) for m in build_twins(config))
+        batch, batch_statistics = x.to(on), config.bn == "train"
+        first = profile(residual, batch, measure_points(residual), batch_statistics, target)
+        second = profile(plain, batch, measure_points(plain), batch_statistics, first.target)
+        return TwinResult(config, first, second, tuple(decompose(residual, batch, batch_statistics, first.target)))
+
+    result, run = backend.run_with_fallback(work, device or backend.choose_device())
+    return TwinResult(result.config, result.residual, result.plain, result.splits, run)

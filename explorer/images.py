@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 import io
+import re
+import threading
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -20,6 +22,9 @@ from .zoo import Preprocess
 MAX_BYTES = 20 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
 MAX_PIXELS = 40_000_000  # about 6300 x 6300; larger files are almost always a mistake or a bomb
 MAX_ASPECT = 4.0  # beyond this only the central part can reach the centre crop anyway
+MAX_KEPT_SIDE = 2048  # a decoded image is kept no larger: networks resize to at most 342 px
+MAX_FRAMES_COUNTED = 64  # a file may declare 170,000 pages; walking them all takes minutes
+_DECODING = threading.BoundedSemaphore(2)  # large decodes at once: bounds the memory they take together
 FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF", "MPO")
 
 
@@ -37,18 +42,37 @@ class LoadedImage:
     notes: tuple[Text, ...] = ()  # rendered in the reader's language
 
 
+def read_file(path: Path) -> bytes:
+    """A file's bytes, read no further than the size limit (a device or a huge file is refused
+    after MAX_BYTES + 1 bytes, not read to its end)."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read(MAX_BYTES + 1)
+    except OSError as error:
+        raise ImageError(Text("images.unopenable", name=path.name, reason=error.strerror or type(error).__name__)) from None
+    if len(data) > MAX_BYTES:
+        raise ImageError(Text("images.too_large_file", name=path.name, limit=MAX_BYTES // 2**20))
+    return data
+
+
 def load(data: bytes, name: str = "upload") -> LoadedImage:
-    """Decode bytes into an upright RGB image, or raise ImageError saying why not."""
+    """Decode bytes into an upright RGB image of at most MAX_KEPT_SIDE pixels a side, or raise
+    ImageError saying why not. Time and memory are bounded whatever the file declares."""
     if not data:
         raise ImageError(Text("images.empty", name=name))
     if len(data) > MAX_BYTES:
         raise ImageError(Text("images.too_many_bytes", name=name, mb=len(data) / 2**20, limit=MAX_BYTES // 2**20))
+    with _DECODING:
+        return _decode(data, name)
+
+
+def _decode(data: bytes, name: str) -> LoadedImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             _check_header(image, name)
-            frames = getattr(image, "n_frames", 1)
+            frames = _count_frames(image)
             image.seek(0)
             image.load()
             original_mode, original_format = image.mode, image.format or ""
@@ -63,11 +87,37 @@ def load(data: bytes, name: str = "upload") -> LoadedImage:
         raise ImageError(Text("images.unreadable", name=name, formats=", ".join(FORMATS[:-1]))) from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise ImageError(Text("images.damaged", name=name, detail=str(error) or type(error).__name__)) from None
-    notes = [Text("images.first_frame", format=original_format, frames=frames)] if frames > 1 else []
+    notes = []
+    if frames > MAX_FRAMES_COUNTED:
+        notes.append(Text("images.first_frame_many", format=original_format, frames=MAX_FRAMES_COUNTED))
+    elif frames > 1:
+        notes.append(Text("images.first_frame", format=original_format, frames=frames))
     rgb, note = to_rgb(image)
     notes += [note] if note else []
+    kept = _kept_size(rgb)
+    if kept != rgb.size:
+        notes.append(Text("images.downscaled", width=rgb.width, height=rgb.height, new_width=kept[0],
+                          new_height=kept[1]))
+        rgb = rgb.resize(kept, Image.Resampling.LANCZOS, reducing_gap=3.0)
     return LoadedImage(rgb, hashlib.sha256(data).hexdigest(), original_format, original_mode,
                        image.size, tuple(notes))
+
+
+def _count_frames(image: Image.Image) -> int:
+    """Frames (pages) of the file, counted no further than MAX_FRAMES_COUNTED + 1."""
+    count = 1
+    try:
+        while count <= MAX_FRAMES_COUNTED:
+            image.seek(count)
+            count += 1
+    except EOFError:
+        pass
+    return count
+
+
+def _kept_size(image: Image.Image) -> tuple[int, int]:
+    scale = min(1.0, MAX_KEPT_SIDE / max(image.size))
+    return max(1, round(image.width * scale)), max(1, round(image.height * scale))
 
 
 def _check_header(image: Image.Image, name: str) -> None:
@@ -88,13 +138,15 @@ def to_rgb(image: Image.Image) -> tuple[Image.Image, Text | None]:
     if mode == "RGB":
         return image, None
     if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        values = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if mode.startswith("I;16") or values.max() > 255 else 255.0
+        values = np.asarray(image)  # the decoded integers or floats, without a wider copy
+        low, top = 0.0, 65535.0 if mode.startswith("I;16") or values.max() > 255 else 255.0
         if mode == "F":
-            low, top = values.min(), values.max()
-            values = values - low
-            top = max(top - low, 1e-12)
-        gray = np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+            low, top = float(values.min()), float(values.max())
+        span = max(top - low, 1e-12)
+        gray = np.empty(values.shape, dtype=np.uint8)
+        for row in range(0, values.shape[0], 256):  # in bands: float32 of 256 rows at a time
+            band = values[row:row + 256].astype(np.float32)
+            gray[row:row + 256] = np.clip((band - low) / span * 255.0 + 0.5, 0, 255)
         return Image.fromarray(gray).convert("RGB"), Text("images.scaled", mode=mode)
     if mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
@@ -103,7 +155,7 @@ def to_rgb(image: Image.Image) -> tuple[Image.Image, Text | None]:
     return image.convert("RGB"), (Text("images.converted", mode=mode) if mode not in ("L", "P", "1") else None)
 
 
-def _limit_aspect(image: Image.Image) -> Image.Image:
+def limit_aspect(image: Image.Image) -> Image.Image:
     """Crop extreme panoramas to MAX_ASPECT around the centre: the shorter-side resize would
     otherwise make a huge intermediate image whose outer parts the centre crop discards."""
     width, height = image.size
@@ -121,7 +173,7 @@ def crop_for_network(image: Image.Image, pre: Preprocess) -> torch.Tensor:
     Resizing the PIL image (Pillow's filter) is what torchvision's weight transforms do,
     so the network sees exactly the pixels it was evaluated on.
     """
-    resized = TF.resize(_limit_aspect(image), [pre.resize],
+    resized = TF.resize(limit_aspect(image), [pre.resize],
                         interpolation=InterpolationMode(pre.interpolation), antialias=True)
     return TF.pil_to_tensor(TF.center_crop(resized, [pre.crop]))
 
@@ -156,11 +208,11 @@ def augmented_batch(image: Image.Image, pre: Preprocess, count: int, seed: int =
     """[count, 3, size, size]: the network's own centre crop first, then random resized crops
     and flips of the same image (seeded), normalised like `preprocess`."""
     size = size or pre.crop
-    centre = TF.center_crop(TF.resize(_limit_aspect(image), [round(size * pre.resize / pre.crop)],
+    centre = TF.center_crop(TF.resize(limit_aspect(image), [round(size * pre.resize / pre.crop)],
                                       antialias=True), [size])
     crops = [TF.pil_to_tensor(centre)]
     generator = torch.Generator().manual_seed(seed)
-    base = TF.pil_to_tensor(_limit_aspect(image))
+    base = TF.pil_to_tensor(limit_aspect(image))
     height, width = base.shape[1:]
     for _ in range(count - 1):
         scale = 0.35 + 0.65 * float(torch.rand(1, generator=generator))

@@ -8,7 +8,7 @@ from typing import Mapping
 import torch
 from torch import Tensor, nn
 
-from . import costs, images, inference, zoo
+from . import backend, costs, images, inference, zoo
 from .taps import Tap, capture, hooked
 
 
@@ -159,23 +159,27 @@ class Ablation:
     before: list[inference.Prediction]
     after: list[inference.Prediction]
     relative_change: float | None  # ||after - before|| / ||before|| at the next module
+    run: backend.Run
 
 
-def ablate(loaded: inference.LoadedModel, image: images.LoadedImage, module: Module, branch: Branch,
-           baseline: torch.Tensor | None = None) -> Ablation:
+def ablate(loaded: inference.LoadedModel, image: images.LoadedImage, module: Module, branch: Branch) -> Ablation:
     """Zero one branch's output and measure the next module and the top-5 against the normal pass."""
     names = [m.tap.name for m in modules(loaded.spec.key)]
     position = names.index(module.tap.name)
     next_tap = modules(loaded.spec.key)[position + 1].tap if position + 1 < len(names) else None
     watched = [next_tap] if next_tap else []
-    x = images.preprocess(image.image, loaded.spec.preprocess).to(loaded.device)
-    with loaded.lock:
-        normal = capture(loaded.model, x, watched)
-        with hooked(loaded.model, [branch.tap], lambda tap, tensor: torch.zeros_like(tensor)):
-            zeroed = capture(loaded.model, x, watched)
+    x = images.preprocess(image.image, loaded.spec.preprocess)
+
+    def work(model: nn.Module, device: torch.device) -> tuple:
+        normal = capture(model, x.to(device), watched)
+        with hooked(model, [branch.tap], lambda tap, tensor: torch.zeros_like(tensor)):
+            zeroed = capture(model, x.to(device), watched)
+        return normal, zeroed
+
+    (normal, zeroed), run = loaded.run(work)
     change = None
     if next_tap:
         before, after = normal.outputs[next_tap.name], zeroed.outputs[next_tap.name]
         change = float((after - before).norm() / before.norm().clamp_min(1e-12))
     return Ablation(branch.label, next_tap.name if next_tap else None, inference.top_k(normal.logits),
-                    inference.top_k(zeroed.logits), change)
+                    inference.top_k(zeroed.logits), change, run)

@@ -4,26 +4,38 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence, TypeVar
 
 import torch
 from torch import nn
 
 from . import backend, images, weights, zoo
+from .modelstate import preserved
 from .taps import Record, Tap, capture
+
+T = TypeVar("T")
 
 
 @dataclass
 class LoadedModel:
+    """A network shared by every session. All work on it goes through `run`."""
     spec: zoo.ModelSpec
-    model: nn.Module  # shared between sessions: only touched under `lock`
+    model: nn.Module  # touched only inside `run`
     status: weights.WeightsStatus
     device: torch.device
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def on(self, device: torch.device) -> nn.Module:
-        """The shared model, or a private copy on another device (the out-of-memory fallback)."""
-        return self.model if device == self.device else copy.deepcopy(self.model).to(device)
+    def run(self, work: Callable[[nn.Module, torch.device], T]) -> tuple[T, backend.Run]:
+        """work(model, device) with this model to itself: the model lock, the accelerator lock,
+        every bit of the model's state restored afterwards (modes, flags, buffers, hooks), and,
+        if the accelerator runs out of memory, the same work on a CPU copy, which the Run says."""
+        def on(device: torch.device) -> T:
+            model = self.model if device == self.device else copy.deepcopy(self.model).to(device)
+            with preserved(model):
+                return work(model, device)
+
+        with self.lock:
+            return backend.run_with_fallback(on, self.device)
 
 
 def load(key: str, device: torch.device | None = None) -> LoadedModel:
@@ -44,12 +56,7 @@ def analyse(loaded: LoadedModel, image: images.LoadedImage, taps: Sequence[Tap] 
     """One pass of the image through the network, recording the given taps (default all)."""
     chosen = zoo.taps(loaded.spec.key) if taps is None else taps
     x = images.preprocess(image.image, loaded.spec.preprocess)
-
-    def work(device: torch.device) -> Record:
-        return capture(loaded.on(device), x.to(device), chosen, grads=grads, target=target)
-
-    with loaded.lock:
-        record, run = backend.run_with_fallback(work, loaded.device)
+    record, run = loaded.run(lambda model, device: capture(model, x.to(device), chosen, grads=grads, target=target))
     return Analysis(record, run)
 
 

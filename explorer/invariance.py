@@ -5,10 +5,14 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import torch
+from torch import nn
+from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
-from . import images, inference, zoo
+from . import backend, images, inference, zoo
 from .taps import Tap, hooked
+
+SHIFTS = tuple(range(0, 33, 4))
 
 
 @dataclass(frozen=True)
@@ -18,28 +22,57 @@ class Shift:
     flattened: float  # ... of the flattened maps before pooling
 
 
+@dataclass(frozen=True)
+class ShiftProbe:
+    key: str  # the network measured
+    tap: str
+    shifts: tuple[Shift, ...]
+    run: backend.Run
+
+
+def resize_for_shifts(width: int, height: int, pre: zoo.Preprocess, widest: int) -> int:
+    """The shorter-side size to resize to: the network's own, or a little more when the resized
+    image would be narrower than the crop plus the largest shift (square and portrait images)."""
+    size = pre.resize
+    while (size if width <= height else int(size * width / height)) < pre.crop + widest:
+        size += 1
+    return size
+
+
 def shifted_batch(image, pre: zoo.Preprocess, shifts: Sequence[int]) -> torch.Tensor:
-    """[len(shifts), 3, crop, crop]: crops of the resized image moved right by k pixels each."""
-    resized = TF.pil_to_tensor(TF.resize(image, [pre.resize], antialias=True))
-    top = (resized.shape[1] - pre.crop) // 2
-    left = (resized.shape[2] - pre.crop) // 2 - max(shifts) // 2
+    """[len(shifts), 3, crop, crop]: crops of the image, resized as the network does, whose
+    window moves right by k pixels each; every window lies inside the image."""
+    image = images.limit_aspect(image)
+    widest = max(shifts)
+    size = resize_for_shifts(*image.size, pre, widest)
+    resized = TF.pil_to_tensor(TF.resize(image, [size], interpolation=InterpolationMode(pre.interpolation),
+                                         antialias=True))
+    height, width = resized.shape[1:]
+    top = (height - pre.crop) // 2
+    left = min(max(0, (width - pre.crop - widest) // 2), width - pre.crop - widest)
     crops = torch.stack([resized[:, top:top + pre.crop, left + k:left + k + pre.crop] for k in shifts])
     return TF.normalize(TF.to_dtype(crops, torch.float32, scale=True), list(pre.mean), list(pre.std))
 
 
 def probe(loaded: inference.LoadedModel, image: images.LoadedImage, tap: Tap,
-          shifts: Sequence[int] = tuple(range(0, 33, 4))) -> list[Shift]:
+          shifts: Sequence[int] = SHIFTS) -> ShiftProbe:
     """Cosine similarity of the tap's features for shifted crops against the first crop."""
-    x = shifted_batch(image.image, loaded.spec.preprocess, shifts).to(loaded.device)
-    found = {}
+    x = shifted_batch(image.image, loaded.spec.preprocess, shifts)
 
-    def keep(_tap, tensor) -> None:
-        found["maps"] = tensor.detach().float().cpu()
+    def work(model: nn.Module, device: torch.device) -> torch.Tensor:
+        found = {}
 
-    with loaded.lock, hooked(loaded.model, [tap], keep), torch.no_grad():
-        loaded.model.eval()
-        loaded.model(x)
-    maps = found["maps"]  # [N, C, H, W]
+        def keep(_tap, tensor) -> None:
+            found["maps"] = tensor.detach().float().cpu()
+
+        with hooked(model, [tap], keep), torch.no_grad():
+            model.eval()
+            model(x.to(device))
+        return found["maps"]  # [N, C, H, W]
+
+    maps, run = loaded.run(work)
     pooled, flattened = maps.mean((2, 3)), maps.flatten(1)
     cosine = lambda v: torch.nn.functional.cosine_similarity(v, v[:1].expand_as(v), dim=1)
-    return [Shift(k, float(p), float(f)) for k, p, f in zip(shifts, cosine(pooled), cosine(flattened))]
+    return ShiftProbe(loaded.spec.key, tap.name,
+                      tuple(Shift(k, float(p), float(f)) for k, p, f in zip(shifts, cosine(pooled), cosine(flattened))),
+                      run)

@@ -17,6 +17,8 @@ from typing import Callable, Iterator, Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
+from .modelstate import preserved
+
 KINDS = ("conv", "relu", "norm", "pool", "fc", "block", "branch", "concat", "output")
 
 
@@ -307,23 +309,14 @@ def _cpu_copy(tensor: Tensor) -> Tensor:
     return tensor.detach().to("cpu", copy=True)
 
 
-@contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    was_training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was_training)
-
-
 def capture(model: nn.Module, x: Tensor, taps: Sequence[Tap], grads: bool = False,
             target: int | None = None) -> Record:
     """One forward pass of x ([1, 3, H, W]) recording every tap; with grads, one backward
     pass of the target logit (default: the predicted class) recording d(logit)/d(tap).
 
-    The model's parameters and their .grad are never written: the backward pass asks
-    autograd for the gradient of the input only; tap gradients arrive through tensor hooks.
+    The model is left as it was (`preserved`), and its parameters' .grad are never written:
+    the backward pass asks autograd for the gradient of the input only; tap gradients arrive
+    through tensor hooks.
     """
     outputs: dict[str, Tensor] = {}
     tap_grads: dict[str, Tensor] = {}
@@ -349,7 +342,8 @@ def capture(model: nn.Module, x: Tensor, taps: Sequence[Tap], grads: bool = Fals
         return tensor.clone() if tap.io == "output" else None
 
     start = time.perf_counter()
-    with _eval_mode(model), hooked(model, taps, keep), torch.set_grad_enabled(grads):
+    with preserved(model), hooked(model, taps, keep), torch.set_grad_enabled(grads):
+        model.eval()
         if grads:
             x = x.detach().requires_grad_(True)
         logits = model(x)[0]

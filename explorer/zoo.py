@@ -6,7 +6,7 @@ class names) are read from its weight metadata at import time, never copied.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 from typing import Callable
 
 import timm
@@ -16,6 +16,7 @@ from torchvision.models import get_model, get_model_weights
 
 from . import taps as tap_layouts
 from .architectures import alexnet2012, googlenet_paper, plain, zfnet
+from .cache import memoize
 from .i18n import Text
 from .taps import Tap
 
@@ -215,18 +216,24 @@ def by_family() -> dict[str, list[ModelSpec]]:
     return {family: [s for s in REGISTRY.values() if s.family == family] for family in FAMILIES}
 
 
-@lru_cache(maxsize=None)
-def meta_model(key: str) -> nn.Module:
-    """The network on the meta device: shapes and counts without memory or init cost."""
+def fresh_meta_model(key: str) -> nn.Module:
+    """A new instance of the network on the meta device, for a pass that sets hooks on it."""
     with torch.device("meta"):
         return get(key).instantiate()
 
 
-@lru_cache(maxsize=None)
+@memoize
+def meta_model(key: str) -> nn.Module:
+    """The network on the meta device, shared: shapes and counts without memory or init
+    cost. Read its structure or run it, but never hook it (use `fresh_meta_model`)."""
+    return fresh_meta_model(key)
+
+
+@memoize
 def taps(key: str) -> tuple[Tap, ...]:
     return tuple(get(key).layout(meta_model(key)))
 
 
-@lru_cache(maxsize=1)
+@memoize
 def imagenet_classes() -> tuple[str, ...]:
     return tuple(get_model_weights("alexnet").DEFAULT.meta["categories"])

@@ -3,7 +3,7 @@ import streamlit as st
 
 from explorer import attribution, costs, figures, i18n, images, inference, zoo
 from explorer.i18n import t
-from explorer.ui import cache, sidebar
+from explorer.ui import cache, sidebar, widgets
 
 selection = sidebar.current()
 st.title(t("attribution.title", name=selection.spec.name))
@@ -62,7 +62,7 @@ def panel(column, name: str, default_method: str, network: str) -> None:
         loaded = cache.loaded_model(network)
         settings = settings_for(name, network, default_method)
         method_name = t(f"attribution.method.{settings.method}")
-        done = cache.attribution_key(loaded, selection.image, settings, target) in cache.attributions()
+        done = cache.is_cached("attribution", loaded, selection.image, settings, target)
         if settings.method in SLOW and not done:
             evaluations = attribution.expected_evaluations(settings, loaded.spec.preprocess.crop)
             st.caption(t("attribution.cost", method=method_name, evaluations=evaluations))
@@ -80,6 +80,7 @@ def panel(column, name: str, default_method: str, network: str) -> None:
         st.image(overlay, width="stretch",
                  caption=t("attribution.caption", name=zoo.get(network).name, method=method_name,
                            target=classes[result.target], seconds=result.seconds, passes=result.evaluations))
+        widgets.fell_back(result.run)
         st.download_button(t("attribution.download"), figures.png_bytes(overlay),
                            file_name=f"{network}-{settings.method}.png", mime="image/png", key=f"{name}_png")
 

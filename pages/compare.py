@@ -29,8 +29,8 @@ rows = [compare.row(key) for key in keys]
 device = selection.loaded.device
 device_name = backend.device_name(device)
 latencies = st.session_state.setdefault(f"compare_latency:{device}", {})
-table = pd.DataFrame([r.as_dict() | {"latency1": latencies[r.key][0] * 1000 if r.key in latencies else None,
-                                     "latency16": latencies[r.key][1] * 1000 if r.key in latencies else None}
+table = pd.DataFrame([r.as_dict() | {"latency1": latencies[r.key][0].seconds * 1000 if r.key in latencies else None,
+                                     "latency16": latencies[r.key][1].seconds * 1000 if r.key in latencies else None}
                       for r in rows]).rename(columns=lambda c: t(f"column.{c}", device=device_name))
 st.dataframe(table, hide_index=True, key="compare_table",
              column_config={t(f"column.{c}"): st.column_config.NumberColumn(format="localized")
@@ -53,8 +53,9 @@ left, right = st.columns(2)
 left.plotly_chart(figures.accuracy_bubbles(rows), key="bubbles")
 right.plotly_chart(figures.accuracy_per_parameter(rows), key="per_param")
 if latencies:
-    st.plotly_chart(figures.latency_vs_macs(rows, {k: v[0] for k, v in latencies.items()}, device_name),
+    st.plotly_chart(figures.latency_vs_macs(rows, {k: v[0].seconds for k, v in latencies.items()}, device_name),
                     key="latency")
+    widgets.fell_back(*(run.run for k in keys if k in latencies for run in latencies[k]))
     st.caption(t("compare.latency_caption"))
 
 st.subheader(t("compare.same_image"))

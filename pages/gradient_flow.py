@@ -3,7 +3,7 @@ import streamlit as st
 
 from explorer import figures, gradflow, i18n, zoo
 from explorer.i18n import t
-from explorer.ui import cache, sidebar
+from explorer.ui import cache, sidebar, widgets
 
 selection = sidebar.current()
 st.title(t("gradflow.title"))
@@ -26,6 +26,7 @@ if gradflow.input_size(config) == 224:
 
 with st.spinner(t("gradflow.running")):
     result = cache.twins(config, selection.image, crops, target)
+widgets.fell_back(result.run)
 residual, plain = result.residual, result.plain
 columns = st.columns(3)
 columns[0].metric(t("gradflow.residual_grad"), f"{residual.first_conv_grad:.3g}")
@@ -68,7 +69,9 @@ elif st.session_state.get(train_key):
 
 st.subheader(t("gradflow.single", name=selection.spec.name))
 with st.spinner(t("gradflow.backward")):
-    single = cache.single_flow(selection.loaded, selection.image)
+    flow = cache.single_flow(selection.loaded, selection.image)
+single = flow.profile
+widgets.fell_back(flow.run)
 left, right = st.columns(2)
 left.plotly_chart(figures.depth_profile_figure({selection.spec.name: (single.points, single.output_grad)},
                                                t("gradflow.single_outputs"), t("gradflow.gradient_norm")),

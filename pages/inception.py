@@ -83,6 +83,7 @@ branch_label = st.radio(t("inception.zero"), [b.label for b in module.branches],
                         key=f"ablate:{spec.key}:{module.tap.name}")
 with st.spinner(t("inception.running_twice")):
     result = cache.ablation(selection.loaded, selection.image, module.tap.name, branch_label)
+widgets.fell_back(result.run)
 before, after = st.columns(2)
 before.plotly_chart(figures.top_k_bar(result.before, t("inception.before")), key="ablation_before")
 after.plotly_chart(figures.top_k_bar(result.after, t("inception.after", branch=branch_label)), key="ablation_after")

@@ -27,7 +27,8 @@ with st.spinner(t("lecture.measuring")):
     alexnet_record = cache.analysis(cache.loaded_model("alexnet2012"), image).record
     lrn = claims.lrn_effect(alexnet_record.outputs["relu1"], alexnet_record.outputs["norm1"])
     sparsity = claims.relu_sparsity(cache.tap_stats(loaded, image))
-    shifts = claims.translation_invariance(cache.shift_probe(cache.loaded_model("resnet50"), image))
+    probe = cache.shift_probe(cache.loaded_model("resnet50"), image)
+    shifts = claims.translation_invariance(probe.shifts)
     twins = cache.twins(gradflow.FlowConfig(pair="34", bn="eval"), image, 4, None)
     identity = claims.resnet_identity_gradient(twins.first_conv_ratio)
     efficient = compare.closing_claims(["squeezenet1_1", "mobilenet_v2", "shufflenet_v2_x1_0"])
@@ -52,6 +53,7 @@ sections = {
                (architecture["resnet_bottleneck"], "pages/costs.py", "resnet50", {})],
     "efficient": [(claim, "pages/compare.py", "squeezenet1_1", {}) for claim in efficient],
 }
+widgets.fell_back(probe.run, twins.run)
 titles = [t(f"zoo.family.{name}") if name != "efficient" else t("lecture.efficient") for name in sections]
 for tab, cards in zip(st.tabs(titles), sections.values()):
     with tab:

@@ -113,8 +113,7 @@ def test_every_page_renders_in_both_languages(page, language, monkeypatch):
 def test_the_language_switch_changes_the_page_and_the_url():
     app = apptest.start("alexnet2012", "pages/costs.py")
     assert app.title[0].value.startswith("Parameters & FLOPs")
-    app.session_state["lang"] = "zh"
-    app.run()
+    app.segmented_control(key="lang").set_value("zh").run()
     assert app.title[0].value.startswith("参数与 FLOPs")
     assert _param(app, "lang") == "zh"
 

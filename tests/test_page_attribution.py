@@ -39,5 +39,5 @@ def test_a_chosen_class_and_two_networks():
     captions = _captions(app)
     assert any(c.startswith("ResNet-18") and "'tabby'" in c for c in captions)
     assert any(c.startswith("VGG11") and "'tabby'" in c for c in captions)
-    stored = {(k[0], k[4]) for k in cache.attributions()._items}
+    stored = {(k[1], k[5]) for k in cache.results()._items if k[0] == "attribution"}
     assert {("resnet18", 281), ("vgg11", 281)} <= stored  # 281 = tabby

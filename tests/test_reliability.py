@@ -94,7 +94,7 @@ def test_checkpoints_are_only_read_as_tensors_and_no_html_is_allowed():
 
 def test_hundred_uploads_keep_memory_bounded():
     budget = 48 * 2**20
-    records = cache.analyses()
+    records = cache.results()
     saved, records.max_bytes = records.max_bytes, budget
     try:
         app = apptest.start("alexnet")
@@ -138,14 +138,12 @@ def test_out_of_memory_on_the_accelerator_shows_a_message_and_a_result(monkeypat
     monkeypatch.setattr(inference, "capture", capture)
     loaded = cache.loaded_model("shufflenet_v2_x0_5")
     monkeypatch.setattr(loaded, "device", torch.device("meta"))
-    cache.analyses()._items.clear()
-    cache.analyses().bytes = 0
+    cache.results().clear()
     app = apptest.start("shufflenet_v2_x0_5")
     assert not apptest.errors(app)
     assert any("ran out of memory; this result was computed on the CPU" in w.value for w in app.warning)
     assert len(app.get("plotly_chart")) == 1  # the top-5 still shows
-    cache.analyses()._items.clear()
-    cache.analyses().bytes = 0
+    cache.results().clear()
 
 
 def test_a_corrupt_checkpoint_is_reported_and_the_app_works(tmp_path, monkeypatch):

@@ -65,23 +65,60 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _decode(data: bytes, name: str) -> images.LoadedImage:
-    return images.load(data, name)
+# ---------------------------------------------------------------- the session's choices
+
+_KEPT = "_kept"  # widget key -> the value the session chose: the truth behind the sidebar's widgets
+DEFAULTS = {"network": "alexnet", "image_source": "Sample", "sample": next(iter(SAMPLES))}
+SOURCES = ("Sample", "Upload")
+
+
+def choose(key: str, value: object) -> None:
+    """Make a choice for the session (a link, a slide, a button): its widget shows it when drawn."""
+    st.session_state.setdefault(_KEPT, {})[key] = value
+
+
+def chosen(key: str) -> object:
+    """The session's choice for a sidebar widget, whether or not the widget was drawn this run."""
+    kept = st.session_state.setdefault(_KEPT, {})
+    if key not in kept:  # first run: a value set before it (AppTest, restore_view), else the default
+        kept[key] = st.session_state.get(key, DEFAULTS.get(key))
+    return kept[key]
+
+
+def _keep(key: str) -> None:
+    choose(key, st.session_state[key])
+
+
+def _kept_index(key: str, options: Sequence[object]) -> int:
+    """Before a sidebar widget: its value and default index from the kept choice.
+
+    A run that is interrupted (a rerun under load) or never draws the widget would otherwise
+    leave the widget to its first option, and a browser that mounts it afresh sends that
+    first option back as if the person had chosen it; with the kept choice as the default,
+    whatever the browser sends is the session's own choice."""
+    value = chosen(key)
+    if value not in options:
+        value = DEFAULTS.get(key, options[0])
+        choose(key, value)
+    st.session_state[key] = value
+    return list(options).index(value)
 
 
 def _network_picker() -> zoo.ModelSpec:
     keys = [spec.key for specs in zoo.by_family().values() for spec in specs]
-    key = st.selectbox(t("sidebar.network"), keys, key=relabelled("network"),
+    key = st.selectbox(t("sidebar.network"), keys, index=_kept_index("network", keys), key="network",
+                       on_change=_keep, args=("network",),
                        format_func=i18n.bound(lambda k: f"{t(f'zoo.family.{zoo.get(k).family}')} · {zoo.get(k).name}"),
                        help=t("sidebar.network_help"))
     return zoo.get(key)
 
 
 def _image_picker() -> tuple[images.LoadedImage, str, str | None]:
-    source = st.radio(t("sidebar.image"), ["Sample", "Upload"], horizontal=True, key=relabelled("image_source"),
+    source = st.radio(t("sidebar.image"), SOURCES, index=_kept_index("image_source", SOURCES), horizontal=True,
+                      key="image_source", on_change=_keep, args=("image_source",),
                       format_func=i18n.names("sidebar.source"))
-    sample = st.selectbox(t("sidebar.sample"), list(SAMPLES), key=relabelled("sample"), disabled=source != "Sample",
+    sample = st.selectbox(t("sidebar.sample"), list(SAMPLES), index=_kept_index("sample", list(SAMPLES)),
+                          key="sample", on_change=_keep, args=("sample",), disabled=source != "Sample",
                           format_func=i18n.names("sample"))
     if source == "Upload":
         upload = st.file_uploader(t("sidebar.upload"), type=UPLOAD_TYPES, key="upload",
@@ -90,11 +127,11 @@ def _image_picker() -> tuple[images.LoadedImage, str, str | None]:
         st.caption(t("sidebar.upload_not_linked"))
         if upload is not None:
             try:
-                return _decode(upload.getvalue(), upload.name), escape_markdown(upload.name), None
+                return cache.decoded(upload.getvalue(), upload.name), escape_markdown(upload.name), None
             except images.ImageError as error:
                 st.error(t("sidebar.upload_failed", error=escape_markdown(str(error)), sample=t(f"sample.{sample}")))
     path = SAMPLES_DIR / SAMPLES[sample]
-    return _decode(path.read_bytes(), path.name), t("sidebar.sample_label", sample=t(f"sample.{sample}")), sample
+    return cache.decoded(path.read_bytes(), path.name), t("sidebar.sample_label", sample=t(f"sample.{sample}")), sample
 
 
 def weights_label(status: weights.WeightsStatus) -> str:
@@ -118,7 +155,7 @@ def _weights_box(loaded: inference.LoadedModel) -> None:
         except weights.WeightsError as error:
             st.error(t("sidebar.download_failed", error=error, file=spec.weights.filename))
         else:
-            cache.loaded_model.clear()
+            cache.forget_model(spec.key)
             st.rerun()
 
 
@@ -135,15 +172,15 @@ def restore_view() -> None:
             params = {}
     st.session_state["_incoming_view"] = params
     if params.get("net") in zoo.REGISTRY:
-        st.session_state["network"] = params["net"]
+        choose("network", params["net"])
     if params.get("img") in SAMPLES:
-        st.session_state["sample"] = params["img"]
-        st.session_state["image_source"] = "Sample"
+        choose("sample", params["img"])
+        choose("image_source", "Sample")
     if params.get("lang") in i18n.LANGUAGES:
-        st.session_state["lang"] = params["lang"]
-    if "lang" not in st.session_state:  # a first visit: the browser's language
-        st.session_state["lang"] = "zh" if (st.context.locale or "").lower().startswith("zh") else i18n.DEFAULT
-    i18n.set_language(st.session_state["lang"])
+        choose("lang", params["lang"])
+    if chosen("lang") not in i18n.LANGUAGES:  # a first visit: the browser's language
+        choose("lang", "zh" if (st.context.locale or "").lower().startswith("zh") else i18n.DEFAULT)
+    i18n.set_language(chosen("lang"))
 
 
 def linked(param: str, state_key: str, options: Sequence[object]) -> None:
@@ -170,11 +207,11 @@ def share(**params: object) -> None:
 
 def _write_url(page: str) -> None:
     """Keep the URL a permalink of what is shown (uploads cannot travel in a URL)."""
-    wanted = {"net": st.session_state["network"]}
-    if st.session_state.get("image_source", "Sample") == "Sample":
-        wanted["img"] = st.session_state.get("sample", next(iter(SAMPLES)))
-    if st.session_state["lang"] != i18n.DEFAULT:
-        wanted["lang"] = st.session_state["lang"]
+    wanted = {"net": chosen("network")}
+    if chosen("image_source") == "Sample":
+        wanted["img"] = chosen("sample")
+    if chosen("lang") != i18n.DEFAULT:
+        wanted["lang"] = chosen("lang")
     wanted |= st.session_state.get("_shared", {}).get(page, {})
     if {k: st.query_params[k] for k in st.query_params} != wanted:
         st.query_params.from_dict(wanted)
@@ -194,8 +231,15 @@ def _relabel() -> None:
             st.session_state[key] = st.session_state[key]
 
 
+def _switch_language() -> None:
+    _keep("lang")
+    _relabel()
+
+
 def _language_picker() -> None:
-    st.segmented_control(t("sidebar.language"), list(i18n.LANGUAGES), key="lang", on_change=_relabel,
+    languages = list(i18n.LANGUAGES)
+    default = languages[_kept_index("lang", languages)]
+    st.segmented_control(t("sidebar.language"), languages, default=default, key="lang", on_change=_switch_language,
                          format_func=i18n.LANGUAGES.get, required=True, label_visibility="collapsed")
 
 
@@ -227,8 +271,7 @@ def backend_box(selection: Selection) -> None:
     """Device, and the forward time of the last analysis, if this page ran one."""
     with st.sidebar:
         st.caption(t("sidebar.backend", device=backend.device_name(selection.loaded.device)))
-        key = (selection.spec.key, selection.loaded.status.label, selection.image.digest)
-        if key in cache.analyses():
+        if cache.is_cached("analysis", selection.loaded, selection.image):
             run = selection.analysis().run
             st.caption(t("sidebar.last_analysis", ms=run.seconds * 1000, device=run.device))
             if run.fell_back:

@@ -8,7 +8,7 @@ import streamlit as st
 from explorer import activations, figures, zoo
 from explorer.claims import Claim
 from explorer.i18n import t
-from explorer.ui import cache
+from explorer.ui import cache, sidebar
 from explorer.ui.sidebar import Selection
 
 
@@ -30,11 +30,10 @@ def stepper(label: str, options: Sequence[str], key: str,
 
 
 def kernel_picture(key: str, column) -> None:
-    path, conv = activations.first_conv(cache.loaded_model(key).model)
-    kernel = conv.kernel_size[0]
-    column.image(figures.png_bytes(figures.kernel_grid(activations.rgb_kernels(conv))), width="stretch",
-                 caption=t("widgets.kernels", name=zoo.get(key).name, count=conv.out_channels, kernel=kernel,
-                           stride=conv.stride[0], path=path))
+    first = activations.first_layer(cache.loaded_model(key))
+    column.image(figures.png_bytes(figures.kernel_grid(first.kernels)), width="stretch",
+                 caption=t("widgets.kernels", name=zoo.get(key).name, count=first.kernels.shape[0],
+                           kernel=first.kernel, stride=first.stride, path=first.path))
 
 
 def first_layer_kernels(selection: Selection) -> None:
@@ -62,10 +61,15 @@ def claim_cards(claims: Sequence[Claim]) -> None:
             st.caption(claim.why)
 
 
+def fell_back(*runs) -> None:
+    """Say so when a result was computed on the CPU because the accelerator ran out of memory."""
+    for run in runs:
+        if run is not None and run.fell_back:
+            st.warning(str(run.fell_back), icon=":material/memory:")
+
+
 def network_buttons(keys: Sequence[str]) -> None:
     """Buttons that switch the sidebar's network (for pages meant for some families)."""
-    def choose(key: str) -> None:
-        st.session_state["network"] = key
-
     for column, key in zip(st.columns(len(keys)), keys):
-        column.button(zoo.get(key).name, key=f"switch:{key}", on_click=choose, args=(key,), width="stretch")
+        column.button(zoo.get(key).name, key=f"switch:{key}", on_click=sidebar.choose, args=("network", key),
+                      width="stretch")
