@@ -17,10 +17,7 @@ def run(device: torch.device | None = None) -> list[Result]:
     results = []
     for key in ("resnet18", "vgg16"):
         loaded = inference.load(key, device)
-        x = images.preprocess(image.image, loaded.spec.preprocess).to(device)
-        layer = attribution.layer_of(loaded.model, key, None)
         for method, budget in TARGETS.items():
-            outcome = attribution.attribute(loaded.model, x, attribution.Settings(method), layer=layer,
-                                            preprocess=loaded.spec.preprocess)
+            outcome = attribution.explain(loaded, image, attribution.Settings(method))
             results.append(Result.at_most(f"attribution_{method} [{key}]", outcome.seconds, "s", budget))
     return results

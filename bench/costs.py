@@ -6,7 +6,7 @@ import time
 import torch
 
 from bench.common import Result, seconds
-from explorer import backend, costs, inference
+from explorer import backend, costs, weights, zoo
 
 NETWORKS = ("alexnet", "vgg16", "googlenet", "inception_v3", "resnet50", "mobilenet_v2")
 
@@ -23,12 +23,12 @@ def run(device: torch.device | None = None) -> list[Result]:
     device = device or backend.choose_device()
     results = []
     for key in NETWORKS:
-        loaded = inference.load(key, device)
-        x = torch.zeros(1, *loaded.spec.input_size, device=device)
+        model = weights.load(zoo.get(key))[0].to(device)
+        x = torch.zeros(1, *zoo.get(key).input_size, device=device)
 
         def bare():
             with torch.no_grad():
-                loaded.model(x)[0].cpu()
+                model(x)[0].cpu()
 
         forward = seconds(bare, repeats=3)
         cold = min(_cold(key) for _ in range(3))

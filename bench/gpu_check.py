@@ -47,8 +47,8 @@ def check(key: str, image: images.LoadedImage, cuda: torch.device) -> dict:
     logits = _relative(on_gpu.logits, on_cpu.logits)
     activations = max(_relative(on_gpu.outputs[name], tensor) for name, tensor in on_cpu.outputs.items())
     batch = torch.zeros(16, *cpu_model.spec.input_size)
-    speedup = _median_seconds(cpu_model.model, batch, torch.device("cpu"), 2) / \
-        _median_seconds(gpu_model.model, batch.to(cuda), cuda)
+    speedup = cpu_model.run(lambda model, on: _median_seconds(model, batch.to(on), on, 2))[0] / \
+        gpu_model.run(lambda model, on: _median_seconds(model, batch.to(on), on))[0]
     return {"key": key, "logits_rel_diff": logits, "activations_rel_diff": activations,
             "speedup_batch16": round(speedup, 2), "ok": max(logits, activations) <= TOLERANCE}
 

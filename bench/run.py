@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 
-from bench import activations, attribution, compare, costs, gradflow, payload
+from bench import activations, attribution, compare, costs, gradflow, payload, sharing
 from explorer import backend
 
-SUITES = (activations, costs, gradflow, compare, attribution, payload)
+SUITES = (activations, costs, gradflow, compare, attribution, payload, sharing)
 
 
 def collect() -> dict:

@@ -2,7 +2,8 @@
 
 Each call prepares the model (eval mode, gradients on, in-place ReLUs off: captum's guided
 backpropagation and hooks need them out of place), counts the model evaluations captum makes
-(progress, and a place where a cancelled run stops), and restores every bit of that state.
+(progress, and a place where a cancelled run stops), and restores every bit of that state
+(`modelstate.preserved`). `explain` does it on a shared network through `LoadedModel.run`.
 """
 from __future__ import annotations
 
@@ -112,7 +113,8 @@ def attribute(model: nn.Module, x: Tensor, settings: Settings, target: int | Non
               preprocess: Preprocess | None = None) -> Attribution:
     """Run one captum method on x ([1, 3, H, W]) for the target class (default: the prediction).
     Grad-CAM needs `layer`; Integrated Gradients' baselines need the network's `preprocess`.
-    Call with the model's lock held: hooks and flags are set on the model itself."""
+    Hooks and flags are set on the model itself and restored afterwards; for a shared network
+    call `explain`, which runs this through the network's lock and out-of-memory fallback."""
     size = x.shape[-2:]
     expected = expected_evaluations(settings, size[0]) + 1  # + the prediction pass
     count = [0]

@@ -133,6 +133,7 @@ def _one_line(error: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    failure = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -140,14 +141,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = _finite(args.handler(args))
         except (_ArgumentError, KeyError, images.ImageError, weights.WeightsError,
                 backend.BackendError, OSError) as error:
-            print(f"error: {_one_line(error)}", file=sys.stderr)
-            return 2
+            failure = _one_line(error)
         except Exception as error:  # anything unforeseen is still one line, not a traceback
-            print(f"error: {type(error).__name__}: {_one_line(error)}", file=sys.stderr)
-            return 2
-        finally:
-            for message in dict.fromkeys(_one_line(w.message) for w in caught):
-                print(f"warning: {message}", file=sys.stderr)
+            failure = f"{type(error).__name__}: {_one_line(error)}"
+    for message in dict.fromkeys(_one_line(w.message) for w in caught):  # each once, on one line
+        print(f"warning: {message}", file=sys.stderr)
+    if failure is not None:
+        print(f"error: {failure}", file=sys.stderr)
+        return 2
     if args.json:
         json.dump(result, sys.stdout, allow_nan=False)
         print()

@@ -100,14 +100,17 @@ def count_flops(model: nn.Module) -> Iterator[ModuleFlops]:
     """Count the FLOPs of what runs inside the block, per module of `model`."""
     counter = ModuleFlops()
 
-    def leave(*_) -> None:  # a forward hook's return value would replace the output
-        counter.running.pop()
+    def leave(path: str):
+        def hook(*_) -> None:  # returns None: a forward hook's value would replace the output
+            if counter.running and counter.running[-1] == path:  # entered (a failed forward may not have)
+                counter.running.pop()
+        return hook
 
     handles = []
     try:
         for path, module in model.named_modules():
             handles += [module.register_forward_pre_hook(lambda *_, p=path: counter.running.append(p)),
-                        module.register_forward_hook(leave, always_call=True)]
+                        module.register_forward_hook(leave(path), always_call=True)]
         with counter:
             yield counter
     finally:

@@ -85,3 +85,45 @@ def test_a_permalink_restores_network_and_sample():
     assert app.title[0].value == "ResNet-18" and "sample: Rocket" in apptest.texts(app)
     app.selectbox(key="network").set_value("vgg11").run()
     assert app.query_params["net"] == ["vgg11"] or app.query_params["net"] == "vgg11"
+
+
+@pytest.mark.parametrize("page", ["pages/costs.py", "pages/activations.py", "pages/inception.py"])
+def test_reruns_after_a_page_switch_keep_the_sidebar_choices(page):
+    """A second and third run on a page (what every widget change causes) keep network, sample
+    and language (a second run used to fail: `st.session_state has no key "network"`)."""
+    app = apptest.start("googlenet")
+    app.selectbox(key="sample").set_value("Launchpad").run()
+    app.segmented_control(key="lang").set_value("zh").run()
+    app.switch_page(page).run()
+    for _ in range(2):
+        app.run()
+        assert not apptest.errors(app), page
+    assert app.selectbox(key="network").value == "googlenet" and app.selectbox(key="sample").value == "Launchpad"
+    assert app.segmented_control(key="lang").value == "zh"
+    assert app.query_params["net"] in ("googlenet", ["googlenet"]) and app.query_params["lang"] in ("zh", ["zh"])
+
+
+def test_the_kept_choice_survives_the_widget_state_being_dropped():
+    """Streamlit drops a widget's state after a run that did not draw it; the sidebar draws its
+    widgets from the session's kept choices, so the next run shows the same selection."""
+    app = apptest.start("resnet18")
+    app.segmented_control(key="lang").set_value("zh").run()
+    kept = dict(app.session_state["_kept"])
+    assert kept["network"] == "resnet18" and kept["lang"] == "zh"
+    fresh = apptest.start("alexnet")  # a new session whose widget state holds nothing but the defaults
+    fresh.session_state["_kept"] = kept
+    fresh.run()
+    assert not apptest.errors(fresh)
+    assert fresh.selectbox(key="network").value == "resnet18" and fresh.segmented_control(key="lang").value == "zh"
+    assert fresh.title[0].value == "ResNet-18"
+
+
+def test_new_weights_drop_one_network_from_the_caches_and_no_other(cat_image):
+    from explorer.ui import cache
+
+    alexnet, resnet = cache.loaded_model("alexnet"), cache.loaded_model("resnet18")
+    cache.analysis(alexnet, cat_image)
+    cache.analysis(resnet, cat_image)
+    cache.forget_model("alexnet")
+    assert not cache.is_cached("analysis", alexnet, cat_image) and cache.is_cached("analysis", resnet, cat_image)
+    assert cache.loaded_model("resnet18") is resnet and cache.loaded_model("alexnet") is not alexnet

@@ -1,5 +1,15 @@
-"""The record cache keeps to its byte budget and evicts the least recently used."""
-from explorer.cache import ByteBudgetCache
+"""The shared caches keep to their byte budget, evict the least recently used, and compute
+each key once however many threads ask at once."""
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from explorer.cache import ByteBudgetCache, memoize, nbytes
 
 
 class Blob:
@@ -22,3 +32,74 @@ def test_a_single_oversized_item_is_still_kept():
     cache = ByteBudgetCache(max_bytes=10)
     value = cache.get_or_compute("big", lambda: Blob(50))
     assert value.nbytes == 50 and len(cache) == 1
+
+
+def test_many_threads_asking_for_one_key_compute_it_once():
+    cache, calls, gate = ByteBudgetCache(max_bytes=1000), [], threading.Barrier(20)
+
+    def compute():
+        calls.append(1)
+        time.sleep(0.05)  # long enough for every other thread to arrive meanwhile
+        return Blob(10)
+
+    def ask():
+        gate.wait()
+        return cache.get_or_compute("analysis", compute)
+
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(lambda _: ask(), range(20)))
+    assert len(calls) == 1 and cache.computed == 1
+    assert all(r is results[0] for r in results)
+
+
+def test_when_the_computing_thread_fails_a_waiting_one_computes_instead():
+    cache, started, attempts = ByteBudgetCache(max_bytes=1000), threading.Event(), []
+
+    def failing():
+        attempts.append("first")
+        started.set()
+        time.sleep(0.05)
+        raise RuntimeError("cancelled by a rerun")
+
+    def first():
+        with pytest.raises(RuntimeError):
+            cache.get_or_compute("k", failing)
+
+    leader = threading.Thread(target=first)
+    leader.start()
+    started.wait()
+    value = cache.get_or_compute("k", lambda: attempts.append("second") or Blob(3))
+    leader.join()
+    assert attempts == ["first", "second"] and value.nbytes == 3 and "k" in cache
+
+
+def test_forget_drops_only_matching_keys_and_their_bytes():
+    cache = ByteBudgetCache(max_bytes=1000)
+    for key in [("analysis", "alexnet"), ("grid", "alexnet"), ("analysis", "vgg16")]:
+        cache.put(key, Blob(10))
+    assert cache.forget(lambda key: key[1] == "alexnet") == 2
+    assert len(cache) == 1 and cache.bytes == 10 and ("analysis", "vgg16") in cache
+
+
+def test_sizes_are_found_inside_results():
+    record = {"maps": torch.zeros(10, 10), "picture": np.zeros((4, 4), np.uint8), "png": b"12345",
+              "image": Image.new("RGB", (3, 2))}
+    shared = torch.zeros(5)
+    assert nbytes(record) == 400 + 16 + 5 + 18
+    assert nbytes([shared, shared, (shared,)]) == 20  # one object counted once
+
+
+def test_memoize_is_single_flight_and_clearable():
+    calls = []
+
+    @memoize
+    def square(x):
+        calls.append(x)
+        time.sleep(0.02)
+        return x * x
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(square, [3] * 8)) == [9] * 8
+    assert calls == [3]
+    square.cache_clear()
+    assert square(3) == 9 and calls == [3, 3]

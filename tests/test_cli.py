@@ -5,7 +5,9 @@ import sys
 
 import pytest
 
+from explorer import cli
 from tests.conftest import ROOT, SAMPLES
+from tests.data import make_bad_inputs
 
 
 def run(*args: str):
@@ -49,6 +51,9 @@ def test_predict_json_on_a_sample():
     (("predict", "alexnet", "/no/such/file.jpg", "--json"), "No such file"),
     (("predict", "alexnet", str(SAMPLES / "CREDITS"), "--json"), "not an image"),
     (("predict", "alexnet", str(SAMPLES / "cat.jpg"), "--device", "cuda:7"), "not available"),
+    (("predict", "resnet18", str(SAMPLES / "cat.jpg"), "--device", "tpu"), "not available"),
+    (("predict", "alexnet", "/dev/zero", "--json"), "larger than the limit"),
+    (("predict", "alexnet", str(SAMPLES), "--json"), "cannot be opened"),
     (("frobnicate",), "invalid choice"),
 ])
 def test_errors_are_one_line_on_stderr_with_status_2(args, reason):
@@ -61,3 +66,35 @@ def test_weights_status_json():
     data = json.loads(run("weights", "status", "alexnet", "zfnet", "--json").stdout)
     assert [row["key"] for row in data] == ["alexnet", "zfnet"]
     assert data[0]["published"] and data[0]["url"].endswith(".pth") and not data[1]["published"]
+
+
+def test_an_unforeseen_error_is_still_one_line_with_status_2(monkeypatch, capsys):
+    def broken(_args):
+        raise ZeroDivisionError("division by zero\nsecond line")
+
+    monkeypatch.setattr(cli, "models_command", broken)
+    assert cli.main(["models", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == "error: ZeroDivisionError: division by zero\n"
+
+
+def test_json_never_prints_nan(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "models_command", lambda _args: [{"top1": float("nan"), "probs": [float("inf"), 0.5]}])
+    assert cli.main(["models", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"top1": None, "probs": [None, 0.5]}]
+
+
+def test_every_bad_input_gives_at_most_one_error_line_and_one_line_per_warning(capsys):
+    corpus = make_bad_inputs.generate()
+    for case in corpus:
+        status = cli.main(["predict", "squeezenet1_1", str(make_bad_inputs.FOLDER / case.name), "--json"])
+        captured = capsys.readouterr()
+        lines = captured.err.splitlines()
+        assert all(line.startswith(("error: ", "warning: ")) for line in lines), (case.name, lines)
+        assert len(lines) == len(set(lines)), case.name
+        if case.error:
+            assert status == 2 and [line for line in lines if line.startswith("error: ")] == [lines[-1]], case.name
+            assert case.error in lines[-1] and captured.out == ""
+        else:
+            assert status == 0 and not any(line.startswith("error: ") for line in lines), case.name
+            assert len(json.loads(captured.out)["top5"]) == 5

@@ -1,5 +1,7 @@
 """Costs: receptive fields against an independent gradient method, shares by hand, what-ifs."""
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
@@ -7,6 +9,7 @@ from torch import nn
 from torchvision.models import get_model
 
 from explorer import costs, weights, zoo
+from explorer.taps import capture
 from tests.test_cli import run
 
 
@@ -103,3 +106,54 @@ def test_module_tree_sums_and_tap_table():
     row = next(r for r in costs.tap_table("vgg16") if r["tap"] == "conv1_1")
     assert row["shape"] == "64×224×224" and row["flops"] == 2 * row["macs"]
     assert row["activation_kib"] == 64 * 224 * 224 * 4 / 1024 and row["rf"] == 3
+
+
+# ---------------------------------------------------------------- under concurrency
+
+CONCURRENT = ("alexnet", "googlenet", "resnet50")
+
+
+def _busy(key: str, stop: threading.Event) -> threading.Thread:
+    """Another session: real forward and backward passes of a network, until stopped."""
+    spec = zoo.get(key)
+    model = weights.random_model(spec).eval()
+    x = torch.randn(1, *spec.input_size)
+    taps = zoo.taps(key)
+
+    def loop() -> None:
+        while not stop.is_set():
+            capture(model, x, taps, grads=True)
+
+    thread = threading.Thread(target=loop)
+    thread.start()
+    return thread
+
+
+def test_summaries_measured_at_once_equal_a_serial_run_while_other_sessions_compute():
+    """Four threads measure three networks at once while three others run forward and backward
+    passes of networks of the same classes (AlexNet, GoogLeNet, ResNet): every count equals
+    the serial one (torch's FlopCounterMode, process-wide, failed this)."""
+    serial = {key: costs.summary.__wrapped__(key) for key in CONCURRENT}
+    stop = threading.Event()
+    busy = [_busy(key, stop) for key in ("alexnet", "googlenet", "resnet18")]
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            measured = list(pool.map(costs.summary.__wrapped__, [k for _ in range(4) for k in CONCURRENT]))
+    finally:
+        stop.set()
+        for thread in busy:
+            thread.join()
+    for result in measured:
+        assert result == serial[result.key], result.key
+
+
+def test_first_summaries_asked_by_many_sessions_are_computed_once():
+    costs.summary.cache_clear()
+    before = costs.summary.cache.computed
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(costs.summary, [k for _ in range(8) for k in CONCURRENT]))
+    assert costs.summary.cache.computed - before == len(CONCURRENT)
+    for key in CONCURRENT:
+        assert len({id(r) for r in results if r.key == key}) == 1
+    assert costs.summary("alexnet").tap("conv2").macs == 223_948_800
+    assert costs.summary("alexnet").tap("conv5").rf == 163

@@ -1,4 +1,6 @@
 """Decoding uploads: every mode to upright RGB, every bad file to a readable ImageError."""
+import subprocess
+import sys
 import zlib
 
 import numpy as np
@@ -8,7 +10,7 @@ from PIL import Image
 from torchvision.models import get_model_weights
 
 from explorer import images, zoo
-from tests.conftest import encode
+from tests.conftest import ROOT, encode
 
 
 def _gradient(width=64, height=48) -> Image.Image:
@@ -121,3 +123,36 @@ def test_input_views_show_mean_subtraction(cat_image):
     # a pixel equal to the mean shows as mid-grey; brighter ones above it
     difference = views.cropped.astype(int) - views.mean.astype(int)
     assert ((views.mean_subtracted.astype(int) - 128) * difference >= -255).all()
+
+
+def _sixteen_bit_png(width: int, height: int) -> bytes:
+    """A 16-bit grayscale gradient PNG, compressed row by row (small on disk, large decoded)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    row = b"\x00" + np.linspace(0, 65535, width).astype(">u2").tobytes()
+    compressor = zlib.compressobj(6)
+    body = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 16, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+
+
+def test_a_forty_megapixel_sixteen_bit_upload_is_decoded_in_bounded_memory_and_kept_small(tmp_path):
+    """Peak memory of the decode (a child process's peak RSS, before and after) and what is kept."""
+    path = tmp_path / "big.png"
+    path.write_bytes(_sixteen_bit_png(6300, 6300))
+    script = ("import resource, sys; from explorer import images; "
+              "data = open(sys.argv[1], 'rb').read(); before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+              "loaded = images.load(data, 'big.png'); "
+              "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+              "print((after - before) // 1024, *loaded.image.size, [str(n) for n in loaded.notes])")
+    result = subprocess.run([sys.executable, "-c", script, str(path)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    extra_mb, width, height, notes = result.stdout.split(" ", 3)
+    assert int(extra_mb) < 450  # float64 conversion alone was 318 MB, with temporaries ~800 MB
+    assert (int(width), int(height)) == (images.MAX_KEPT_SIDE, images.MAX_KEPT_SIDE)
+    assert "scaled to 8 bits" in notes and "6300×6300" in notes

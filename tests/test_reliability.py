@@ -38,6 +38,8 @@ def test_every_bad_input_through_the_core(case, corpus):
         assert loaded.image.size == (300, 150) and pixels[75, 20, 0] > 200 and pixels[75, 20, 1] < 80
     if case.check == "first_frame":
         assert pixels[0, 0, 0] > 200 and pixels[0, 0, 2] < 60 and "3 frames" in str(loaded.notes[0])
+    if case.check == "many_pages":  # counted no further than a bound, in far less than a second
+        assert f"more than {images.MAX_FRAMES_COUNTED} frames" in str(loaded.notes[0])
     if case.check == "white_background":
         assert pixels[0, 40].tolist() == [255, 255, 255] and pixels[0, 0].tolist() == [0, 0, 255]
 

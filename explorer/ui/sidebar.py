@@ -15,7 +15,8 @@ from explorer.ui import cache, slides
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES_DIR = ROOT / "assets" / "samples"
-SAMPLES = {"Cat": "cat.jpg", "Coffee": "coffee.jpg", "Astronaut": "astronaut.jpg", "Rocket": "rocket.jpg"}  # names: "sample.<key>"
+SAMPLES = {"Cat": "cat.jpg", "Coffee": "coffee.jpg", "Astronaut": "astronaut.jpg", "Rocket": "rocket.jpg",
+           "Launchpad": "launchpad.jpg"}  # names: "sample.<key>"
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 _STATE = "_explorer_selection"
 

@@ -23,7 +23,7 @@ class Case:
     name: str
     data: bytes
     error: str | None = None  # substring of the ImageError, or None when the file must load
-    check: str | None = None  # "upright", "first_frame", "tiny", "wide", "white_background"
+    check: str | None = None  # "upright", "first_frame", "many_pages", "tiny", "wide", "white_background"
 
 
 def _encode(image: Image.Image, fmt: str, **params) -> bytes:
@@ -43,6 +43,20 @@ def _streamed_png(width: int, height: int, bit_depth: int = 8) -> bytes:
     body = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
     header = struct.pack(">IIBBBBB", width, height, bit_depth, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", body) + _chunk(b"IEND", b"")
+
+
+def _many_pages_tiff(pages: int) -> bytes:
+    """A little-endian TIFF whose IFD chain declares `pages` 1x1 grayscale pages sharing one
+    strip: a few bytes per page on disk, and Pillow walks every IFD to count them."""
+    tags = [(256, 3, 1, 1), (257, 3, 1, 1), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+            (273, 4, 1, 8), (278, 3, 1, 1), (279, 4, 1, 1)]  # width ... strip byte counts
+    size = 2 + 12 * len(tags) + 4
+    body = bytearray(b"II*\x00" + struct.pack("<I", 9) + b"\x80")  # header, first IFD at 9, the strip at 8
+    for page in range(pages):
+        following = 9 + (page + 1) * size if page + 1 < pages else 0
+        body += struct.pack("<H", len(tags)) + b"".join(struct.pack("<HHII", *tag) for tag in tags)
+        body += struct.pack("<I", following)
+    return bytes(body)
 
 
 def _photo(width: int = 320, height: int = 240) -> Image.Image:
@@ -83,6 +97,7 @@ def cases() -> list[Case]:
         Case("animated.gif", _encode(frames[0], "GIF", save_all=True, append_images=frames[1:]), check="first_frame"),
         Case("multipage.tif", _encode(frames[0], "TIFF", save_all=True, append_images=frames[1:]), check="first_frame"),
         Case("exif-rotated.jpg", _rotated(), check="upright"),
+        Case("twenty-thousand-pages.tif", _many_pages_tiff(20_000), check="many_pages"),
         Case("notes.txt.jpg", b"Lecture notes: AlexNet has 8 layers.\n" * 20, error="not an image"),
         Case("slides.pdf.jpg", b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n",
              error="not an image"),

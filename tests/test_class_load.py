@@ -1,0 +1,177 @@
+"""A class arriving at once, in real headless Chromium against `streamlit run`:
+
+- 30 sessions open their own permalink (network and language), switch to Upload, upload a
+  photo and go back to Home; every one ends on its own network and language;
+- 20 sessions open every page with different networks at once, on a fresh server; each sees
+  exactly the numbers the same visit shows when it is the only one, on another fresh server.
+"""
+import asyncio
+import itertools
+import re
+
+import pytest
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from explorer import i18n, zoo
+from tests import browser
+from tests.conftest import ARTIFACTS, SAMPLES
+
+pytestmark = pytest.mark.browser
+IDLE_MS = 600_000
+STEP_MS = 240_000  # the longest one step may take with the whole class waiting
+NETWORKS = ["squeezenet1_1", "shufflenet_v2_x0_5", "mobilenet_v3_small", "resnet18", "alexnet",
+            "googlenet", "squeezenet1_0", "mobilenet_v2", "shufflenet_v2_x1_0", "resnet34"]
+VISITORS = [(network, language) for network, language in zip(itertools.islice(itertools.cycle(NETWORKS), 30),
+                                                                itertools.cycle(["zh", "en", "en"]))]
+
+
+async def _launch(playwright):
+    return await playwright.chromium.launch(executable_path=browser.chromium_path(), headless=True,
+                                            args=browser.CHROMIUM_FLAGS)
+
+
+async def _idle(page) -> None:
+    """The script has finished, and every element it sent is drawn (lazily loaded elements such
+    as charts show a skeleton until their code has arrived)."""
+    await page.wait_for_timeout(500)
+    await page.wait_for_selector(browser.IDLE, timeout=IDLE_MS)
+    await page.wait_for_function("() => !document.querySelector(\"[data-testid='stSkeleton']\")", timeout=IDLE_MS)
+    await page.wait_for_timeout(300)
+
+
+async def upload_and_go_home(context, url: str, network: str, language: str, number: int) -> dict:
+    """One student's visit; on a failure, the step it stopped at and a screenshot."""
+    page = await context.new_page()
+    step = "open"
+    try:
+        await page.goto(f"{url}/?net={network}&lang={language}")
+        await page.wait_for_selector("[data-testid='stSidebar']", timeout=STEP_MS)
+        await _idle(page)
+        with i18n.use(language):
+            upload_label = i18n.t("sidebar.source.Upload")
+        sidebar = page.get_by_test_id("stSidebar")
+        uploader = sidebar.locator("input[type='file']")
+        step = "choose Upload"
+        for attempt in range(3):  # a click that lands while the page redraws can be lost: a person clicks again
+            await sidebar.get_by_text(upload_label, exact=True).click()
+            try:
+                await uploader.wait_for(state="attached", timeout=STEP_MS // 4)
+                break
+            except PlaywrightTimeout:
+                continue
+        step = "upload"
+        await uploader.set_input_files(str(SAMPLES / "coffee.jpg"))
+        await page.get_by_test_id("stMain").get_by_text("coffee.jpg").first.wait_for(timeout=STEP_MS)
+        await _idle(page)
+        step = "go Home"
+        await page.locator("[data-testid='stSidebarNav'] a").first.click()
+        await _idle(page)
+        await page.locator("h1").first.wait_for(timeout=STEP_MS)
+        step = "done"
+        return {"url": page.url, "title": await page.locator("h1").first.inner_text(),
+                "network": await sidebar.get_by_test_id("stSelectbox").first.locator("input").input_value(),
+                "main": await page.inner_text("[data-testid='stMain']"),
+                "errors": await page.locator("[data-testid='stException']").all_inner_texts()}
+    except PlaywrightTimeout:
+        await page.screenshot(path=str(ARTIFACTS / f"class-upload-{number}-{network}.png"), full_page=True)
+        return {"stuck": step, "url": page.url}
+    finally:
+        await page.close()
+
+
+async def _class_uploads(url: str) -> list[dict]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await _launch(playwright)
+        context = await chromium.new_context(viewport={"width": 1200, "height": 1400})
+        try:
+            return await asyncio.gather(*(upload_and_go_home(context, url, n, l, i)
+                                          for i, (n, l) in enumerate(VISITORS)))
+        finally:
+            await chromium.close()
+
+
+def test_thirty_sessions_that_upload_and_navigate_keep_their_network_and_language():
+    with browser.streamlit_server() as url:
+        outcomes = asyncio.run(_class_uploads(url))
+    for (network, language), outcome in zip(VISITORS, outcomes):
+        assert "stuck" not in outcome, (network, language, outcome)
+        assert not outcome["errors"], (network, outcome["errors"])
+        assert f"net={network}" in outcome["url"], (network, language, outcome["url"])
+        assert ("lang=zh" in outcome["url"]) == (language == "zh"), (network, language, outcome["url"])
+        assert outcome["title"] == zoo.get(network).name, (network, outcome["title"])
+        assert zoo.get(network).name in outcome["network"]
+        assert "coffee.jpg" in outcome["main"]
+
+
+# ---------------------------------------------------------------- the numbers a class sees
+
+VISITS = [  # (page path, network, extra query parameters)
+    ("", "resnet18", ""), ("", "squeezenet1_1", ""), ("", "mobilenet_v3_small", "&lang=zh"),
+    ("activations", "alexnet", "&tap=conv2"), ("activations", "googlenet", "&tap=inception_4a"),
+    ("activations", "vgg11", ""),
+    ("costs", "resnet50", ""), ("costs", "googlenet_paper", "&tap=inception_3a"), ("costs", "alexnet2012", ""),
+    ("inception", "googlenet", "&module=inception_3b"), ("inception", "googlenet_paper", ""),
+    ("gradient_flow", "resnet18", ""),
+    ("compare", "alexnet", ""),
+    ("attribution", "resnet18", ""), ("attribution", "shufflenet_v2_x0_5", "&method=saliency&method2=gradcam"),
+    ("lecture", "alexnet", ""),
+    ("", "googlenet", ""), ("activations", "mobilenet_v2", "&tap=block3.1"), ("costs", "vgg16", "&tap=conv5_3"),
+    ("", "alexnet2012", "&lang=zh"),
+]
+# The page's text with each chart replaced by its name: plotly draws a chart's labels only when
+# it is on screen, at a time that depends on the browser, while the numbers behind them are
+# the ones the tables and metrics show.
+_MAIN_TEXT = """() => {
+    const main = document.querySelector("[data-testid='stMain']").cloneNode(true);
+    main.querySelectorAll("[data-testid='stPlotlyChart']").forEach(chart => chart.replaceWith("<chart>"));
+    document.body.appendChild(main);
+    const text = main.innerText;
+    main.remove();
+    return text;
+}"""
+_TIMINGS = re.compile(r"\d[\d.,]*\s*(ms|s|秒|毫秒)\b")  # how long something took differs between runs
+
+
+async def _visit(context, url: str, path: str, network: str, extra: str) -> tuple[str, list[str]]:
+    page = await context.new_page()
+    await page.goto(f"{url}/{path}?net={network}&img=Cat{extra}")
+    await page.wait_for_selector("[data-testid='stSidebar']", timeout=IDLE_MS)
+    await _idle(page)
+    await page.locator("[data-testid='stMain'] h1").first.wait_for(timeout=IDLE_MS)  # past a deep link's detour
+    await _idle(page)
+    text = _TIMINGS.sub("<time>", await page.evaluate(_MAIN_TEXT))
+    errors = await page.locator("[data-testid='stException']").all_inner_texts()
+    await page.close()
+    return text, errors
+
+
+async def _visits(url: str, together: bool) -> list[tuple[str, list[str]]]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await _launch(playwright)
+        context = await chromium.new_context(viewport={"width": 1400, "height": 1600})
+        try:
+            if together:
+                return await asyncio.gather(*(_visit(context, url, *visit) for visit in VISITS))
+            return [await _visit(context, url, *visit) for visit in VISITS]
+        finally:
+            await chromium.close()
+
+
+def test_twenty_sessions_on_every_page_see_exactly_what_one_visitor_sees(artifacts):
+    with browser.streamlit_server() as url:
+        alone = asyncio.run(_visits(url, together=False))
+    with browser.streamlit_server() as url:
+        together = asyncio.run(_visits(url, together=True))
+    assert {path for path, _, _ in VISITS} == {"", "activations", "costs", "inception", "gradient_flow", "compare",
+                                               "attribution", "lecture"}
+    for visit, (one_text, one_errors), (class_text, class_errors) in zip(VISITS, alone, together):
+        assert not one_errors and not class_errors, (visit, one_errors, class_errors)
+        if class_text != one_text:  # keep both for a person to compare
+            name = "-".join(part.strip("&") for part in visit if part) or "home"
+            (artifacts / f"class-{name}-alone.txt").write_text(one_text)
+            (artifacts / f"class-{name}-together.txt").write_text(class_text)
+        assert class_text == one_text, visit
