@@ -6,7 +6,7 @@ import subprocess
 import pytest
 import torch
 
-from explorer import images, inference
+from explorer import i18n, images, inference
 from explorer.ui.sidebar import SAMPLES as SAMPLE_FILES
 from tests import browser
 from tests.conftest import SAMPLES
@@ -65,6 +65,7 @@ def test_twenty_sessions_at_once_see_their_own_results():
         server_mb = _rss_mb(browser.last_server_pid())
     for (network, sample), (text, errors) in zip(SESSIONS, results):
         assert not errors, (network, sample, errors)
-        assert f"sample: {sample}" in text, (network, sample)
+        with i18n.use("en"):
+            assert f"sample: {i18n.t(f'sample.{sample}')}" in text, (network, sample)
         assert expected[network, sample] in text, (network, sample, expected[network, sample])
     assert server_mb < 4096
