@@ -238,6 +238,17 @@ def mobilenet_layout(model: nn.Module) -> list[Tap]:
     return _module_taps(model, named, {})
 
 
+def efficientnet_layout(model: nn.Module) -> list[Tap]:
+    """The EfficientNet paper's Table 1 stages: stem (stage 1), the MBConv stages 2-8 block by
+    block, head (stage 9's 1x1 convolution), pool, fc."""
+    named = [("stem", "bn1", "block")]
+    for index, stage in model.blocks.named_children():
+        named += [(f"stage{int(index) + 2}.{block}", f"blocks.{index}.{block}", "block")
+                  for block, _ in stage.named_children()]
+    named += [("head", "bn2", "block"), ("pool", "global_pool", "pool"), ("fc", "classifier", "output")]
+    return _module_taps(model, named, {})
+
+
 def shufflenet_layout(model: nn.Module) -> list[Tap]:
     """conv1, pool1, stage2.0 ... stage4.3, conv5, fc (the paper's Table 5 names)."""
     named = [("conv1", "conv1", "block"), ("pool1", "maxpool", "pool")]

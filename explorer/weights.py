@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .i18n import Text
-from .zoo import ModelSpec, WeightsSource
+from .zoo import REGISTRY, ModelSpec, WeightsSource
 
 ProgressCallback = Callable[[int, int | None], None]  # (bytes so far, total or None)
 DOWNLOAD_TIMEOUT_S = 30.0
@@ -51,6 +51,9 @@ def candidate_paths(source: WeightsSource) -> list[Path]:
     paths = []
     if os.environ.get("EXPLORER_WEIGHTS_DIR"):
         paths.append(Path(os.environ["EXPLORER_WEIGHTS_DIR"]) / source.filename)
+    if source.bundled is not None:
+        bundled = source.bundled()
+        return paths + ([bundled] if bundled else [])
     paths.append(hub_path(source))
     if source.library == "timm":
         from huggingface_hub import try_to_load_from_cache
@@ -126,7 +129,7 @@ def load(spec: ModelSpec) -> tuple[nn.Module, WeightsStatus]:
     path = find_checkpoint(spec)
     if path is not None:
         try:
-            apply_state_dict(model, read_state_dict(path), spec.name)
+            apply_state_dict(model, _adapted(spec, model, read_state_dict(path), path), spec.name)
             status = WeightsStatus(True, spec.weights.name, str(path))
         except WeightsError as error:
             model = random_model(spec)
@@ -137,12 +140,34 @@ def load(spec: ModelSpec) -> tuple[nn.Module, WeightsStatus]:
     return model.eval(), status
 
 
+def _adapted(spec: ModelSpec, model: nn.Module, state: dict, path: Path) -> dict:
+    """A checkpoint saved under another library's names, renamed for our network."""
+    if spec.weights.adapt is None:
+        return state
+    try:
+        return spec.weights.adapt(model, state)
+    except ValueError as error:
+        raise WeightsError(Text("weights.keys_other", file=path.name, name=spec.name, error=str(error))) from error
+
+
+def first_visit_network(preferred: str = "alexnet") -> str:
+    """The network a first visit opens: the preferred one if its weights are on this machine,
+    else the first registered one that has weights (on a fresh offline machine EfficientNet-
+    Lite0, whose weights ship with a package): a newcomer sees a trained network's answer."""
+    if find_checkpoint(REGISTRY[preferred]) is not None:
+        return preferred
+    return next((key for key, spec in REGISTRY.items() if find_checkpoint(spec) is not None), preferred)
+
+
 def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
 
 
-def download_url(source: WeightsSource) -> str:
-    """The checkpoint URL, or the same file on a mirror named by EXPLORER_WEIGHTS_MIRROR."""
+def download_url(source: WeightsSource) -> str | None:
+    """The checkpoint URL, or the same file on a mirror named by EXPLORER_WEIGHTS_MIRROR (None for
+    weights that ship with a package)."""
+    if source.url is None:
+        return None
     mirror = os.environ.get("EXPLORER_WEIGHTS_MIRROR")
     return f"{mirror.rstrip('/')}/{source.filename}" if mirror else source.url
 
@@ -156,6 +181,8 @@ def fetch(spec: ModelSpec, progress: ProgressCallback | None = None,
     existing = find_checkpoint(spec)
     if existing is not None:
         return existing
+    if spec.weights.url is None:
+        raise WeightsError(Text("weights.package_missing", name=spec.name))
     destination = hub_path(spec.weights)
     download(download_url(spec.weights), destination, progress, timeout)
     try:

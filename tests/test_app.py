@@ -127,3 +127,17 @@ def test_new_weights_drop_one_network_from_the_caches_and_no_other(cat_image):
     cache.forget_model("alexnet")
     assert not cache.is_cached("analysis", alexnet, cat_image) and cache.is_cached("analysis", resnet, cat_image)
     assert cache.loaded_model("resnet18") is resnet and cache.loaded_model("alexnet") is not alexnet
+
+
+def test_an_older_url_of_the_session_is_no_new_link():
+    """Under load the browser can ask for a rerun before it has applied the session's newest URL;
+    the older URL was written by the session itself and must not undo the choice made since."""
+    app = apptest.start("resnet18")  # the session writes ?net=resnet18&img=Cat
+    app.radio(key="image_source").set_value("Upload").run()  # ... then ?net=resnet18
+    app.query_params["img"] = "Cat"  # the browser still shows the first
+    app.run()
+    assert not apptest.errors(app)
+    assert app.radio(key="image_source").value == "Upload" and app.selectbox(key="network").value == "resnet18"
+    app.query_params["net"] = "vgg11"  # a link the session never wrote is followed
+    app.run()
+    assert app.selectbox(key="network").value == "vgg11"

@@ -23,8 +23,9 @@ def context(tmp_path_factory):
 
 @pytest.fixture
 def page(context, server):
+    """A session on AlexNet, the lecture's first network (a first visit opens a trained one)."""
     page = context.new_page()
-    page.goto(server)
+    page.goto(f"{server}/?net=alexnet")
     page.wait_for_selector("[data-testid='stSidebar']", timeout=120_000)
     browser.wait_idle(page)
     yield page
@@ -59,6 +60,18 @@ def test_upload_see_predictions_switch_network_and_open_every_page(page, artifac
         assert not browser.exceptions(page), name
         slug = re.sub(r"[^a-z0-9]+", "-", name.splitlines()[-1].lower()).strip("-")
         page.screenshot(path=str(artifacts / f"page-{slug}.png"), full_page=True)
+
+
+def test_a_first_visit_shows_a_trained_network_on_the_cat(context, server, artifacts):
+    page = context.new_page()
+    page.goto(server)
+    page.get_by_role("heading", name="EfficientNet-Lite0").wait_for(timeout=120_000)
+    browser.wait_idle(page)
+    page.locator(".js-plotly-plot").first.get_by_text("tabby", exact=False).first.wait_for()
+    text = page.inner_text("[data-testid='stMain']")
+    assert "untrained" not in text and "net=efficientnet_lite0" in page.url and not browser.exceptions(page)
+    page.screenshot(path=str(artifacts / "first-visit-efficientnet-lite0.png"), full_page=True)
+    page.close()
 
 
 def test_a_text_file_named_jpg_gets_a_friendly_message(page, tmp_path):

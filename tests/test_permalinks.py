@@ -55,8 +55,8 @@ def test_links_to_the_other_pages_restore_their_views():
 def test_a_link_with_unknown_values_falls_back_to_defaults():
     app = _open("pages/activations.py", net="no_such_net", img="Nope", lang="xx", tap="conv99", ch="-1")
     assert not apptest.errors(app)
-    assert app.selectbox(key="network").value == "alexnet"
-    assert app.selectbox(key="tap:alexnet").value == "conv1"
+    assert app.selectbox(key="network").value == "efficientnet_lite0"  # a first visit's trained network
+    assert app.selectbox(key="tap:efficientnet_lite0").value == "stem"
     assert app.title[0].value.startswith("Activations")
 
 

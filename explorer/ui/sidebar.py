@@ -69,8 +69,13 @@ def escape_markdown(text: str) -> str:
 # ---------------------------------------------------------------- the session's choices
 
 _KEPT = "_kept"  # widget key -> the value the session chose: the truth behind the sidebar's widgets
-DEFAULTS = {"network": "alexnet", "image_source": "Sample", "sample": next(iter(SAMPLES))}
+DEFAULTS = {"image_source": "Sample", "sample": next(iter(SAMPLES))}
 SOURCES = ("Sample", "Upload")
+
+
+def _default(key: str) -> object:
+    """A first visit's choice; its network is one with trained weights on this machine."""
+    return weights.first_visit_network() if key == "network" else DEFAULTS.get(key)
 
 
 def choose(key: str, value: object) -> None:
@@ -82,7 +87,7 @@ def chosen(key: str) -> object:
     """The session's choice for a sidebar widget, whether or not the widget was drawn this run."""
     kept = st.session_state.setdefault(_KEPT, {})
     if key not in kept:  # first run: a value set before it (AppTest, restore_view), else the default
-        kept[key] = st.session_state.get(key, DEFAULTS.get(key))
+        kept[key] = st.session_state.get(key, _default(key))
     return kept[key]
 
 
@@ -99,7 +104,7 @@ def _kept_index(key: str, options: Sequence[object]) -> int:
     whatever the browser sends is the session's own choice."""
     value = chosen(key)
     if value not in options:
-        value = DEFAULTS.get(key, options[0])
+        value = _default(key) if _default(key) in options else options[0]
         choose(key, value)
     st.session_state[key] = value
     return list(options).index(value)
@@ -169,7 +174,7 @@ def restore_view() -> None:
     params = st.session_state.pop("_pending_view", None)
     if params is None:
         params = {k: st.query_params[k] for k in st.query_params}
-        if params == st.session_state.get("_url_written"):
+        if params in st.session_state.get("_urls_written", ()):
             params = {}
     st.session_state["_incoming_view"] = params
     if params.get("net") in zoo.REGISTRY:
@@ -216,7 +221,12 @@ def _write_url(page: str) -> None:
     wanted |= st.session_state.get("_shared", {}).get(page, {})
     if {k: st.query_params[k] for k in st.query_params} != wanted:
         st.query_params.from_dict(wanted)
-    st.session_state["_url_written"] = wanted
+    # Every URL this session wrote, not only the last: under load the browser can ask for a
+    # rerun before it has applied the newest one, and an older URL of ours is no new link (taking
+    # it for one turned a fresh "Upload" choice back into the sample).
+    written = st.session_state.setdefault("_urls_written", [])
+    if wanted not in written:
+        written[:] = written[-31:] + [wanted]
 
 
 def relabelled(key: str) -> str:
@@ -280,6 +290,7 @@ def backend_box(selection: Selection) -> None:
 
 
 def random_weights_banner(selection: Selection) -> None:
+    """One sentence for students; why, and the fix for teachers, behind a toggle."""
     status, spec = selection.loaded.status, selection.spec
     if status.pretrained:
         return
@@ -287,4 +298,7 @@ def random_weights_banner(selection: Selection) -> None:
         why = t("sidebar.never_published", name=spec.name)
     else:
         why = t("sidebar.not_found", name=spec.name, file=spec.weights.filename)
-    st.warning(t("sidebar.random_banner", why=why), icon=":material/warning:")
+    st.warning(t("sidebar.random_short", name=spec.name), icon=":material/warning:")
+    with st.expander(t("sidebar.random_details")):
+        st.markdown(t("sidebar.random_banner", why=why))
+        st.button(t("sidebar.try_trained"), key="try_trained", on_click=choose, args=("network", "efficientnet_lite0"))
