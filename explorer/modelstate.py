@@ -18,33 +18,40 @@ _HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_back
 
 
 @contextmanager
-def preserved(model: nn.Module) -> Iterator[nn.Module]:
+def preserved(model: nn.Module, buffers: bool = True) -> Iterator[nn.Module]:
     """Restore modes, in-place flags, requires_grad, parameter gradients, buffers (BatchNorm
-    running statistics) and hooks of every submodule when the block ends."""
+    running statistics) and hooks of every submodule when the block ends. Work that never
+    runs the model in train mode may skip the buffers (`buffers=False`), which are the costly part."""
     modules = list(model.modules())
     modes = [m.training for m in modules]
     inplace = {m: m.inplace for m in modules if isinstance(getattr(m, "inplace", None), bool)}
-    hooks = [{name: dict(getattr(m, name)) for name in _HOOK_DICTS if hasattr(m, name)} for m in modules]
+    hooks = {(index, name): dict(table) for index, m in enumerate(modules) for name in _HOOK_DICTS
+             if (table := m.__dict__.get(name))}  # only the few modules that have hooks
     parameters = list(model.parameters())
     flags = [p.requires_grad for p in parameters]
     grads = [p.grad for p in parameters]
-    buffers = [(b, b.detach().clone()) for b in model.buffers() if b.device.type != "meta"]
+    saved_buffers = [(b, b.detach().clone()) for b in model.buffers() if buffers and b.device.type != "meta"]
     try:
         yield model
     finally:
-        for module, mode, saved_hooks in zip(modules, modes, hooks):
-            module.training = mode
-            for name, saved in saved_hooks.items():
-                current = getattr(module, name)
-                current.clear()
-                current.update(saved)
+        for index, (module, mode) in enumerate(zip(modules, modes)):  # set only what changed: this is per request
+            if module.training != mode:
+                module.training = mode
+            for name in _HOOK_DICTS:
+                table = module.__dict__.get(name)
+                saved = hooks.get((index, name), {})
+                if table is not None and table.keys() != saved.keys():
+                    table.clear()
+                    table.update(saved)
         for module, value in inplace.items():
             module.inplace = value
         for parameter, flag, grad in zip(parameters, flags, grads):
-            parameter.requires_grad_(flag)
-            parameter.grad = grad
+            if parameter.requires_grad != flag:
+                parameter.requires_grad_(flag)
+            if parameter.grad is not grad:
+                parameter.grad = grad
         with torch.no_grad():
-            for buffer, saved in buffers:
+            for buffer, saved in saved_buffers:
                 buffer.copy_(saved)
 
 

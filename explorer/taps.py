@@ -353,7 +353,7 @@ def capture(model: nn.Module, x: Tensor, taps: Sequence[Tap], grads: bool = Fals
         return tensor.clone() if tap.io == "output" else None
 
     start = time.perf_counter()
-    with preserved(model), hooked(model, taps, keep), torch.set_grad_enabled(grads):
+    with preserved(model, buffers=False), hooked(model, taps, keep), torch.set_grad_enabled(grads):  # eval only
         model.eval()
         if grads:
             x = x.detach().requires_grad_(True)
