@@ -87,7 +87,7 @@ def chosen(key: str) -> object:
     """The session's choice for a sidebar widget, whether or not the widget was drawn this run."""
     kept = st.session_state.setdefault(_KEPT, {})
     if key not in kept:  # first run: a value set before it (AppTest, restore_view), else the default
-        kept[key] = st.session_state.get(key, _default(key))
+        kept[key] = st.session_state[key] if key in st.session_state else _default(key)
     return kept[key]
 
 
@@ -104,7 +104,8 @@ def _kept_index(key: str, options: Sequence[object]) -> int:
     whatever the browser sends is the session's own choice."""
     value = chosen(key)
     if value not in options:
-        value = _default(key) if _default(key) in options else options[0]
+        default = _default(key)
+        value = default if default in options else options[0]
         choose(key, value)
     st.session_state[key] = value
     return list(options).index(value)
