@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from . import backend, costs, images, inference, weights, zoo
+from .i18n import t
 
 
 def models_command(args: argparse.Namespace) -> object:
@@ -41,7 +42,11 @@ def predict_command(args: argparse.Namespace) -> object:
     image = images.load(images.read_file(path), path.name)
     loaded = inference.load(spec.key, backend.choose_device(args.device))
     analysis = inference.analyse(loaded, image, taps=())
+    why_random = weights.why_random(spec, loaded.status)
+    if why_random is not None:  # on stderr too, where a reader of the table sees it
+        warnings.warn(t("cli.random_predictions", why=why_random))
     return {"key": spec.key, "weights": loaded.status.label, "device": analysis.run.device,
+            "why_random": str(why_random) if why_random else None,
             "top5": [vars(p) for p in inference.top_k(analysis.record.logits)]}
 
 

@@ -6,9 +6,16 @@ else a seeded random initialisation that is the same on every run.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import http.client
 import os
+import socket
 import tempfile
 import threading
+import time
+import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 from contextlib import contextmanager
@@ -23,11 +30,15 @@ from .i18n import Text
 from .zoo import REGISTRY, ModelSpec, WeightsSource
 
 ProgressCallback = Callable[[int, int | None], None]  # (bytes so far, total or None)
-DOWNLOAD_TIMEOUT_S = 30.0
 
 
 class WeightsError(RuntimeError):
-    """A checkpoint that cannot be fetched or loaded; the message is for people."""
+    """A checkpoint that cannot be fetched or loaded; the message is for people. `unreachable`:
+    the server could not be reached at all (offline), which is not retried automatically."""
+
+    def __init__(self, message: object, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 @dataclass(frozen=True)
@@ -35,7 +46,7 @@ class WeightsStatus:
     pretrained: bool
     source: str  # weights name ("IMAGENET1K_V1") or "" for random
     location: str  # checkpoint path, or how the random weights were made
-    warning: Text | None = None
+    warning: Text | None = None  # a checkpoint was found but refused
 
     @property
     def label(self) -> str:
@@ -76,10 +87,11 @@ def find_checkpoint(spec: ModelSpec) -> Path | None:
     return next((p for p in candidate_paths(spec.weights) if p.is_file()), None)
 
 
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Tensors only: safetensors, or torch.load with weights_only (no pickled code runs)."""
+def read_state_dict(path: Path, safetensors: bool | None = None) -> dict[str, torch.Tensor]:
+    """Tensors only: safetensors, or torch.load with weights_only (no pickled code runs), keyed
+    by parameter names."""
     try:
-        if path.suffix == ".safetensors":
+        if safetensors if safetensors is not None else path.suffix == ".safetensors":
             from safetensors.torch import load_file
 
             return load_file(str(path))
@@ -88,11 +100,25 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         raise WeightsError(Text("weights.unreadable", file=path.name, error=type(error).__name__)) from error
     if not isinstance(state, dict):
         raise WeightsError(Text("weights.no_state_dict", file=path.name))
+    odd_key = next((key for key in state if not isinstance(key, str)), None)
+    if odd_key is not None:
+        raise WeightsError(Text("weights.bad_keys", file=path.name, entry=repr(odd_key)[:40]))
+    odd_value = next((key for key, value in state.items() if not isinstance(value, torch.Tensor)), None)
+    if odd_value is not None:
+        raise WeightsError(Text("weights.not_tensors", file=path.name, entry=odd_value[:80]))
     return state
 
 
 def apply_state_dict(model: nn.Module, state: dict[str, torch.Tensor], name: str) -> None:
-    """Load strictly, but say in a sentence how a checkpoint fails to fit."""
+    """Load strictly, but say in a sentence how a checkpoint fails to fit: names, shapes, number
+    types (integers where the network has floats) and values (NaN or infinities)."""
+    own = model.state_dict()
+    for key, tensor in state.items():
+        if key in own and own[key].is_floating_point():
+            if not tensor.is_floating_point():
+                raise WeightsError(Text("weights.dtype", name=name, entry=key, dtype=str(tensor.dtype)))
+            if not torch.isfinite(tensor).all():
+                raise WeightsError(Text("weights.not_finite", name=name, entry=key))
     try:
         result = model.load_state_dict(state, strict=False)
     except RuntimeError as error:  # strict=False still refuses tensors of the wrong shape
@@ -101,6 +127,12 @@ def apply_state_dict(model: nn.Module, state: dict[str, torch.Tensor], name: str
         example = (result.missing_keys or result.unexpected_keys)[0]
         raise WeightsError(Text("weights.keys", name=name, missing=len(result.missing_keys),
                                 unexpected=len(result.unexpected_keys), example=example))
+
+
+def load_into(spec: ModelSpec, model: nn.Module, path: Path, safetensors: bool | None = None) -> None:
+    """Read the checkpoint at path, rename it if it was saved under another library's names, check
+    it and load it into model (after a refusal, start again from a fresh model)."""
+    apply_state_dict(model, _adapted(spec, model, read_state_dict(path, safetensors), path), spec.name)
 
 
 _GLOBAL_RNG = threading.Lock()  # builders draw from torch's process-wide generator
@@ -125,19 +157,36 @@ def random_model(spec: ModelSpec) -> nn.Module:
 def load(spec: ModelSpec) -> tuple[nn.Module, WeightsStatus]:
     """The network in eval mode on the CPU, with the best weights found locally."""
     model = random_model(spec)
-    status = WeightsStatus(False, "", f"seeded random init (seed {seed_for(spec.key)})")
+    seeded_init = f"seeded random init (seed {seed_for(spec.key)})"
     path = find_checkpoint(spec)
+    status = WeightsStatus(False, "", seeded_init)
     if path is not None:
         try:
-            apply_state_dict(model, _adapted(spec, model, read_state_dict(path), path), spec.name)
+            load_into(spec, model, path)
             status = WeightsStatus(True, spec.weights.name, str(path))
         except WeightsError as error:
             model = random_model(spec)
-            status = WeightsStatus(False, "", status.location,
-                                   warning=Text("weights.fallback", path=path, error=error))
+            status = WeightsStatus(False, "", seeded_init, warning=Text("weights.fallback", path=path, error=error))
     if spec.finalize:
         spec.finalize(model)
     return model.eval(), status
+
+
+def why_random(spec: ModelSpec, status: WeightsStatus) -> Text | None:
+    """Why spec runs untrained (None if it does not), in one sentence: a refused checkpoint, none
+    ever published, or none on this machine (and why none was downloaded, if one was tried)."""
+    if status.pretrained:
+        return None
+    if status.warning is not None:
+        return status.warning
+    if spec.weights is None:
+        return Text("weights.why.unpublished", name=spec.name)
+    if spec.weights.url is None:
+        return Text("weights.package_missing", name=spec.name)
+    failure = offline_reason(spec)
+    if failure is not None:
+        return Text("weights.why.not_fetched", name=spec.name, file=spec.weights.filename, reason=failure)
+    return Text("weights.why.not_found", name=spec.name, file=spec.weights.filename)
 
 
 def _adapted(spec: ModelSpec, model: nn.Module, state: dict, path: Path) -> dict:
@@ -150,16 +199,45 @@ def _adapted(spec: ModelSpec, model: nn.Module, state: dict, path: Path) -> dict
         raise WeightsError(Text("weights.keys_other", file=path.name, name=spec.name, error=str(error))) from error
 
 
-def first_visit_network(preferred: str = "alexnet") -> str:
-    """The network a first visit opens: the preferred one if its weights are on this machine,
-    else the first registered one that has weights (on a fresh offline machine EfficientNet-
-    Lite0, whose weights ship with a package): a newcomer sees a trained network's answer."""
+def trained_network(preferred: str = "alexnet") -> str:
+    """The preferred network if its weights are on this machine, else the first registered one
+    that has weights (on a fresh offline machine EfficientNet-Lite0, whose weights ship with a
+    package): what a first visit opens, and what claims about trained networks are measured on."""
     if find_checkpoint(REGISTRY[preferred]) is not None:
         return preferred
     return next((key for key, spec in REGISTRY.items() if find_checkpoint(spec) is not None), preferred)
 
 
-def _first_line(error: Exception) -> str:
+# ---------------------------------------------------------------- fetching published weights
+#
+# A download must never break a page or hold a process: the host is resolved and connected
+# within CONNECT_TIMEOUT_S (so an offline machine gives up in seconds, once per server start),
+# a server that stops sending is dropped after STALL_TIMEOUT_S, the whole transfer has a deadline
+# and a size cap derived from the file we expect, the bytes are checked against the hash in the
+# file name (torchvision's convention) and loaded into the network before the file is published
+# under its real name. Everything a broken server can do ends as one WeightsError.
+
+CONNECT_TIMEOUT_S = 3.0
+STALL_TIMEOUT_S = 20.0
+MIN_RATE = 256 * 1024  # bytes/s below which a download is abandoned (through the deadline)
+SIZE_SLACK = 1.1, 1 << 20  # a checkpoint is its tensors plus a little packaging
+
+
+class _Job:
+    """One download of one file, which every session asking for that file waits on."""
+
+    def __init__(self) -> None:
+        self.done, self.total = 0, None
+        self.finished = threading.Event()
+        self.error: WeightsError | None = None
+
+
+_JOBS: dict[Path, _Job] = {}
+_JOBS_LOCK = threading.Lock()
+_FAILED: dict[str, WeightsError] = {}  # url host or file name -> why; until the server restarts
+
+
+def _first_line(error: BaseException) -> str:
     return str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
 
 
@@ -172,10 +250,38 @@ def download_url(source: WeightsSource) -> str | None:
     return f"{mirror.rstrip('/')}/{source.filename}" if mirror else source.url
 
 
-def fetch(spec: ModelSpec, progress: ProgressCallback | None = None,
-          timeout: float = DOWNLOAD_TIMEOUT_S) -> Path:
-    """Download the checkpoint into the torch hub cache (where `load` finds it) and check
-    that it loads into the network; return its path."""
+def expected_bytes(spec: ModelSpec) -> int:
+    """The size of the network's tensors in the checkpoint's layout: a checkpoint is this plus a
+    little packaging (within 1 % of torchvision's published file sizes)."""
+    with torch.device("meta"):
+        state = spec.build().state_dict()
+    return sum(tensor.numel() * tensor.element_size() for tensor in state.values())
+
+
+def hash_prefix(filename: str) -> str | None:
+    """The SHA-256 prefix torchvision puts in its file names ("resnet50-11ad3fa6.pth")."""
+    match = torch.hub.HASH_REGEX.search(filename)
+    return match.group(1) if match and match.group(1) else None
+
+
+def offline_reason(spec: ModelSpec, automatic: bool = True) -> Text | None:
+    """Why a download of spec's weights is not attempted now, if it is not: EXPLORER_OFFLINE=1,
+    or (for an automatic one) an earlier failure since the server started."""
+    if os.environ.get("EXPLORER_OFFLINE", "") not in ("", "0"):
+        return Text("weights.offline")
+    url = download_url(spec.weights) if spec.weights and automatic else None
+    if url is None:
+        return None
+    failure = _FAILED.get(urllib.parse.urlsplit(url).netloc) or _FAILED.get(spec.weights.filename)
+    return Text("weights.failed_before", error=failure) if failure else None
+
+
+def fetch(spec: ModelSpec, progress: ProgressCallback | None = None, *, automatic: bool = False,
+          deadline_s: float | None = None) -> Path:
+    """Download the checkpoint into the torch hub cache (where `load` finds it) and check that it
+    loads into the network; return its path. Sessions asking for the same file at once share one
+    download. Nothing is fetched with EXPLORER_OFFLINE=1; an automatic fetch is not retried after
+    a failure until the server restarts, an explicit one (a button, `make weights`) always is."""
     if spec.weights is None:
         raise WeightsError(Text("weights.unpublished", name=spec.name))
     existing = find_checkpoint(spec)
@@ -183,32 +289,172 @@ def fetch(spec: ModelSpec, progress: ProgressCallback | None = None,
         return existing
     if spec.weights.url is None:
         raise WeightsError(Text("weights.package_missing", name=spec.name))
+    if (reason := offline_reason(spec, automatic)) is not None:
+        raise WeightsError(reason)
     destination = hub_path(spec.weights)
-    download(download_url(spec.weights), destination, progress, timeout)
-    try:
-        apply_state_dict(random_model(spec), read_state_dict(destination), spec.name)
-    except WeightsError as error:
-        destination.unlink(missing_ok=True)
-        raise WeightsError(Text("weights.unusable", error=error)) from error
+    with _JOBS_LOCK:  # the download runs in its own thread: a session that reruns does not cancel it
+        job = _JOBS.get(destination)
+        if job is None:
+            job = _JOBS[destination] = _Job()
+            threading.Thread(target=_lead, args=(job, spec, destination, deadline_s), daemon=True,
+                             name=f"download {destination.name}").start()
+    while not job.finished.wait(0.1):
+        if progress:
+            progress(job.done, job.total)
+    if job.error is not None:
+        raise job.error
+    if progress:
+        progress(job.done, job.total)
     return destination
 
 
-def download(url: str, destination: Path, progress: ProgressCallback | None = None,
-             timeout: float = DOWNLOAD_TIMEOUT_S, chunk: int = 1 << 20) -> None:
-    """Stream url to destination through a temporary file, so a broken download leaves nothing."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
+def _lead(job: _Job, spec: ModelSpec, destination: Path, deadline_s: float | None) -> None:
+    url = download_url(spec.weights)
+    expected = expected_bytes(spec)
+
+    def report(done: int, total: int | None) -> None:
+        job.done, job.total = done, total
+
+    def check(path: Path) -> None:
+        load_into(spec, random_model(spec), path, safetensors=destination.suffix == ".safetensors")
+
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            total = int(response.headers["Content-Length"]) if response.headers["Content-Length"] else None
-            with tempfile.NamedTemporaryFile(dir=destination.parent, delete=False) as partial:
-                done = 0
-                while block := response.read(chunk):
-                    partial.write(block)
+        download(url, destination, max_bytes=int(expected * SIZE_SLACK[0]) + SIZE_SLACK[1],
+                 sha256_prefix=hash_prefix(spec.weights.filename), progress=report, check=check,
+                 deadline_s=deadline_s if deadline_s is not None else 30 + expected / MIN_RATE)
+        for failed in (urllib.parse.urlsplit(url).netloc, spec.weights.filename):
+            _FAILED.pop(failed, None)
+    except Exception as error:  # whatever happened, the waiting sessions get one clear message
+        job.error = error if isinstance(error, WeightsError) else \
+            WeightsError(Text("weights.download_failed", url=url, reason=_first_line(error)))
+        _FAILED[urllib.parse.urlsplit(url).netloc if job.error.unreachable else spec.weights.filename] = job.error
+    finally:
+        with _JOBS_LOCK:
+            del _JOBS[destination]
+        job.finished.set()
+
+
+class _StallTimeout:
+    """A connection that connects within the opener's timeout, then waits `stall_s` per read."""
+
+    def __init__(self, *args, stall_s: float, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.stall_s = stall_s
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.settimeout(self.stall_s)
+
+
+class _HTTPConnection(_StallTimeout, http.client.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_StallTimeout, http.client.HTTPSConnection):
+    pass
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, stall_s: float) -> None:
+        super().__init__()
+        self.stall_s = stall_s
+
+    def http_open(self, request):
+        return self.do_open(functools.partial(_HTTPConnection, stall_s=self.stall_s), request)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, stall_s: float) -> None:
+        super().__init__()
+        self.stall_s = stall_s
+
+    def https_open(self, request):
+        return self.do_open(functools.partial(_HTTPSConnection, stall_s=self.stall_s), request,
+                            context=self._context)
+
+
+def _resolve_within(url: str, seconds: float) -> None:
+    """Look up the host a download will connect to (its proxy's, if one is set), in a thread:
+    name lookups ignore socket timeouts, and an offline machine can wait on them for long."""
+    parts = urllib.parse.urlsplit(url)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    target = urllib.parse.urlsplit(proxy) if proxy and not urllib.request.proxy_bypass(parts.hostname) else parts
+    failure: list[OSError] = []
+
+    def lookup() -> None:
+        try:
+            socket.getaddrinfo(target.hostname, target.port or 443, type=socket.SOCK_STREAM)
+        except OSError as error:
+            failure.append(error)
+
+    thread = threading.Thread(target=lookup, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise socket.timeout(f"no answer for {target.hostname} within {seconds:.0f} s")
+    if failure:
+        raise failure[0]
+
+
+def _content_length(headers) -> int | None:
+    """The announced size, or None when it is missing or not a plain non-negative number."""
+    value = (headers.get("Content-Length") or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def download(url: str, destination: Path, *, max_bytes: int, sha256_prefix: str | None = None,
+             progress: ProgressCallback | None = None, check: Callable[[Path], None] | None = None,
+             deadline_s: float = 600.0, stall_s: float = STALL_TIMEOUT_S,
+             connect_s: float = CONNECT_TIMEOUT_S, chunk: int = 1 << 20) -> None:
+    """Stream url into a hidden partial file beside destination; publish it under destination's
+    name only once it is complete, within max_bytes, matches sha256_prefix and passes check."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with tempfile.NamedTemporaryFile(dir=destination.parent, prefix=f".{destination.name}.", suffix=".partial",
+                                     delete=False) as partial:
+        partial_path = Path(partial.name)
+    try:
+        try:
+            _resolve_within(url, connect_s)
+        except OSError as error:
+            raise WeightsError(Text("weights.unreachable", url=url, reason=_first_line(error)),
+                               unreachable=True) from error
+        try:
+            opener = urllib.request.build_opener(_HTTPHandler(stall_s), _HTTPSHandler(stall_s))
+            with opener.open(url, timeout=connect_s) as response, partial_path.open("wb") as out:
+                total = _content_length(response.headers)
+                if total is not None and total > max_bytes:
+                    raise WeightsError(Text("weights.too_large", url=url, offered=total / 2**20,
+                                            expected=max_bytes / 2**20))
+                digest, done = hashlib.sha256(), 0
+                while block := response.read1(chunk):
+                    out.write(block)
+                    digest.update(block)
                     done += len(block)
+                    if done > max_bytes:
+                        raise WeightsError(Text("weights.too_large", url=url, offered=done / 2**20,
+                                                expected=max_bytes / 2**20))
+                    if time.monotonic() - started > deadline_s:
+                        raise WeightsError(Text("weights.too_slow", url=url, done=done / 2**20, seconds=deadline_s))
                     if progress:
                         progress(done, total)
-        Path(partial.name).replace(destination)
-    except OSError as error:  # URLError, timeouts and refused connections are OSErrors
-        if "partial" in locals():
-            Path(partial.name).unlink(missing_ok=True)
-        raise WeightsError(Text("weights.download_failed", url=url, reason=_first_line(error))) from error
+        except urllib.error.HTTPError as error:
+            raise WeightsError(Text("weights.download_failed", url=url, reason=_first_line(error))) from error
+        except urllib.error.URLError as error:  # could not connect or send the request
+            raise WeightsError(Text("weights.unreachable", url=url, reason=_first_line(error.reason)),
+                               unreachable=True) from error
+        except (OSError, http.client.HTTPException, ValueError) as error:  # what else a broken server does
+            raise WeightsError(Text("weights.download_failed", url=url, reason=_first_line(error))) from error
+        if (total is not None and done != total) or done == 0:
+            raise WeightsError(Text("weights.truncated", url=url, done=done, total=total or "?"))
+        if sha256_prefix and not digest.hexdigest().startswith(sha256_prefix):
+            raise WeightsError(Text("weights.checksum", file=destination.name, expected=sha256_prefix,
+                                    actual=digest.hexdigest()[:len(sha256_prefix)]))
+        if check:
+            try:
+                check(partial_path)
+            except WeightsError as error:
+                raise WeightsError(Text("weights.unusable", error=error)) from error
+        partial_path.replace(destination)
+    finally:
+        partial_path.unlink(missing_ok=True)

@@ -15,11 +15,12 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_caches(tmp_path_factory):
-    """No test sees the developer's own torch/HF caches or weights folder."""
+    """No test sees the developer's own torch/HF caches or weights folder, and no test downloads
+    (the tests of downloading lift EXPLORER_OFFLINE and serve files from a loopback server)."""
     home = tmp_path_factory.mktemp("torch_home")
     saved = {k: os.environ.get(k) for k in ("TORCH_HOME", "HF_HOME", "EXPLORER_WEIGHTS_DIR",
-                                            "EXPLORER_WEIGHTS_MIRROR", "EXPLORER_DEVICE")}
-    os.environ.update(TORCH_HOME=str(home / "torch"), HF_HOME=str(home / "hf"))
+                                            "EXPLORER_WEIGHTS_MIRROR", "EXPLORER_DEVICE", "EXPLORER_OFFLINE")}
+    os.environ.update(TORCH_HOME=str(home / "torch"), HF_HOME=str(home / "hf"), EXPLORER_OFFLINE="1")
     for key in ("EXPLORER_WEIGHTS_DIR", "EXPLORER_WEIGHTS_MIRROR", "EXPLORER_DEVICE"):
         os.environ.pop(key, None)
     yield home

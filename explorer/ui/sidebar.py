@@ -75,7 +75,7 @@ SOURCES = ("Sample", "Upload")
 
 def _default(key: str) -> object:
     """A first visit's choice; its network is one with trained weights on this machine."""
-    return weights.first_visit_network() if key == "network" else DEFAULTS.get(key)
+    return weights.trained_network() if key == "network" else DEFAULTS.get(key)
 
 
 def choose(key: str, value: object) -> None:
@@ -146,6 +146,34 @@ def weights_label(status: weights.WeightsStatus) -> str:
     return t("sidebar.weights_pretrained", source=status.source) if status.pretrained else t("sidebar.weights_random")
 
 
+def _fetch_missing_weights(spec: zoo.ModelSpec) -> None:
+    """Published weights that are not on this machine are downloaded when their network is
+    picked, with a progress bar (one download for all sessions; an offline server gives up in
+    seconds, once). A failure is not an error here: the network runs untrained and the banner
+    says why."""
+    if spec.weights is None or spec.weights.url is None or weights.find_checkpoint(spec) is not None \
+            or weights.offline_reason(spec) is not None:
+        return
+    bar = st.progress(0.0, text=t("sidebar.fetching", name=spec.name, file=spec.weights.filename))
+    try:
+        weights.fetch(spec, progress=_progress_bar(bar), automatic=True)
+    except weights.WeightsError:
+        return
+    finally:
+        bar.empty()
+    cache.forget_model(spec.key)  # a random copy may be cached from before
+
+
+def _progress_bar(bar) -> weights.ProgressCallback:
+    def show(done: int, total: int | None) -> None:
+        if total:
+            bar.progress(min(done / total, 1.0), text=t("sidebar.fetching_progress", done=done / 2**20,
+                                                          total=total / 2**20))
+        else:
+            bar.progress(0.0, text=t("sidebar.fetching_unknown", done=done / 2**20))
+    return show
+
+
 def _weights_box(loaded: inference.LoadedModel) -> None:
     status, spec = loaded.status, loaded.spec
     if status.pretrained:
@@ -154,11 +182,11 @@ def _weights_box(loaded: inference.LoadedModel) -> None:
         st.caption(t("sidebar.weights_seeded"))
     if status.warning:
         st.warning(str(status.warning))
-    if spec.weights and not status.pretrained and st.button(t("sidebar.download")):
+    if spec.weights and spec.weights.url and not status.pretrained \
+            and weights.offline_reason(spec, automatic=False) is None and st.button(t("sidebar.download")):
         bar = st.progress(0.0, text=t("sidebar.downloading"))
         try:
-            weights.fetch(spec, progress=lambda done, total: bar.progress(
-                min(done / total, 1.0) if total else 0.0, text=f"{done / 2**20:.0f} MB"))
+            weights.fetch(spec, progress=_progress_bar(bar))
         except weights.WeightsError as error:
             st.error(t("sidebar.download_failed", error=error, file=spec.weights.filename))
         else:
@@ -263,6 +291,7 @@ def render(page: str) -> Selection | None:
         image, label, sample = _image_picker()
         for note in image.notes:
             st.caption(str(note))
+        _fetch_missing_weights(spec)
         try:
             with st.spinner(t("sidebar.loading", name=spec.name)):
                 loaded = cache.loaded_model(spec.key)
@@ -293,13 +322,16 @@ def backend_box(selection: Selection) -> None:
 def random_weights_banner(selection: Selection) -> None:
     """One sentence for students; why, and the fix for teachers, behind a toggle."""
     status, spec = selection.loaded.status, selection.spec
-    if status.pretrained:
+    why = weights.why_random(spec, status)
+    if why is None:
         return
-    if spec.weights is None:
-        why = t("sidebar.never_published", name=spec.name)
-    else:
-        why = t("sidebar.not_found", name=spec.name, file=spec.weights.filename)
-    st.warning(t("sidebar.random_short", name=spec.name), icon=":material/warning:")
+    trained = weights.trained_network(spec.key)
+    short = t("sidebar.random_short", name=spec.name)
+    if trained != spec.key:
+        short += " " + t("sidebar.trained_elsewhere", name=zoo.get(trained).name)
+    st.warning(short, icon=":material/warning:")
     with st.expander(t("sidebar.random_details")):
         st.markdown(t("sidebar.random_banner", why=why))
-        st.button(t("sidebar.try_trained"), key="try_trained", on_click=choose, args=("network", "efficientnet_lite0"))
+        if trained != spec.key:
+            st.button(t("sidebar.try_trained", name=zoo.get(trained).name), key="try_trained", on_click=choose,
+                      args=("network", trained))
