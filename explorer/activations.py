@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
-from . import inference
+from . import backend, images, inference
 from .taps import Tap
 
 RANKINGS = ("mean", "max", "active")  # named by texts "activations.ranking.<key>"
@@ -92,3 +92,39 @@ def first_layer(loaded: inference.LoadedModel) -> FirstLayer:
         path, conv = first_conv(model)
         return FirstLayer(path, rgb_kernels(conv), conv.kernel_size[0], conv.stride[0])
     return loaded.run(work)[0]
+
+
+RECTIFIERS = (nn.ReLU, nn.ReLU6)  # ReLU6: MobileNet's and EfficientNet-Lite's bounded ReLU
+
+
+@dataclass(frozen=True)
+class RectifierZeros:
+    key: str  # the network measured
+    shares: tuple[float, ...]  # exactly-zero share of each rectifier's output, in call order
+    run: backend.Run
+
+
+def rectifier_zeros(loaded: inference.LoadedModel, image: images.LoadedImage) -> RectifierZeros:
+    """How sparse a network's maps are: the share of exactly-zero values after every ReLU call of
+    one forward pass, for networks that fold their ReLUs into blocks (ResNet, EfficientNet) as
+    much as for those that tap them (AlexNet, VGG). A module called twice counts twice."""
+    x = images.preprocess(image.image, loaded.spec.preprocess)
+
+    def work(model: nn.Module, device: torch.device) -> tuple[float, ...]:
+        shares: list[float] = []
+
+        def count(_module, _inputs, output: Tensor) -> None:
+            shares.append(float((output == 0).float().mean()))
+
+        handles = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, RECTIFIERS)]
+        try:
+            with torch.no_grad():
+                model.eval()
+                model(x.to(device))
+        finally:
+            for handle in handles:
+                handle.remove()
+        return tuple(shares)
+
+    shares, run = loaded.run(work)
+    return RectifierZeros(loaded.spec.key, shares, run)

@@ -1,12 +1,14 @@
 """The lecture's quantitative claims, each measured on the networks as registered.
 
 Every claim carries the measured value and an honest verdict: "holds", "roughly"
-(right in spirit, off in the number) or "differs" (the measurement disagrees).
+(right in spirit, off in the number), "differs" (the measurement disagrees) or "unseen"
+(the measurement cannot decide here: a claim about what trained networks do, measured on
+random weights).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 from torch import nn
 
@@ -19,20 +21,40 @@ class Claim:
     topic: str  # the network family it is about
     statement: str  # the lecture's claim, in our words
     measured: str
-    verdict: str  # "holds", "roughly" or "differs"
+    verdict: str  # "holds", "roughly", "differs" or "unseen"
     why: str
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The network a claim about trained networks was measured on, and why that one."""
+    name: str
+    trained: bool
+    instead_of: str | None = None  # the lecture's own network, when its weights are not here
+
+    @classmethod
+    def of(cls, asked: zoo.ModelSpec, used: zoo.ModelSpec, trained: bool) -> "Subject":
+        return cls(used.name, trained, asked.name if used.key != asked.key else None)
 
 
 def _verdict(holds: bool, roughly: bool = False) -> str:
     return "holds" if holds else "roughly" if roughly else "differs"
 
 
-def _claim(claim: str, family: str, verdict: str, **measured) -> Claim:
+def _claim(claim: str, family: str, verdict: str, subject: Subject | None = None, **measured) -> Claim:
     """A claim in the active language: its texts are "claims.<claim>.statement|measured|why",
-    its topic the family's name; `measured` fills the measured text."""
-    return Claim(t(f"zoo.family.{family}") if family in zoo.FAMILIES else t(f"claims.topic.{family}"),
-                 t(f"claims.{claim}.statement"), t(f"claims.{claim}.measured", **measured), verdict,
-                 t(f"claims.{claim}.why"))
+    its topic the family's name; `measured` fills the measured text. A claim about trained
+    networks names its subject, and on random weights its verdict is "unseen"."""
+    topic = t(f"zoo.family.{family}") if family in zoo.FAMILIES else t(f"claims.topic.{family}")
+    text, why = t(f"claims.{claim}.measured", **measured), t(f"claims.{claim}.why")
+    if subject is not None:
+        if subject.instead_of:
+            text = t("claims.subject.stand_in", name=subject.name, instead_of=subject.instead_of, measured=text)
+        else:
+            text = t("claims.subject.on", name=subject.name, measured=text)
+        if not subject.trained:
+            verdict, why = "unseen", t("claims.subject.random", name=subject.name, why=why)
+    return Claim(topic, t(f"claims.{claim}.statement"), text, verdict, why)
 
 
 def alexnet_weight_layers() -> Claim:
@@ -100,8 +122,9 @@ def alexnet_overlapping_pooling() -> Claim:
                   shapes=sorted(shapes), overlap=pools[0].kernel_size - pools[0].stride)
 
 
-def lrn_effect(relu1, norm1) -> Claim:
-    """On AlexNet (2012)'s relu1 and norm1 outputs for the current image."""
+def lrn_effect(relu1, norm1, subject: Subject) -> Claim:
+    """On AlexNet (2012)'s relu1 and norm1 outputs for the current image (no other registered
+    network has LRN, so there is no trained stand-in)."""
     def peak_ratio(maps):
         values = maps.flatten()
         positive = values[values > 0]
@@ -109,7 +132,7 @@ def lrn_effect(relu1, norm1) -> Claim:
         return float(top / positive.median())
     before, after = peak_ratio(relu1), peak_ratio(norm1)
     return _claim("lrn_effect", "alexnet", _verdict(after > before * 1.01, roughly=after >= before * 0.99),
-                  before=before, after=after)
+                  subject, before=before, after=after)
 
 
 def zfnet_changes() -> Claim:
@@ -147,21 +170,20 @@ def inception_reduction_saving() -> Claim:
                   naive=naive / 1e9, ratio=naive / built)
 
 
-def relu_sparsity(stats) -> Claim:
-    """From the current network's tap statistics on the current image."""
-    relus = [s for s in stats if s.kind == "relu"]
-    if not relus:
-        return _claim("relu_sparsity_unseen", "sparsity", "roughly")
-    share = sum(s.zeros for s in relus) / len(relus)
-    return _claim("relu_sparsity", "sparsity", _verdict(share >= 0.3, roughly=share >= 0.1), share=share,
-                  low=min(s.zeros for s in relus), high=max(s.zeros for s in relus))
+def relu_sparsity(shares: Sequence[float], subject: Subject) -> Claim:
+    """From the zero share after each ReLU call (activations.rectifier_zeros)."""
+    if not shares:
+        return _claim("relu_sparsity_unseen", "sparsity", "unseen", name=subject.name)
+    share = sum(shares) / len(shares)
+    return _claim("relu_sparsity", "sparsity", _verdict(share >= 0.3, roughly=share >= 0.1), subject, share=share,
+                  low=min(shares), high=max(shares), calls=len(shares))
 
 
-def translation_invariance(shifts) -> Claim:
+def translation_invariance(shifts, subject: Subject) -> Claim:
     """From an invariance probe: globally pooled features vs flattened pre-pool maps."""
     pooled = sum(s.pooled for s in shifts[1:]) / (len(shifts) - 1)
     flat = sum(s.flattened for s in shifts[1:]) / (len(shifts) - 1)
-    return _claim("translation_invariance", "inception", _verdict(pooled > flat), pixels=shifts[-1].pixels,
+    return _claim("translation_invariance", "inception", _verdict(pooled > flat), subject, pixels=shifts[-1].pixels,
                   pooled=pooled, flattened=flat)
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from explorer import claims, compare, gradflow, zoo
+from explorer import claims, compare, gradflow, inference, zoo
 from explorer.i18n import t
 from explorer.ui import cache, sidebar, widgets
 
@@ -21,14 +21,22 @@ def card(claim: claims.Claim, page: str, network: str, **view: str) -> None:
                  query_params=params)
 
 
-image, loaded = selection.image, selection.loaded
+def subject(asked: inference.LoadedModel, used: inference.LoadedModel) -> claims.Subject:
+    return claims.Subject.of(asked.spec, used.spec, used.status.pretrained)
+
+
+image = selection.image
 with st.spinner(t("lecture.measuring")):
     architecture = {claim.__name__: claim() for claim in claims.ARCHITECTURE_CLAIMS}
-    alexnet_record = cache.analysis(cache.loaded_model("alexnet2012"), image).record
-    lrn = claims.lrn_effect(alexnet_record.outputs["relu1"], alexnet_record.outputs["norm1"])
-    sparsity = claims.relu_sparsity(cache.tap_stats(loaded, image))
-    probe = cache.shift_probe(cache.loaded_model("resnet50"), image)
-    shifts = claims.translation_invariance(probe.shifts)
+    alexnet = cache.loaded_model("alexnet2012")  # the only network with LRN: no trained stand-in
+    alexnet_record = cache.analysis(alexnet, image).record
+    lrn = claims.lrn_effect(alexnet_record.outputs["relu1"], alexnet_record.outputs["norm1"], subject(alexnet, alexnet))
+    asked, used = cache.trained_or_stand_in(selection.spec.key)
+    zeros = cache.rectifier_zeros(used, image)
+    sparsity = claims.relu_sparsity(zeros.shares, subject(asked, used))
+    resnet, probed = cache.trained_or_stand_in("resnet50")
+    probe = cache.shift_probe(probed, image)
+    shifts = claims.translation_invariance(probe.shifts, subject(resnet, probed))
     twins = cache.twins(gradflow.FlowConfig(pair="34", bn="eval"), image, 4, None)
     identity = claims.resnet_identity_gradient(twins.first_conv_ratio)
     efficient = compare.closing_claims(["squeezenet1_1", "mobilenet_v2", "shufflenet_v2_x1_0"])
@@ -47,13 +55,13 @@ sections = {
                   (architecture["googlenet_auxiliary_heads"], "pages/costs.py", "googlenet", {}),
                   (architecture["inception_reduction_saving"], "pages/inception.py", "googlenet_paper",
                    {"module": "inception_3a"}),
-                  (shifts, "pages/activations.py", "resnet50", {"tap": "pool5"}),
-                  (sparsity, "pages/activations.py", selection.spec.key, {})],
+                  (shifts, "pages/activations.py", probe.key, {}),
+                  (sparsity, "pages/activations.py", zeros.key, {})],
     "resnet": [(identity, "pages/gradient_flow.py", "resnet34", {}),
                (architecture["resnet_bottleneck"], "pages/costs.py", "resnet50", {})],
     "efficient": [(claim, "pages/compare.py", "squeezenet1_1", {}) for claim in efficient],
 }
-widgets.fell_back(probe.run, twins.run)
+widgets.fell_back(zeros.run, probe.run, twins.run)
 titles = [t(f"zoo.family.{name}") if name != "efficient" else t("lecture.efficient") for name in sections]
 for tab, cards in zip(st.tabs(titles), sections.values()):
     with tab:

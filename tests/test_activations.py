@@ -77,6 +77,20 @@ def test_tap_stats_measure_relu_sparsity(vgg16_record):
     assert stats["conv5_3"].channels == 512
 
 
+def test_rectifier_zeros_agree_with_the_relu_taps_and_leave_no_hooks(vgg16_record, cat_image):
+    """VGG16 taps each of its 15 ReLUs (13 conv, fc6, fc7): counting after every ReLU call must give
+    the taps' own zero shares, in order."""
+    from explorer import modelstate
+
+    loaded = inference.load("vgg16", torch.device("cpu"))
+    zeros = activations.rectifier_zeros(loaded, cat_image)
+    relu_taps = [t for t in zoo.taps("vgg16") if t.kind == "relu"]
+    expected = [float((vgg16_record.outputs[t.name] == 0).float().mean()) for t in relu_taps]
+    assert zeros.key == "vgg16" and len(zeros.shares) == len(relu_taps) == 15
+    assert zeros.shares == pytest.approx(expected, abs=1e-6)
+    assert modelstate.hook_count(loaded.model) == 0
+
+
 def test_first_layer_kernels_are_rgb_tiles():
     path, conv = activations.first_conv(zoo.meta_model("alexnet2012"))
     assert path == "features.0" and conv.kernel_size == (11, 11)

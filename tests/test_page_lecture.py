@@ -18,6 +18,22 @@ def test_every_card_has_a_verdict_and_a_link():
     assert text.count("-badge[") >= 18
 
 
+def test_claims_about_trained_networks_are_measured_on_a_trained_one_and_say_so():
+    """ResNet-18 and ResNet-50 have no weights here: sparsity and shift stability are measured on
+    EfficientNet-Lite0, whose weights ship with a package; LRN has no trained network to go to."""
+    app = apptest.start("resnet18", PAGE)
+    text = apptest.texts(app)
+    cards = text.split("-badge[")
+    stand_in = "EfficientNet-Lite0 (trained; {}'s weights are not on this machine)"
+    sparsity = next(c for c in cards if "after the average ReLU" in c)
+    assert stand_in.format("ResNet-18") in sparsity and sparsity.startswith("holds]")
+    shifts = next(c for c in cards if "cosine similarity" in c)
+    assert stand_in.format("ResNet-50") in shifts and shifts.startswith("holds]")
+    lrn = next(c for c in cards if "before LRN" in c)
+    assert lrn.startswith("not shown here]")
+    assert f"{zoo.get('alexnet2012').name} runs with random weights here" in text  # the card's why
+
+
 def test_a_card_follows_the_registry(monkeypatch):
     from torch import nn
     from torchvision.models import vgg16

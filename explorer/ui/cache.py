@@ -12,7 +12,7 @@ from typing import Callable, Hashable, TypeVar
 import streamlit as st
 
 from explorer import activations, attribution as explorer_attribution, figures, gradflow, images, inception
-from explorer import inference, invariance, zoo
+from explorer import inference, invariance, weights, zoo
 from explorer.cache import ByteBudgetCache
 from explorer.images import LoadedImage
 
@@ -76,6 +76,21 @@ def tap_stats(loaded: inference.LoadedModel, image: LoadedImage) -> list[activat
         taps = [tap for tap in zoo.taps(loaded.spec.key) if tap.parent is None]
         return activations.tap_stats(analysis(loaded, image).record.outputs, taps)
     return _cached("tap_stats", loaded, image, compute=compute)
+
+
+def rectifier_zeros(loaded: inference.LoadedModel, image: LoadedImage) -> activations.RectifierZeros:
+    """Zero shares after every ReLU, once per (model, weights, image)."""
+    return _cached("rectifier_zeros", loaded, image, compute=lambda: activations.rectifier_zeros(loaded, image))
+
+
+def trained_or_stand_in(key: str) -> tuple[inference.LoadedModel, inference.LoadedModel]:
+    """(the network asked for, the one to measure a claim about trained networks on): the same
+    when its weights are here, else the trained network this machine has (EfficientNet-Lite0 on
+    a fresh offline one)."""
+    asked = loaded_model(key)
+    if asked.status.pretrained:
+        return asked, asked
+    return asked, loaded_model(weights.trained_network(key))
 
 
 def ablation(loaded: inference.LoadedModel, image: LoadedImage, module: str, branch: str) -> inception.Ablation:

@@ -48,7 +48,7 @@ def first_layer_kernels(selection: Selection) -> None:
     st.caption(t("widgets.kernels_caption"))
 
 
-VERDICT_COLOURS = {"holds": "green", "roughly": "orange", "differs": "red"}
+VERDICT_COLOURS = {"holds": "green", "roughly": "orange", "differs": "red", "unseen": "gray"}
 
 
 def claim_cards(claims: Sequence[Claim]) -> None:
