@@ -43,10 +43,9 @@ def predict_command(args: argparse.Namespace) -> object:
     loaded = inference.load(spec.key, backend.choose_device(args.device))
     analysis = inference.analyse(loaded, image, taps=())
     why_random = weights.why_random(spec, loaded.status)
-    if why_random is not None:  # on stderr too, where a reader of the table sees it
+    if why_random is not None:  # on stderr: the JSON fields are fixed (shared/design.md)
         warnings.warn(t("cli.random_predictions", why=why_random))
     return {"key": spec.key, "weights": loaded.status.label, "device": analysis.run.device,
-            "why_random": str(why_random) if why_random else None,
             "top5": [vars(p) for p in inference.top_k(analysis.record.logits)]}
 
 

@@ -1,13 +1,25 @@
 """Home: the model card, the input as the network sees it, and the top-5 predictions."""
 import streamlit as st
 
-from explorer import costs, figures, images, inference
+from explorer import costs, figures, images, inference, weights
 from explorer.i18n import t
 from explorer.ui import sidebar
 
 selection = sidebar.current()
 spec = selection.spec
 summary = costs.summary(spec.key)
+
+FIRST_STEPS = (  # (text, page, network): three views a newcomer can open in one click
+    ("home.start.first", "pages/activations.py", weights.trained_network()),
+    ("home.start.second", "pages/costs.py", "vgg16"),
+    ("home.start.third", "pages/gradient_flow.py", "resnet34"),
+)
+with st.container(border=True):
+    st.markdown(f"**{t('home.start.heading')}** — {t('home.start.what')}")
+    sample = {"img": selection.sample} if selection.sample else {}
+    for column, (text, page, network) in zip(st.columns(len(FIRST_STEPS)), FIRST_STEPS):
+        column.page_link(page, label=t(text), icon=":material/arrow_forward:", query_params={"net": network} | sample)
+    st.caption(t("home.start.glossary"))
 
 st.title(spec.name)
 st.caption(f"“{spec.paper.title}” — {spec.paper.authors}, {spec.paper.year}")

@@ -69,7 +69,7 @@ def test_pretrained_weights_in_the_cache_are_shown_as_pretrained(tmp_path, monke
     try:
         app = apptest.start("squeezenet1_1")
         assert not apptest.errors(app)
-        assert "untrained" not in apptest.texts(app)
+        assert "runs with untrained" not in apptest.texts(app)
         assert any(spec.weights.name in s.value for s in app.success)
     finally:
         cache.loaded_model.clear()
@@ -141,3 +141,25 @@ def test_an_older_url_of_the_session_is_no_new_link():
     app.query_params["net"] = "vgg11"  # a link the session never wrote is followed
     app.run()
     assert app.selectbox(key="network").value == "vgg11"
+
+
+def test_home_says_where_to_start_with_three_links_to_views():
+    app = apptest.start("alexnet")
+    assert "Start here" in apptest.texts(app) and "Glossary" in apptest.texts(app)
+    links = {link.proto.page: link.proto.query_string for link in app.get("page_link")}
+    # AlexNet's weights are not here: the first step opens the trained network this machine has
+    assert links == {"activations": "net=efficientnet_lite0&img=Cat", "costs": "net=vgg16&img=Cat",
+                     "gradient_flow": "net=resnet34&img=Cat"}
+
+
+@pytest.mark.parametrize("language, definition", [("en", "Multiply–accumulate operations for one image"),
+                                                  ("zh", "处理一张图像所需的乘加运算次数")])
+def test_the_glossary_is_on_every_page_in_both_languages(language, definition):
+    from tests.test_i18n import PAGES
+
+    app = apptest.start("squeezenet1_1")
+    app.segmented_control(key="lang").set_value(language).run()
+    for page in PAGES:
+        app.switch_page(page).run()
+        assert not apptest.errors(app), page
+        assert definition in apptest.texts(app), page

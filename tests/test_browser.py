@@ -69,7 +69,7 @@ def test_a_first_visit_shows_a_trained_network_on_the_cat(context, server, artif
     browser.wait_idle(page)
     page.locator(".js-plotly-plot").first.get_by_text("tabby", exact=False).first.wait_for()
     text = page.inner_text("[data-testid='stMain']")
-    assert "untrained" not in text and "net=efficientnet_lite0" in page.url and not browser.exceptions(page)
+    assert "runs with untrained" not in text and "net=efficientnet_lite0" in page.url and not browser.exceptions(page)
     page.screenshot(path=str(artifacts / "first-visit-efficientnet-lite0.png"), full_page=True)
     page.close()
 

@@ -115,7 +115,7 @@ def test_every_page_works_with_the_trained_network(page):
     app = apptest.start(KEY, page)
     assert not apptest.errors(app), page
     text = apptest.texts(app)
-    assert "untrained" not in text and "EfficientNet-Lite0" in text
+    assert "runs with untrained" not in text and "EfficientNet-Lite0" in text
     if page is None:  # Home: the trained network's real answer on the cat
         assert app.title[0].value == "EfficientNet-Lite0" and "tabby" in str(app.get("plotly_chart")[0].proto)
 
@@ -128,7 +128,7 @@ def test_a_first_visit_opens_a_trained_network_on_the_cat():
     app = AppTest.from_file(apptest.APP, default_timeout=300).run()
     assert not apptest.errors(app)
     assert app.selectbox(key="network").value == KEY and app.selectbox(key="sample").value == "Cat"
-    assert "untrained" not in apptest.texts(app)
+    assert "runs with untrained" not in apptest.texts(app)
 
 
 def test_counts_match_timm_and_the_published_figures():

@@ -301,11 +301,24 @@ def render(page: str) -> Selection | None:
         _weights_box(loaded)
         with st.expander(t("sidebar.lecture_tools")):
             slides.controls()
+        glossary()
     selection = Selection(loaded, image, label, sample)
     st.session_state[_STATE] = selection
     st.session_state["_page"] = page
     _write_url(page)
     return selection
+
+
+GLOSSARY = ("macs", "parameters", "tap", "activation_map", "receptive_field", "jump", "energy_share",
+            "gradient_norm", "batchnorm_modes", "lrn", "global_average_pooling", "bottleneck",
+            "depthwise_separable", "attribution", "pretrained", "top1")  # texts "glossary.<term>.term|definition"
+
+
+def glossary() -> None:
+    """The words the pages use, explained, one click away on every page."""
+    with st.popover(t("glossary.title"), icon=":material/menu_book:", width="stretch"):
+        st.markdown("\n\n".join(f"**{t(f'glossary.{term}.term')}** — {t(f'glossary.{term}.definition')}"
+                                  for term in GLOSSARY))
 
 
 def backend_box(selection: Selection) -> None:
