@@ -219,7 +219,8 @@ def trained_network(preferred: str = "alexnet") -> str:
 
 CONNECT_TIMEOUT_S = 3.0
 STALL_TIMEOUT_S = 20.0
-MIN_RATE = 256 * 1024  # bytes/s below which a download is abandoned (through the deadline)
+MIN_RATE = 256 * 1024  # bytes/s: a download slower than this on average after GRACE_S is abandoned
+GRACE_S = 30.0
 SIZE_SLACK = 1.1, 1 << 20  # a checkpoint is its tensors plus a little packaging
 
 
@@ -404,10 +405,12 @@ def _content_length(headers) -> int | None:
 
 def download(url: str, destination: Path, *, max_bytes: int, sha256_prefix: str | None = None,
              progress: ProgressCallback | None = None, check: Callable[[Path], None] | None = None,
-             deadline_s: float = 600.0, stall_s: float = STALL_TIMEOUT_S,
-             connect_s: float = CONNECT_TIMEOUT_S, chunk: int = 1 << 20) -> None:
+             deadline_s: float = 600.0, stall_s: float = STALL_TIMEOUT_S, min_rate: float = MIN_RATE,
+             grace_s: float = GRACE_S, connect_s: float = CONNECT_TIMEOUT_S, chunk: int = 1 << 20) -> None:
     """Stream url into a hidden partial file beside destination; publish it under destination's
-    name only once it is complete, within max_bytes, matches sha256_prefix and passes check."""
+    name only once it is complete, within max_bytes, matches sha256_prefix and passes check.
+    A server that trickles is dropped once it falls below min_rate after grace_s, and any
+    transfer at deadline_s."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with tempfile.NamedTemporaryFile(dir=destination.parent, prefix=f".{destination.name}.", suffix=".partial",
@@ -434,8 +437,9 @@ def download(url: str, destination: Path, *, max_bytes: int, sha256_prefix: str 
                     if done > max_bytes:
                         raise WeightsError(Text("weights.too_large", url=url, offered=done / 2**20,
                                                 expected=max_bytes / 2**20))
-                    if time.monotonic() - started > deadline_s:
-                        raise WeightsError(Text("weights.too_slow", url=url, done=done / 2**20, seconds=deadline_s))
+                    elapsed = time.monotonic() - started
+                    if elapsed > deadline_s or (elapsed > grace_s and done < min_rate * (elapsed - grace_s)):
+                        raise WeightsError(Text("weights.too_slow", url=url, done=done / 2**20, seconds=elapsed))
                     if progress:
                         progress(done, total)
         except urllib.error.HTTPError as error:

@@ -317,6 +317,22 @@ def test_a_trickling_server_meets_the_deadline(torch_home, raw_server, monkeypat
     assert _checkpoints(torch_home) == []
 
 
+def test_a_server_slower_than_the_minimum_rate_is_dropped_after_the_grace_period(torch_home, raw_server):
+    def trickle(sock):
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4000000\r\n\r\n")
+        for _ in range(400):
+            sock.sendall(b"x" * 100)
+            time.sleep(0.02)
+
+    raw_server["reply"] = trickle  # 5 KB/s
+    started = time.monotonic()
+    with pytest.raises(weights.WeightsError, match="too slow"):
+        weights.download(raw_server["url"] + "/x.pth", torch_home / "x.pth", max_bytes=2**23, min_rate=50_000,
+                         grace_s=0.5)
+    assert time.monotonic() - started < 2.5
+    assert not list(torch_home.iterdir())
+
+
 def test_a_silent_server_is_dropped_after_the_stall_timeout(torch_home, raw_server):
     raw_server["reply"] = lambda sock: time.sleep(5)
     started = time.monotonic()
