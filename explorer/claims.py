@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+import torch
 from torch import nn
 
 from . import costs, inception, zoo
@@ -123,16 +124,16 @@ def alexnet_overlapping_pooling() -> Claim:
 
 
 def lrn_effect(relu1, norm1, subject: Subject) -> Claim:
-    """On AlexNet (2012)'s relu1 and norm1 outputs for the current image (no other registered
-    network has LRN, so there is no trained stand-in)."""
-    def peak_ratio(maps):
-        values = maps.flatten()
-        positive = values[values > 0]
-        top = positive.topk(max(1, positive.numel() // 100)).values.mean()
-        return float(top / positive.median())
-    before, after = peak_ratio(relu1), peak_ratio(norm1)
-    return _claim("lrn_effect", "alexnet", _verdict(after > before * 1.01, roughly=after >= before * 0.99),
-                  subject, before=before, after=after)
+    """Lateral inhibition, on AlexNet (2012)'s relu1 and norm1 outputs for the current image: LRN
+    divides each response by (k + α/n·Σ neighbours²)^β, so it inhibits only if that divisor is
+    larger beside strong neighbouring channels than elsewhere. Compared: the divisor of the 1 %
+    most crowded responses against the median one. (No other registered network has LRN, so
+    there is no trained stand-in.)"""
+    responding = relu1 > 0
+    divisors = relu1[responding] / norm1[responding]
+    median, crowded = float(divisors.median()), float(torch.quantile(divisors.float()[:2**24], 0.99))
+    return _claim("lrn_effect", "alexnet", _verdict(crowded > median * 1.05, roughly=crowded > median * 1.01),
+                  subject, median=median, crowded=crowded, ratio=crowded / median)
 
 
 def zfnet_changes() -> Claim:
@@ -187,8 +188,11 @@ def translation_invariance(shifts, subject: Subject) -> Claim:
                   pooled=pooled, flattened=flat)
 
 
-def resnet_identity_gradient(ratio: float) -> Claim:
-    return _claim("resnet_identity_gradient", "resnet", _verdict(ratio > 10), ratio=ratio)
+def resnet_identity_gradient(eval_ratio: float, train_ratio: float) -> Claim:
+    """Residual/plain first-conv gradient at init, BatchNorm in eval mode (the identity at init,
+    as if there were none) and with batch statistics (which re-normalise every layer)."""
+    return _claim("resnet_identity_gradient", "resnet", _verdict(eval_ratio > 10 and train_ratio >= 1, roughly=eval_ratio > 10),
+                  eval_ratio=eval_ratio, train_ratio=train_ratio)
 
 
 def resnet_bottleneck() -> Claim:

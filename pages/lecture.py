@@ -38,7 +38,8 @@ with st.spinner(t("lecture.measuring")):
     probe = cache.shift_probe(probed, image)
     shifts = claims.translation_invariance(probe.shifts, subject(resnet, probed))
     twins = cache.twins(gradflow.FlowConfig(pair="34", bn="eval"), image, 4, None)
-    identity = claims.resnet_identity_gradient(twins.first_conv_ratio)
+    batch_statistics = cache.twins(gradflow.FlowConfig(pair="34", bn="train"), image, 4, None)
+    identity = claims.resnet_identity_gradient(twins.first_conv_ratio, batch_statistics.first_conv_ratio)
     efficient = compare.closing_claims(["squeezenet1_1", "mobilenet_v2", "shufflenet_v2_x1_0"])
 
 sections = {
@@ -61,7 +62,7 @@ sections = {
                (architecture["resnet_bottleneck"], "pages/costs.py", "resnet50", {})],
     "efficient": [(claim, "pages/compare.py", "squeezenet1_1", {}) for claim in efficient],
 }
-widgets.fell_back(zeros.run, probe.run, twins.run)
+widgets.fell_back(zeros.run, probe.run, twins.run, batch_statistics.run)
 titles = [t(f"zoo.family.{name}") if name != "efficient" else t("lecture.efficient") for name in sections]
 for tab, cards in zip(st.tabs(titles), sections.values()):
     with tab:

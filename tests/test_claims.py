@@ -38,3 +38,69 @@ def _vgg16_with_fc6(units: int):
     model.classifier[0] = nn.Linear(512 * 7 * 7, units)
     model.classifier[3] = nn.Linear(units, 4096)
     return model
+
+
+# ---------------------------------------------------------------- claims measured on an image
+
+TRAINED, RANDOM = claims.Subject("AlexNet", trained=True), claims.Subject("AlexNet", trained=False)
+STAND_IN = claims.Subject("EfficientNet-Lite0", trained=True, instead_of="VGG16")
+
+
+def _lrn_input(scale: float):
+    """relu1-like maps (96×27×27, seeded) and what AlexNet's LRN makes of them."""
+    import torch
+    from torch import nn
+
+    generator = torch.Generator().manual_seed(0)
+    relu1 = torch.relu(torch.randn(96, 27, 27, generator=generator) * scale)
+    return relu1, nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)(relu1[None])[0]
+
+
+def _shifts(pooled: float, flattened: float):
+    from explorer.invariance import Shift
+
+    return [Shift(0, 1.0, 1.0)] + [Shift(k, pooled, flattened) for k in (4, 8)]
+
+
+# (claim, its measurement, the subject, the verdict that must follow)
+MEASURED = [
+    ("lrn large responses", lambda s: claims.lrn_effect(*_lrn_input(40.0), s), TRAINED, "holds"),
+    ("lrn small responses", lambda s: claims.lrn_effect(*_lrn_input(1.0), s), TRAINED, "differs"),
+    ("lrn random weights", lambda s: claims.lrn_effect(*_lrn_input(40.0), s), RANDOM, "unseen"),
+    ("sparse", lambda s: claims.relu_sparsity([0.4, 0.6], s), TRAINED, "holds"),
+    ("somewhat sparse", lambda s: claims.relu_sparsity([0.1, 0.2], s), TRAINED, "roughly"),
+    ("dense", lambda s: claims.relu_sparsity([0.01, 0.05], s), TRAINED, "differs"),
+    ("sparse on random weights", lambda s: claims.relu_sparsity([0.5, 0.5], s), RANDOM, "unseen"),
+    ("no ReLU to count after", lambda s: claims.relu_sparsity([], s), TRAINED, "unseen"),
+    ("pooling steadier", lambda s: claims.translation_invariance(_shifts(0.97, 0.88), s), STAND_IN, "holds"),
+    ("pooling not steadier", lambda s: claims.translation_invariance(_shifts(0.8, 0.9), s), STAND_IN, "differs"),
+    ("shifts on random weights", lambda s: claims.translation_invariance(_shifts(0.97, 0.88), s), RANDOM, "unseen"),
+]
+
+
+@pytest.mark.parametrize("case", [row[0] for row in MEASURED])
+def test_a_measured_claims_verdict_follows_from_its_measurement(case):
+    _, measure, subject, verdict = next(row for row in MEASURED if row[0] == case)
+    claim = measure(subject)
+    assert claim.verdict == verdict
+    assert claim.measured.startswith(subject.name)  # the card names what it measured
+    if subject.instead_of:
+        assert f"{subject.instead_of}'s weights are not on this machine" in claim.measured
+    if not subject.trained:
+        assert "random weights" in claim.why
+
+
+@pytest.mark.parametrize("eval_ratio, train_ratio, verdict", [(5000.0, 1.5, "holds"), (5000.0, 0.13, "roughly"),
+                                                               (2.0, 0.13, "differs")])
+def test_the_shortcut_claim_weighs_both_batchnorm_modes(eval_ratio, train_ratio, verdict):
+    claim = claims.resnet_identity_gradient(eval_ratio, train_ratio)
+    assert claim.verdict == verdict and f"{train_ratio:.2f}×" in claim.measured
+
+
+def test_lrn_inhibits_only_beside_strong_neighbours():
+    """With AlexNet's constants, responses of ~40 are divided measurably more beside strong
+    channels; responses of ~1 are all divided by 2^0.75 = 1.682 alike (random weights' case)."""
+    strong = claims.lrn_effect(*_lrn_input(40.0), TRAINED)
+    weak = claims.lrn_effect(*_lrn_input(1.0), TRAINED)
+    assert "by 1.682 and the 1 % beside the strongest neighbouring channels by 1.682" in weak.measured
+    assert "(1.000×)" in weak.measured and "(1.000×)" not in strong.measured
