@@ -257,7 +257,7 @@ def inception_schematic(module: "Module") -> go.Figure:
     for i, branch in enumerate(module.branches):
         colour = BRANCH_COLOURS[i % len(BRANCH_COLOURS)]
         for row, step in enumerate(branch.steps):
-            box(i + 0.05, i + 0.95, depth - row, step.replace(", ", "<br>"), colour)
+            box(i + 0.05, i + 0.95, depth - row, str(step).replace(", ", "<br>").replace("，", "<br>"), colour)
         box(i + 0.05, i + 0.95, 0, f"<b>{branch.label}</b><br>{branch.channels}×{branch.size[0]}×{branch.size[1]}",
             colour)
     box(0, columns, -1, t("figures.schematic_concat", shape=f"{module.channels}×{module.size[0]}×{module.size[1]}"), "#888888")

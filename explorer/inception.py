@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from . import backend, costs, images, inference, zoo
+from .i18n import Text
 from .taps import Tap, capture, hooked
 
 
@@ -16,7 +17,7 @@ from .taps import Tap, capture, hooked
 class Branch:
     tap: Tap
     label: str  # "1x1", "3x3", "5x5", "pool_proj" ...
-    steps: tuple[str, ...]  # the layers in order, e.g. ("1×1 conv → 96", "3×3 conv → 128")
+    steps: tuple[Text, ...]  # the layers in order, e.g. ("1×1 conv → 96", "3×3 conv → 128"), in any language
     channels: int
     size: tuple[int, int]  # output height, width
     params: int
@@ -63,14 +64,15 @@ def _describe(model: nn.Module, paths: list[str], label: str) -> tuple[str, ...]
     for layer in layers:
         if isinstance(layer, nn.Conv2d):
             (kh, kw), stride, pad = layer.kernel_size, layer.stride[0], layer.padding
-            extra = (f", stride {stride}" if stride > 1 else "") + (f", pad {pad[0]}×{pad[1]}" if any(pad) else "")
-            steps.append(f"{kh}×{kw} conv → {layer.out_channels}{extra}")
+            steps.append(Text("inception.step.conv", kernel=f"{kh}×{kw}", out=layer.out_channels,
+                              stride=Text("inception.step.stride", stride=stride) if stride > 1 else "",
+                              pad=Text("inception.step.pad", pad=f"{pad[0]}×{pad[1]}") if any(pad) else ""))
         elif isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
             kind = "max" if isinstance(layer, nn.MaxPool2d) else "avg"
             k = layer.kernel_size if isinstance(layer.kernel_size, int) else layer.kernel_size[0]
-            steps.append(f"{k}×{k} {kind} pool")
-    if "pool" in label and not any("pool" in s for s in steps):
-        steps.insert(0, "3×3 avg pool (in forward)")  # torchvision's Inception v3 pools functionally
+            steps.append(Text(f"inception.step.{kind}_pool", kernel=f"{k}×{k}"))
+    if "pool" in label and not any(step.key.endswith("_pool") for step in steps):
+        steps.insert(0, Text("inception.step.functional_pool"))  # torchvision's Inception v3 pools functionally
     return tuple(steps)
 
 

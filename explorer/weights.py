@@ -196,7 +196,7 @@ def _adapted(spec: ModelSpec, model: nn.Module, state: dict, path: Path) -> dict
     try:
         return spec.weights.adapt(model, state)
     except ValueError as error:
-        raise WeightsError(Text("weights.keys_other", file=path.name, name=spec.name, error=str(error))) from error
+        raise WeightsError(Text("weights.keys_other", file=path.name, name=spec.name, error=error.args[0])) from error
 
 
 def trained_network(preferred: str = "alexnet") -> str:
@@ -392,7 +392,8 @@ def _resolve_within(url: str, seconds: float) -> None:
     thread.start()
     thread.join(seconds)
     if thread.is_alive():
-        raise socket.timeout(f"no answer for {target.hostname} within {seconds:.0f} s")
+        raise WeightsError(Text("weights.unreachable", url=url, reason=Text("weights.no_answer", host=target.hostname,
+                                                                             seconds=seconds)), unreachable=True)
     if failure:
         raise failure[0]
 

@@ -18,6 +18,7 @@ from torchvision.models import get_model, get_model_weights
 from . import taps as tap_layouts
 from .architectures import alexnet2012, efficientnet_lite, googlenet_paper, plain, zfnet
 from .cache import memoize
+from . import i18n
 from .i18n import Text
 from .taps import Tap
 
@@ -56,7 +57,7 @@ class WeightsSource:
 @dataclass(frozen=True)
 class ModelSpec:
     key: str
-    name: str
+    english_name: str  # as the papers and libraries spell it; `name` is what a reader sees
     family: str
     paper: Paper
     preprocess: Preprocess
@@ -68,6 +69,13 @@ class ModelSpec:
     metrics_source: Text | None = None  # texts are in explorer/locales, by key
     finalize: Callable[[nn.Module], None] | None = None  # after weights are loaded
     notes: Text | None = None
+
+    @property
+    def name(self) -> str:
+        """The name in the active language: a text "zoo.name.<key>" where the English name says
+        more than a proper noun ("AlexNet (2012 paper)"), else the English name."""
+        text = f"zoo.name.{self.key}"
+        return i18n.t(text) if text in i18n.table(i18n.DEFAULT) else self.english_name
 
     @property
     def input_size(self) -> tuple[int, int, int]:
@@ -123,7 +131,7 @@ def _torchvision(key: str, name: str, family: str, paper: Paper, layout, notes: 
     transforms = weights.transforms()
     metrics = weights.meta["_metrics"]["ImageNet-1K"]
     return ModelSpec(
-        key=key, name=name, family=family, paper=paper,
+        key=key, english_name=name, family=family, paper=paper,
         preprocess=Preprocess(resize=transforms.resize_size[0], crop=transforms.crop_size[0],
                               mean=tuple(transforms.mean), std=tuple(transforms.std),
                               interpolation=transforms.interpolation.value),
@@ -138,7 +146,7 @@ def _timm(key: str, name: str, family: str, paper: Paper, layout, top1: float, t
     cfg = timm.models.get_pretrained_cfg(key).to_dict()
     size = cfg["input_size"][-1]
     return ModelSpec(
-        key=key, name=name, family=family, paper=paper,
+        key=key, english_name=name, family=family, paper=paper,
         preprocess=Preprocess(resize=round(size / cfg["crop_pct"]), crop=size,
                               mean=tuple(cfg["mean"]), std=tuple(cfg["std"]),
                               interpolation=cfg["interpolation"]),
@@ -151,7 +159,7 @@ def _timm(key: str, name: str, family: str, paper: Paper, layout, top1: float, t
 def _paper_only(key: str, name: str, family: str, paper: Paper, build, layout, crop: int,
                 top1: float | None, top5: float | None) -> ModelSpec:
     """A network no library publishes weights for; its source and notes are in the text tables."""
-    return ModelSpec(key=key, name=name, family=family, paper=paper,
+    return ModelSpec(key=key, english_name=name, family=family, paper=paper,
                      preprocess=Preprocess(256, crop, IMAGENET_MEAN, IMAGENET_STD, "bilinear"),
                      build=build, layout=layout, top1=top1, top5=top5,
                      metrics_source=Text(f"zoo.source.{key}"), notes=Text(f"zoo.notes.{key}"))
@@ -207,7 +215,7 @@ def _registry() -> dict[str, ModelSpec]:
                      tap_layouts.shufflenet_layout),
     ]
     specs.append(ModelSpec(
-        key="efficientnet_lite0", name="EfficientNet-Lite0", family="efficientnet", paper=EFFICIENTNET,
+        key="efficientnet_lite0", english_name="EfficientNet-Lite0", family="efficientnet", paper=EFFICIENTNET,
         # Resize 256 (bilinear), crop 224, ImageNet mean/std: what this checkpoint scores best with
         # on the samples (timm's bicubic 0.875 crop and a 0.5/0.5 normalisation were worse).
         preprocess=Preprocess(256, 224, IMAGENET_MEAN, IMAGENET_STD, "bilinear"),

@@ -36,7 +36,7 @@ elif all(b.size == module.size for b in module.branches):
     right.caption(t("inception.reduction", height=module.size[0], width=module.size[1]))
 if not module.covered:
     right.caption(t("inception.uncovered"))
-table = pd.DataFrame([{"branch": b.label, "layers": " → ".join(b.steps), "output": f"{b.channels}×{b.size[0]}×{b.size[1]}",
+table = pd.DataFrame([{"branch": b.label, "layers": " → ".join(map(str, b.steps)), "output": f"{b.channels}×{b.size[0]}×{b.size[1]}",
                        "channel_share": b.channels / module.channels, "energy_share": shares[module.tap.name][b.label],
                        "params": b.params, "macs": b.macs} for b in module.branches])
 st.dataframe(table.rename(columns=lambda c: t(f"inception.column.{c}")), hide_index=True, key="branch_table",

