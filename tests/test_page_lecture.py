@@ -29,7 +29,7 @@ def test_claims_about_trained_networks_are_measured_on_a_trained_one_and_say_so(
     assert stand_in.format("ResNet-18") in sparsity and sparsity.startswith("holds]")
     shifts = next(c for c in cards if "cosine similarity" in c)
     assert stand_in.format("ResNet-50") in shifts and shifts.startswith("holds]")
-    lrn = next(c for c in cards if "before LRN" in c)
+    lrn = next(c for c in cards if "LRN divides the median conv1 response" in c)
     assert lrn.startswith("not shown here]")
     assert f"{zoo.get('alexnet2012').name} runs with random weights here" in text  # the card's why
 
@@ -54,12 +54,55 @@ def test_a_card_follows_the_registry(monkeypatch):
         costs.clear_caches()
 
 
-def test_slides_step_through_saved_views():
+def _presenting(app) -> bool:
+    return any("font-size: 21px" in str(element.proto) for element in app.get("html"))
+
+
+def test_slides_step_through_saved_views_keeping_presenter_mode_and_the_open_controls():
     app = apptest.start("squeezenet1_1")
-    for index in range(5):
+    kept = app.session_state["_kept"]
+    app.session_state["_kept"] = kept | {"lecture_tools": True}  # as opening the expander keeps it
+    app.run()
+    app.toggle(key="presenter").set_value(True).run()
+    assert _presenting(app)
+    for index in range(len(SLIDES)):
         app.button(key="slide_next").click().run()
         assert not apptest.errors(app), index
         assert zoo.get(SLIDES[index].network).name in apptest.texts(app), index
         assert app.session_state["slide"] == index
-    app.toggle(key="presenter").set_value(True).run()
-    assert not apptest.errors(app)
+        assert _presenting(app) and app.toggle(key="presenter").value, index  # presenter mode stays on
+        assert app.session_state["lecture_tools"], index  # the controls stay open
+    app.button(key="slide_previous").click().run()
+    assert app.session_state["slide"] == len(SLIDES) - 2 and _presenting(app)
+    app.toggle(key="presenter").set_value(False).run()
+    assert not _presenting(app)
+
+
+def test_opening_the_deck_warms_every_slide(monkeypatch):
+    import threading
+
+    from explorer.ui import cache
+
+    warmed, analysis = [], cache.analysis
+
+    def spy(loaded, image):
+        if threading.current_thread().name == "warm slides":
+            warmed.append(loaded.spec.key)
+        return analysis(loaded, image)
+
+    monkeypatch.setattr(cache, "analysis", spy)
+    app = apptest.start("squeezenet1_1")
+    for _ in range(2):  # warmed once, when the deck is opened
+        app.button(key="slide_next").click().run()
+        for thread in threading.enumerate():
+            if thread.name == "warm slides":
+                thread.join(120)
+    assert warmed == [slide.network for slide in SLIDES]
+    assert all(cache.is_cached("analysis", cache.loaded_model(slide.network), app_image(slide)) for slide in SLIDES)
+
+
+def app_image(slide):
+    from explorer.ui import cache, sidebar
+
+    path = sidebar.SAMPLES_DIR / sidebar.SAMPLES[slide.sample]
+    return cache.decoded(path.read_bytes(), path.name)

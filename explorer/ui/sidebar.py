@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx
 
 from explorer import backend, i18n, images, inference, weights, zoo
 from explorer.i18n import t
@@ -287,6 +290,7 @@ def render(page: str) -> Selection | None:
     """Draw the sidebar and keep its selection for the pages; None if no model could load."""
     with st.sidebar:
         _language_picker()
+        _lecture_tools()  # here nothing above it changes, so it never moves
         spec = _network_picker()
         image, label, sample = _image_picker()
         for note in image.notes:
@@ -299,14 +303,36 @@ def render(page: str) -> Selection | None:
             st.error(t("sidebar.load_failed", name=spec.name, error=error))
             return None
         _weights_box(loaded)
-        with st.expander(t("sidebar.lecture_tools")):
-            slides.controls()
         glossary()
     selection = Selection(loaded, image, label, sample)
     st.session_state[_STATE] = selection
     st.session_state["_page"] = page
     _write_url(page)
     return selection
+
+
+def _lecture_tools() -> None:
+    """Presenter mode and the slides, in an expander that stays as the lecturer left it (a keyed,
+    kept state: an unkeyed expander is redrawn closed when the elements before it change)."""
+    st.session_state["lecture_tools"] = bool(chosen("lecture_tools"))
+    with st.expander(t("sidebar.lecture_tools"), key="lecture_tools", on_change=_keep, args=("lecture_tools",)):
+        slides.controls(on_start=_warm_deck)
+
+
+def _warm_deck() -> None:
+    """Compute every slide's network and analysis in the background when a deck is opened, so each
+    slide opens at once (the results are shared by every session)."""
+    def warm() -> None:
+        for slide in slides.SLIDES:
+            path = SAMPLES_DIR / SAMPLES[slide.sample]
+            try:
+                cache.analysis(cache.loaded_model(slide.network), cache.decoded(path.read_bytes(), path.name))
+            except Exception:  # the slide itself computes again and shows what went wrong
+                logging.getLogger(__name__).warning("warming slide %s failed", slide.name, exc_info=True)
+
+    thread = threading.Thread(target=warm, daemon=True, name="warm slides")
+    add_script_run_ctx(thread)  # Streamlit's caches expect a session's context
+    thread.start()
 
 
 GLOSSARY = ("macs", "parameters", "tap", "activation_map", "receptive_field", "jump", "energy_share",

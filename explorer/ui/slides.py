@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import streamlit as st
 
@@ -39,22 +40,37 @@ header[data-testid="stHeader"] { display: none; }
 </style>"""
 
 
-def controls() -> None:
-    """Sidebar: presenter mode and the slide stepper (a click opens the slide's page and view)."""
-    st.toggle(t("slides.presenter"), key="presenter", help=t("slides.presenter_help"))
+def controls(on_start: Callable[[], None]) -> None:
+    """Sidebar: presenter mode and the slide stepper (a click, or ←/→, opens the slide's page and
+    view). Presenter mode is kept outside the toggle's own state, which a page switch can drop;
+    `on_start` runs when the deck is opened (to warm every slide's computation)."""
+    st.session_state["presenter"] = presenting()  # a redrawn toggle shows the kept choice
+    st.toggle(t("slides.presenter"), key="presenter", help=t("slides.presenter_help"), on_change=_keep_presenter)
     index = st.session_state.get("slide", -1)
     previous, label, following = st.columns([1, 3, 1], vertical_alignment="center")
-    go_back = previous.button("◀", key="slide_previous", disabled=index <= 0, help=t("slides.previous"))
-    go_on = following.button("▶", key="slide_next", disabled=index >= len(SLIDES) - 1, help=t("slides.next"))
+    go_back = previous.button("◀", key="slide_previous", disabled=index <= 0, help=t("slides.previous"),
+                              shortcut="left")
+    go_on = following.button("▶", key="slide_next", disabled=index >= len(SLIDES) - 1, help=t("slides.next"),
+                             shortcut="right")
     label.caption(t("slides.position", number=index + 1, total=len(SLIDES), title=t(f"slides.{SLIDES[index].name}"))
                   if index >= 0 else t("slides.count", total=len(SLIDES)))
     if go_back or go_on:
+        if index < 0:
+            on_start()
         st.session_state["slide"] = index + (1 if go_on else -1)
         slide = SLIDES[st.session_state["slide"]]
         st.session_state["_pending_view"] = slide.view  # applied before the widgets of the next run
         st.switch_page(slide.page, query_params=slide.view)
 
 
+def presenting() -> bool:
+    return bool(st.session_state.get("_presenter"))
+
+
+def _keep_presenter() -> None:
+    st.session_state["_presenter"] = st.session_state["presenter"]
+
+
 def presenter_style() -> None:
-    if st.session_state.get("presenter"):
+    if presenting():
         st.html(PRESENTER_CSS)
