@@ -47,12 +47,12 @@ def controls(on_start: Callable[[], None]) -> None:
     st.session_state["presenter"] = presenting()  # a redrawn toggle shows the kept choice
     st.toggle(t("slides.presenter"), key="presenter", help=t("slides.presenter_help"), on_change=_keep_presenter)
     index = st.session_state.get("slide", -1)
-    previous, label, following = st.columns([1, 3, 1], vertical_alignment="center")
+    previous, following = st.columns(2)
     go_back = previous.button("◀", key="slide_previous", disabled=index <= 0, help=t("slides.previous"),
-                              shortcut="left")
+                              shortcut="left", width="stretch")
     go_on = following.button("▶", key="slide_next", disabled=index >= len(SLIDES) - 1, help=t("slides.next"),
-                             shortcut="right")
-    label.caption(t("slides.position", number=index + 1, total=len(SLIDES), title=t(f"slides.{SLIDES[index].name}"))
+                             shortcut="right", width="stretch")
+    st.caption(t("slides.position", number=index + 1, total=len(SLIDES), title=t(f"slides.{SLIDES[index].name}"))
                   if index >= 0 else t("slides.count", total=len(SLIDES)))
     if go_back or go_on:
         if index < 0:
