@@ -33,6 +33,7 @@ class Row:
     peak_activation_mb: float
     top1: float | None
     top5: float | None
+    protocol: str  # how top1/top5 were measured (zoo.PROTOCOLS)
     weights: str
 
     def as_dict(self) -> dict:
@@ -40,15 +41,17 @@ class Row:
         return {"network": self.name, "params": self.params, "macs": self.macs, "depth": self.depth,
                 "input": "×".join(map(str, self.input_size)), "file_mb": self.file_mb,
                 "peak_mb": self.peak_activation_mb, "top1": self.top1, "top5": self.top5,
-                "weights": self.weights}
+                "protocol": t(f"zoo.protocol.{self.protocol}"), "weights": self.weights}
 
 
-def row(key: str) -> Row:
-    """Everything the table says about one network, from the costs module and the registry."""
+def row(key: str, like_with_like: bool = True) -> Row:
+    """Everything the table says about one network, from the costs module and the registry; its
+    accuracy like with like (zoo.ModelSpec.accuracy) unless asked otherwise."""
     spec, total = zoo.get(key), costs.summary(key)
     weights_label = f"pretrained:{spec.weights.name}" if weights.find_checkpoint(spec) else "random"
+    top1, top5, protocol = spec.accuracy(like_with_like)
     return Row(key, spec.name, total.params, total.macs, total.depth, spec.input_size,
-               costs.file_bytes(key) / 2**20, costs.peak_activation_bytes(key) / 2**20, spec.top1, spec.top5,
+               costs.file_bytes(key) / 2**20, costs.peak_activation_bytes(key) / 2**20, top1, top5, protocol,
                weights_label)
 
 

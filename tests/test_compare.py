@@ -21,14 +21,16 @@ def test_file_size_and_peak_activation_memory():
     assert costs.peak_activation_bytes("vgg16") == 2 * conv1 + 3 * 224 * 224 * 4  # conv1_1 and conv1_2 outputs
 
 
-def test_bubble_chart_has_one_point_per_network_with_published_accuracy():
-    keys = compare.PRESETS["lecture"]
-    figure = figures.accuracy_bubbles([compare.row(k) for k in keys])
-    published = [k for k in keys if zoo.get(k).weights and zoo.get(k).weights.library == "torchvision"]
+@pytest.mark.parametrize("like_with_like", [True, False])
+def test_bubble_chart_has_one_point_per_network_with_published_accuracy(like_with_like):
+    keys = compare.PRESETS["lecture"]  # alexnet, zfnet (a 10-crop paper number), vgg16, googlenet, resnet50 (V2)
+    figure = figures.accuracy_bubbles([compare.row(k, like_with_like) for k in keys])
     points = dict(zip(figure.data[0].text, figure.data[0].y))
-    assert len(points) == len(keys)  # alexnet, zfnet (paper), vgg16, googlenet, resnet50
-    for key in published:
-        assert points[zoo.get(key).name] == get_model_weights(key).DEFAULT.meta["_metrics"]["ImageNet-1K"]["acc@1"]
+    assert ("ZFNet" in points) != like_with_like and len(points) == len(keys) - like_with_like
+    for key in [k for k in keys if zoo.get(k).weights and zoo.get(k).weights.library == "torchvision"]:
+        weights = get_model_weights(key)["IMAGENET1K_V1" if like_with_like else "DEFAULT"]
+        assert points[zoo.get(key).name] == weights.meta["_metrics"]["ImageNet-1K"]["acc@1"]
+    assert set(figure.data[0].marker.symbol) <= set(figures.PROTOCOL_SYMBOLS.values())
 
 
 def test_stage_taps_are_at_comparable_strides():
@@ -51,3 +53,27 @@ def test_closing_claims():
     claims = compare.closing_claims(["squeezenet1_1", "mobilenet_v2", "shufflenet_v2_x1_0"])
     assert [c.verdict for c in claims] == ["holds", "holds", "holds"]
     assert "smaller" in claims[0].measured
+
+
+def test_accuracy_compares_like_with_like_by_default():
+    """Plain-18's 72.06 % is a 10-crop paper number, ResNet-50's 80.86 % comes from torchvision's
+    newer V2 recipe: like with like, Plain-18 has no number to show and ResNet-50 shows its V1
+    (original recipe, single crop) 76.13 %, so ResNet-18's 69.76 % is not 'beaten' by Plain-18."""
+    rows = {r.key: r for r in (compare.row(k) for k in ("resnet18", "plain18", "resnet50", "googlenet_paper"))}
+    assert (rows["resnet18"].top1, rows["resnet18"].protocol) == (69.758, "torchvision_v1")
+    assert (rows["plain18"].top1, rows["plain18"].protocol) == (None, "paper_10crop")
+    assert (rows["resnet50"].top1, rows["resnet50"].protocol) == (76.13, "torchvision_v1")
+    assert rows["googlenet_paper"].top5 == 89.93  # the paper's own single-crop 10.07 % top-5 error
+    published = {k: compare.row(k, like_with_like=False) for k in ("plain18", "resnet50")}
+    assert (published["plain18"].top1, published["plain18"].protocol) == (72.06, "paper_10crop")
+    assert (published["resnet50"].top1, published["resnet50"].protocol) == (80.858, "torchvision_v2")
+
+
+def test_every_published_accuracy_has_a_source_and_a_protocol():
+    from explorer import i18n
+
+    for spec in zoo.REGISTRY.values():
+        if spec.top1 is not None or spec.top5 is not None:
+            assert spec.metrics_source is not None and spec.protocol in zoo.PROTOCOLS, spec.key
+            assert f"zoo.protocol.{spec.protocol}" in i18n.table("en"), spec.key
+        assert (spec.protocol == "torchvision_v2") == (spec.original_recipe is not None), spec.key

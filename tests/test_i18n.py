@@ -71,6 +71,7 @@ NOT_UI_PROSE = {
     "CIFAR ResNet-20", "CIFAR ResNet-56", "CIFAR ResNet-110",  # network names
     "seeded random init (seed ",  # WeightsStatus.location: for logs and the CLI, never drawn
     "ZFNet (wide conv3-5)",  # an English name: readers see the text zoo.name.zfnet_wide
+    "warm slides", "warming slide %s failed",  # a thread's name and a server log line
 }
 
 
