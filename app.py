@@ -16,6 +16,7 @@ PAGES = [  # (file, icon); titles are texts "app.page.<file stem>"
     ("pages/inception.py", ":material/call_split:"),
     ("pages/gradient_flow.py", ":material/trending_down:"),
     ("pages/compare.py", ":material/compare_arrows:"),
+    ("pages/efficient.py", ":material/bolt:"),
     ("pages/attribution.py", ":material/center_focus_strong:"),
     ("pages/lecture.py", ":material/school:"),
 ]

@@ -383,3 +383,26 @@ def energy_map(maps: torch.Tensor, size: int = 96) -> Image.Image:
     """A [C, H, W] tap as one picture: mean |activation| over channels, viridis, enlarged."""
     mean = maps.float().abs().mean(0)
     return Image.fromarray(colourise(mean.numpy())).resize((size, size), Image.NEAREST)
+
+
+# ---------------------------------------------------------------- efficient designs
+
+def saving_bars(labels: Sequence[str], ours: Sequence[float], plain: Sequence[float], title: str,
+                ours_name: str, plain_name: str) -> go.Figure:
+    """Per module, what the efficient design costs beside the plain convolution it replaces."""
+    figure = go.Figure([go.Bar(x=list(labels), y=list(plain), name=plain_name, marker_color="#bab0ac"),
+                        go.Bar(x=list(labels), y=list(ours), name=ours_name, marker_color="#4c78a8")])
+    figure.update_layout(title=title, barmode="group", height=340, yaxis_type="log",
+                         legend=dict(orientation="h", y=1.12), margin=dict(l=10, r=10, t=60, b=10))
+    return figure
+
+
+def reach_heatmap(reach: torch.Tensor, title: str) -> go.Figure:
+    """Which input groups (rows) change which output groups (columns)."""
+    groups = [str(g + 1) for g in range(reach.shape[0])]
+    figure = go.Figure(go.Heatmap(z=reach.tolist(), x=groups, y=groups, zmin=0, zmax=1, showscale=False,
+                                  colorscale=[[0, "#f2f2f2"], [1, "#4c78a8"]], xgap=3, ygap=3))
+    figure.update_layout(title=title, height=280, xaxis_title=t("efficient.output_group"),
+                         yaxis_title=t("efficient.input_group"), yaxis_autorange="reversed",
+                         margin=dict(l=10, r=10, t=40, b=10))
+    return figure

@@ -64,7 +64,9 @@ sections = {
 }
 widgets.fell_back(zeros.run, probe.run, twins.run, batch_statistics.run)
 titles = [t(f"zoo.family.{name}") if name != "efficient" else t("lecture.efficient") for name in sections]
-for tab, cards in zip(st.tabs(titles), sections.values()):
+for tab, (section, cards) in zip(st.tabs(titles), sections.items()):
     with tab:
         for claim, page, network, view in cards:
             card(claim, page, network, **view)
+        if section == "efficient":
+            st.page_link("pages/efficient.py", label=t("lecture.efficient_designs"), icon=":material/bolt:")
