@@ -204,6 +204,26 @@ def resnet_bottleneck() -> Claim:
                   conv2_out=block.conv2.out_channels, conv3_in=restore.in_channels, conv3_out=restore.out_channels)
 
 
+def notes_pooling_branch() -> Claim:
+    """The notes call GoogLeNet's fourth branch "1 * 1 max pooling"; measured on the paper's build."""
+    branch = zoo.meta_model("googlenet_paper").inception3a.branch4
+    pool = next(m for m in branch.modules() if isinstance(m, nn.MaxPool2d))
+    conv = next(m for m in branch.modules() if isinstance(m, nn.Conv2d))
+    return _claim("notes_pooling_branch", "notes", _verdict(pool.kernel_size == 1), kernel=pool.kernel_size,
+                  stride=pool.stride, padding=pool.padding, conv=conv.kernel_size[0], out=conv.out_channels)
+
+
+def notes_norm_layer() -> Claim:
+    """The notes call AlexNet's NORM layers batch (response) normalisation; measured on AlexNet (2012)."""
+    norms = [m for m in zoo.meta_model("alexnet2012").modules() if isinstance(m, nn.LocalResponseNorm)]
+    batch_norms = [m for m in zoo.meta_model("alexnet2012").modules() if isinstance(m, nn.BatchNorm2d)]
+    first = norms[0]
+    return _claim("notes_norm_layer", "notes", _verdict(bool(batch_norms) and not norms), count=len(norms),
+                  size=first.size, alpha=first.alpha / first.size, beta=first.beta, k=first.k)  # the paper's α
+
+
+NOTES_CLAIMS: tuple[Callable[[], Claim], ...] = (notes_pooling_branch, notes_norm_layer)
+
 ARCHITECTURE_CLAIMS: tuple[Callable[[], Claim], ...] = (
     alexnet_weight_layers, alexnet_overlapping_pooling, alexnet_pool5, zfnet_changes, vgg_small_kernels,
     vgg_channel_doubling, vgg_fc6_share, googlenet_vs_alexnet, googlenet_average_pooling,

@@ -1,7 +1,8 @@
 """Gradient flow: residual vs plain networks, measured."""
+import pandas as pd
 import streamlit as st
 
-from explorer import figures, gradflow, i18n, zoo
+from explorer import costs, figures, gradflow, i18n, zoo
 from explorer.i18n import t
 from explorer.ui import cache, sidebar, widgets
 
@@ -49,6 +50,15 @@ right.plotly_chart(figures.split_figure(result.splits), key="flow_split")
 st.info(t("gradflow.why"), icon=":material/lightbulb:")
 
 st.subheader(t("gradflow.training"))
+table_2 = zoo.RESNET_TABLE_2
+st.dataframe(pd.DataFrame([{t("gradflow.depth"): depth, t("gradflow.plain"): table_2[f"plain{depth}"],
+                            t("gradflow.resnet"): table_2[f"resnet{depth}"]} for depth in (18, 34)]),
+             hide_index=True, key="table_2")
+st.caption(t("gradflow.degradation", plain18=table_2["plain18"], plain34=table_2["plain34"],
+             resnet18=table_2["resnet18"], resnet34=table_2["resnet34"]))
+shortcut_params = costs.summary("resnet34").params - costs.summary("plain34").params
+st.caption(t("gradflow.projection", extra=shortcut_params, resnet=costs.summary("resnet34").params,
+             plain=costs.summary("plain34").params))
 st.caption(t("gradflow.training_caption"))
 steps = st.slider(t("gradflow.steps"), 20, 500, 200, 20, key="train_steps")
 train_key = f"training:{config}"

@@ -28,6 +28,7 @@ def subject(asked: inference.LoadedModel, used: inference.LoadedModel) -> claims
 image = selection.image
 with st.spinner(t("lecture.measuring")):
     architecture = {claim.__name__: claim() for claim in claims.ARCHITECTURE_CLAIMS}
+    slips = {claim.__name__: claim() for claim in claims.NOTES_CLAIMS}
     alexnet = cache.loaded_model("alexnet2012")  # the only network with LRN: no trained stand-in
     alexnet_record = cache.analysis(alexnet, image).record
     lrn = claims.lrn_effect(alexnet_record.outputs["relu1"], alexnet_record.outputs["norm1"], subject(alexnet, alexnet))
@@ -61,9 +62,12 @@ sections = {
     "resnet": [(identity, "pages/gradient_flow.py", "resnet34", {}),
                (architecture["resnet_bottleneck"], "pages/costs.py", "resnet50", {})],
     "efficient": [(claim, "pages/compare.py", "squeezenet1_1", {}) for claim in efficient],
+    "notes": [(slips["notes_pooling_branch"], "pages/inception.py", "googlenet_paper", {"module": "inception_3a"}),
+              (slips["notes_norm_layer"], "pages/activations.py", "alexnet2012", {"tap": "norm1"}),
+              (architecture["googlenet_vs_alexnet"], "pages/costs.py", "googlenet_paper", {})],
 }
 widgets.fell_back(zeros.run, probe.run, twins.run, batch_statistics.run)
-titles = [t(f"zoo.family.{name}") if name != "efficient" else t("lecture.efficient") for name in sections]
+titles = [t(f"zoo.family.{name}") if name in zoo.FAMILIES else t(f"lecture.tab.{name}") for name in sections]
 for tab, (section, cards) in zip(st.tabs(titles), sections.items()):
     with tab:
         for claim, page, network, view in cards:

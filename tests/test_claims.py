@@ -104,3 +104,22 @@ def test_lrn_inhibits_only_beside_strong_neighbours():
     weak = claims.lrn_effect(*_lrn_input(1.0), TRAINED)
     assert "by 1.682 and the 1 % beside the strongest neighbouring channels by 1.682" in weak.measured
     assert "(1.000×)" in weak.measured and "(1.000×)" not in strong.measured
+
+
+def test_the_notes_slips_are_measured():
+    pooling, norm = (claim() for claim in claims.NOTES_CLAIMS)
+    assert pooling.verdict == "differs" and "3×3 max pool, stride 1, padding 1, then a 1×1 convolution to 32" \
+        in pooling.measured
+    assert norm.verdict == "differs" and "2 normalisation layers, both LocalResponseNorm(size 5, α 0.0001" \
+        in norm.measured
+
+
+def test_the_paper_googlenet_differs_from_the_paper_where_its_note_says():
+    """The note names three places where the build follows torchvision; they are these."""
+    from torch import nn
+
+    model = zoo.meta_model("googlenet_paper")
+    assert (model.maxpool4.kernel_size, model.maxpool4.stride) == (2, 2)
+    assert model.dropout.p == 0.2
+    assert not any(isinstance(m, nn.LocalResponseNorm) for m in model.modules())
+    assert "2×2/2" in str(zoo.get("googlenet_paper").notes) and "dropout 0.2" in str(zoo.get("googlenet_paper").notes)
