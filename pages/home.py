@@ -1,7 +1,8 @@
 """Home: the model card, the input as the network sees it, and the top-5 predictions."""
 import streamlit as st
+from torch import nn
 
-from explorer import costs, figures, images, inference, weights
+from explorer import costs, figures, images, inference, weights, zoo
 from explorer.i18n import t
 from explorer.ui import sidebar
 
@@ -9,6 +10,7 @@ selection = sidebar.current()
 spec = selection.spec
 summary = costs.summary(spec.key)
 
+PAPER_INPUT = ("alexnet", "zfnet", "vgg")  # families whose papers preprocessed otherwise: "home.paper_input.<family>"
 FIRST_STEPS = (  # (text, page, network): three views a newcomer can open in one click
     ("home.start.first", "pages/activations.py", weights.trained_network()),
     ("home.start.second", "pages/costs.py", "vgg16"),
@@ -50,6 +52,17 @@ left.image(views.cropped, caption=t("home.cropped"), width="stretch")
 middle.image(views.mean, caption=t("home.mean", mean=", ".join(f"{m * 255:.0f}" for m in pre.mean)), width="stretch")
 right.image(views.mean_subtracted, caption=t("home.mean_subtracted"), width="stretch")
 st.caption(t("home.mean_caption", std=", ".join(f"{s:.3f}" for s in pre.std)))
+if spec.family in PAPER_INPUT:
+    st.caption(t(f"home.paper_input.{spec.family}"))
+
+if spec.family in ("alexnet", "zfnet"):
+    with st.expander(t("home.training.heading")):
+        crops, different = images.alexnet_crops(selection.image.image, 8)
+        st.image(list(crops), width=110)
+        dropouts = [(path, module.p) for path, module in zoo.meta_model(spec.key).named_modules()
+                    if isinstance(module, nn.Dropout)]
+        st.markdown(t("home.training.body", different=different, dropouts=len(dropouts),
+                      p=", ".join(f"{p:g}" for _, p in dropouts), paths=", ".join(f"`{path}`" for path, _ in dropouts)))
 
 st.subheader(t("home.prediction"))
 with st.spinner(t("home.running")):

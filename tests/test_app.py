@@ -15,7 +15,7 @@ def test_home_runs_on_a_sample_and_shows_the_model_card(network):
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Parameters"] == f"{costs.summary(network).params:,}"
     assert metrics["Top-1 (published)"] == f"{spec.top1:.2f} %"
-    assert len(app.get("image")) == 3  # input, mean image, mean-subtracted input
+    assert len(app.get("image")) == 3 + (spec.family in ("alexnet", "zfnet"))  # input, mean, difference; crops
     assert len(app.get("plotly_chart")) == 1  # the top-5 chart
     assert "untrained (random) weights" in apptest.texts(app)
 
@@ -163,3 +163,10 @@ def test_the_glossary_is_on_every_page_in_both_languages(language, definition):
         app.switch_page(page).run()
         assert not apptest.errors(app), page
         assert definition in apptest.texts(app), page
+
+
+def test_alexnet_home_shows_how_it_was_trained_and_what_the_paper_subtracted():
+    app = apptest.start("alexnet2012")
+    text = apptest.texts(app)
+    assert "2,048 different patches" in text and "p = 0.5, 0.5" in text and "mean *image*" in text
+    assert "2,048 different patches" not in apptest.texts(apptest.start("resnet18"))

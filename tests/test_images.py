@@ -156,3 +156,13 @@ def test_a_forty_megapixel_sixteen_bit_upload_is_decoded_in_bounded_memory_and_k
     assert int(extra_mb) < 450  # float64 conversion alone was 318 MB, with temporaries ~800 MB
     assert (int(width), int(height)) == (images.MAX_KEPT_SIDE, images.MAX_KEPT_SIDE)
     assert "scaled to 8 bits" in notes and "6300×6300" in notes
+
+
+def test_alexnet_crops_are_224_patches_of_the_256_square_and_their_mirrors(cat_image):
+    import numpy as np
+
+    crops, different = images.alexnet_crops(cat_image.image, 16, seed=1)
+    assert crops.shape == (16, 224, 224, 3) and crops.dtype == np.uint8
+    assert different == 2048  # the paper's factor: 32 × 32 positions × 2 reflections
+    again, _ = images.alexnet_crops(cat_image.image, 16, seed=1)
+    assert np.array_equal(crops, again) and len({c.tobytes() for c in crops}) == 16
