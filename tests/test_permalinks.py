@@ -21,7 +21,7 @@ def _param(app: AppTest, name: str):
 def test_an_activations_link_restores_tap_channel_and_language():
     app = _open("pages/activations.py", net="alexnet2012", img="Rocket", lang="zh", tap="norm1", ch="7")
     assert not apptest.errors(app)
-    assert app.title[0].value == "激活图 · AlexNet (2012 paper)"
+    assert app.title[0].value == "激活图 · AlexNet（2012 论文）"
     assert app.selectbox(key="tap:alexnet2012").value == "norm1"
     assert app.selectbox(key="channel:alexnet2012:norm1").value == 7
     assert app.selectbox(key="sample").value == "Rocket"
