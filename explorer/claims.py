@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from . import costs, inception, zoo
+from .cache import memoize
 from .i18n import t
 
 
@@ -98,6 +99,38 @@ def vgg_small_kernels() -> Claim:
     return _claim("vgg_small_kernels", "vgg", _verdict(ok), channels=pair.channels, stacked_rf=pair.stacked_rf,
                   stacked_params=pair.stacked_params, single_rf=pair.single_rf, single_params=pair.single_params,
                   share=pair.stacked_params / pair.single_params)
+
+
+def _full_conv_matrix(kernel: torch.Tensor) -> torch.Tensor:
+    """[25, 9]: the 5×5 result of convolving `kernel` (3×3) with each 3×3 basis kernel."""
+    basis = torch.eye(9, dtype=kernel.dtype).view(9, 1, 3, 3)
+    padded = torch.nn.functional.pad(kernel.view(1, 1, 3, 3), (2, 2, 2, 2))
+    return torch.nn.functional.conv2d(padded, basis.flip(2, 3)).view(9, 25).T
+
+
+@memoize
+def two_3x3_fit(target: tuple[tuple[float, ...], ...], starts: int = 8, rounds: int = 200) -> float:
+    """How much of a 5×5 kernel two stacked 3×3 kernels (one channel, nothing between them) can
+    reproduce at best: the relative error ‖k₁ ∗ k₂ − target‖ / ‖target‖ of an alternating
+    least-squares fit (convolution is linear in either kernel) from seeded starts. Zero would
+    mean the stack can be that 5×5 convolution."""
+    goal = torch.tensor(target, dtype=torch.float64).flatten()
+    best = float("inf")
+    for start in range(starts):
+        first = torch.randn(3, 3, generator=torch.Generator().manual_seed(start), dtype=torch.float64)
+        for _ in range(rounds):
+            second = torch.linalg.lstsq(_full_conv_matrix(first), goal[:, None]).solution.view(3, 3)
+            first = torch.linalg.lstsq(_full_conv_matrix(second), goal[:, None]).solution.view(3, 3)
+        best = min(best, float((_full_conv_matrix(first) @ second.flatten() - goal).norm() / goal.norm()))
+    return best
+
+
+def vgg_stack_differs() -> Claim:
+    """The notes: the same receptive field, but the results can differ. A random 5×5 kernel
+    (seeded) against the best two-3×3 fit."""
+    target = torch.randn(5, 5, generator=torch.Generator().manual_seed(0))
+    error = two_3x3_fit(tuple(map(tuple, target.tolist())))
+    return _claim("vgg_stack_differs", "vgg", _verdict(error > 0.01), error=error)
 
 
 def googlenet_vs_alexnet() -> Claim:
@@ -226,6 +259,6 @@ NOTES_CLAIMS: tuple[Callable[[], Claim], ...] = (notes_pooling_branch, notes_nor
 
 ARCHITECTURE_CLAIMS: tuple[Callable[[], Claim], ...] = (
     alexnet_weight_layers, alexnet_overlapping_pooling, alexnet_pool5, zfnet_changes, vgg_small_kernels,
-    vgg_channel_doubling, vgg_fc6_share, googlenet_vs_alexnet, googlenet_average_pooling,
+    vgg_stack_differs, vgg_channel_doubling, vgg_fc6_share, googlenet_vs_alexnet, googlenet_average_pooling,
     googlenet_auxiliary_heads, inception_reduction_saving, resnet_bottleneck,
 )

@@ -16,6 +16,7 @@ PRESETS = {  # named by texts "compare.preset.<key>"
     "lecture": ["alexnet", "zfnet", "vgg16", "googlenet", "resnet50"],
     "efficient": ["alexnet", "squeezenet1_1", "mobilenet_v2", "mobilenet_v3_large", "shufflenet_v2_x1_0"],
     "resnet_depths": ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"],
+    "vgg_depths": ["vgg11", "vgg13", "vgg16", "vgg19"],
     "alexnet_zfnet": ["alexnet2012", "zfnet"],
 }
 STAGES = {"first_conv": None, "1/4": 4, "1/8": 8, "1/16": 16, "1/32": 32}  # label -> cumulative stride

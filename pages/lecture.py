@@ -50,6 +50,7 @@ sections = {
                 (architecture["alexnet_pool5"], "pages/activations.py", "alexnet2012", {"tap": "pool5"})],
     "zfnet": [(architecture["zfnet_changes"], "pages/compare.py", "zfnet", {})],
     "vgg": [(architecture["vgg_small_kernels"], "pages/costs.py", "vgg16", {"tap": "conv1_2"}),
+            (architecture["vgg_stack_differs"], "pages/costs.py", "vgg16", {"tap": "conv1_2"}),
             (architecture["vgg_channel_doubling"], "pages/activations.py", "vgg16", {"tap": "pool5"}),
             (architecture["vgg_fc6_share"], "pages/costs.py", "vgg16", {})],
     "inception": [(architecture["googlenet_vs_alexnet"], "pages/costs.py", "googlenet_paper", {}),
