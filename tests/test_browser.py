@@ -205,3 +205,30 @@ def test_switching_to_chinese_translates_the_app_and_the_link(page, artifacts):
     page.locator(".st-key-lang").get_by_text("English").click()
     browser.wait_idle(page)
     page.get_by_role("heading", name="Parameters & FLOPs · AlexNet (torchvision)").wait_for()
+
+
+ENGLISH_PROSE = re.compile(r"\b[A-Za-z]{3,}(?:[ -][A-Za-z]{2,}){2,}\b")  # three English words in a row
+
+
+def test_the_chinese_ui_shows_no_english_prose(context, server, artifacts):
+    """Every page in 中文, read as a person sees it (plots included): no run of English words, apart
+    from citations (paper titles and authors are cited as published)."""
+    from explorer import zoo
+
+    cited = " ".join(f"{spec.paper.title} {spec.paper.authors}" for spec in zoo.REGISTRY.values())
+    page = context.new_page()
+    page.goto(f"{server}/?net=alexnet2012&lang=zh")
+    browser.wait_idle(page)
+    links = page.locator("[data-testid='stSidebarNav'] a")
+    found = {}
+    for index in range(links.count()):
+        links.nth(index).click()
+        browser.wait_idle(page)
+        main = page.locator("[data-testid='stMain']")
+        text = main.inner_text() + "\n" + page.locator("[data-testid='stSidebar']").inner_text()
+        runs = [run for run in ENGLISH_PROSE.findall(text) if run not in cited]
+        if runs:
+            found[page.url] = runs
+            page.screenshot(path=str(artifacts / f"zh-prose-{index}.png"))
+    page.close()
+    assert found == {}
