@@ -1,8 +1,9 @@
 """Where a network's weights come from, and loading them safely.
 
 Order: the folder named by EXPLORER_WEIGHTS_DIR, then the torch hub and Hugging Face
-caches, then (only when asked: `fetch`, `make weights`, the sidebar button) a download,
-else a seeded random initialisation that is the same on every run.
+caches (or the installed package that ships a network's weights), then a download (`fetch`:
+when a network is picked in the app, by `make weights`, or the sidebar's button), else a
+seeded random initialisation that is the same on every run.
 """
 from __future__ import annotations
 
@@ -297,7 +298,7 @@ def fetch(spec: ModelSpec, progress: ProgressCallback | None = None, *, automati
         job = _JOBS.get(destination)
         if job is None:
             job = _JOBS[destination] = _Job()
-            threading.Thread(target=_lead, args=(job, spec, destination, deadline_s), daemon=True,
+            threading.Thread(target=_download_job, args=(job, spec, destination, deadline_s), daemon=True,
                              name=f"download {destination.name}").start()
     while not job.finished.wait(0.1):
         if progress:
@@ -309,7 +310,7 @@ def fetch(spec: ModelSpec, progress: ProgressCallback | None = None, *, automati
     return destination
 
 
-def _lead(job: _Job, spec: ModelSpec, destination: Path, deadline_s: float | None) -> None:
+def _download_job(job: _Job, spec: ModelSpec, destination: Path, deadline_s: float | None) -> None:
     url = download_url(spec.weights)
     expected = expected_bytes(spec)
 
