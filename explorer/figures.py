@@ -31,6 +31,21 @@ def human_count(value: float, unit: str = "") -> str:
     return f"{value:g}{' ' + unit if unit else ''}"
 
 
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def readable(value: float) -> str:
+    """A number as a reader at the back of the room takes it in: 2,671 · 1.12 · 3.4 × 10⁻⁸."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 0.01:
+        return f"{value:.3g}"
+    exponent = math.floor(math.log10(abs(value)))
+    return f"{value / 10 ** exponent:.2f} × 10{str(exponent).translate(_SUPERSCRIPTS)}"
+
+
 def top_k_bar(predictions: Sequence[Prediction], title: str | None = None) -> go.Figure:
     """Horizontal bars, best class on top, probabilities in percent."""
     ordered = list(reversed(predictions))

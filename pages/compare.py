@@ -41,7 +41,9 @@ st.dataframe(table, hide_index=True, key="compare_table",
              column_config={t(f"column.{c}"): st.column_config.NumberColumn(format="localized")
                             for c in ("params", "macs")}
              | {t(f"column.{c}"): st.column_config.NumberColumn(format="%.1f") for c in ("file_mb", "peak_mb")}
-             | {t(f"column.{c}"): st.column_config.NumberColumn(format="%.2f") for c in ("top1", "top5")})
+             | {t(f"column.{c}"): st.column_config.NumberColumn(format="%.2f") for c in ("top1", "top5")}
+             | {t(f"column.{c}", device=device_name): st.column_config.NumberColumn(format="%.1f")
+                for c in ("latency1", "latency16")})
 st.download_button(t("compare.download"), table.to_csv(index=False), "comparison.csv", "text/csv",
                    key="compare_csv")
 st.caption(t("compare.table_caption"))

@@ -71,7 +71,8 @@ if options:
                  hide_index=True, key="what_if",
                  column_config={t(c): st.column_config.NumberColumn(format="localized")
                                 for c in ("costs.fc6_params", "costs.network_params")})
-    st.caption(t("costs.what_if_caption"))
+    st.caption(t("costs.what_if_caption", name=spec.name, channels=options[0].sizes["channels"],
+                 fc6=figures.human_count(options[0].fc6_params)))
 
 st.subheader(t("claims.heading"))
 widgets.claim_cards([claim() for claim in claims.COSTS_CLAIMS])

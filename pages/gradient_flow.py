@@ -30,8 +30,8 @@ with st.spinner(t("gradflow.running")):
 widgets.fell_back(result.run)
 residual, plain = result.residual, result.plain
 columns = st.columns(3)
-columns[0].metric(t("gradflow.residual_grad"), f"{residual.first_conv_grad:.3g}")
-columns[1].metric(t("gradflow.plain_grad"), f"{plain.first_conv_grad:.3g}")
+columns[0].metric(t("gradflow.residual_grad"), figures.readable(residual.first_conv_grad))
+columns[1].metric(t("gradflow.plain_grad"), figures.readable(plain.first_conv_grad))
 columns[2].metric(t("gradflow.ratio"), f"{result.first_conv_ratio:,.1f}×")
 names = {"residual": t("gradflow.residual_series", name=gradflow.PAIRS[pair][0]),
          "plain": t("gradflow.plain_series", name=gradflow.PAIRS[pair][1])}

@@ -106,3 +106,8 @@ def test_overlay_blends_the_map_onto_the_picture():
     assert np.array_equal(np.asarray(figures.overlay(picture, torch.rand(2, 2), 0.0)), picture)
     opaque = np.asarray(figures.overlay(picture, torch.rand(2, 2), 1.0))
     assert opaque.shape == (8, 8, 3) and not np.array_equal(opaque, picture)
+
+
+def test_numbers_read_without_scientific_notation():
+    assert [figures.readable(v) for v in (2671.3, 1.1234, 0.05, 3.4e-8, 0.0)] == \
+        ["2,671", "1.12", "0.05", "3.40 × 10⁻⁸", "0"]
