@@ -26,13 +26,18 @@ st.caption(t("activations.tap_caption" if tap.io == "output" else "activations.t
 if activations.is_spatial(output) and output.shape[1] * output.shape[2] > 1:
     channels_total = output.shape[0]
     left, middle, right, far = st.columns(4)
+    sidebar.linked("show", "grid_show", ["top", "all"])
+    sidebar.linked("k", "grid_k", range(1, channels_total + 1))
+    sidebar.linked("rank", "grid_rank", activations.RANKINGS)
+    sidebar.linked("scale", "grid_scale", ["shared", "own"])
     show = left.radio(t("activations.channels"), ["top", "all"], horizontal=True, key=sidebar.relabelled("grid_show"),
                       format_func=i18n.names("activations.show"))
     k = middle.slider("K", 1, channels_total, min(32, channels_total), key="grid_k", disabled=show == "all")
     metric = right.selectbox(t("activations.rank_by"), activations.RANKINGS, key=sidebar.relabelled("grid_rank"),
                              format_func=i18n.names("activations.ranking"), disabled=show == "all")
-    shared = far.radio(t("activations.colour_scale"), ["shared", "own"], horizontal=True, key=sidebar.relabelled("grid_scale"),
-                       format_func=i18n.names("activations.scale")) == "shared"
+    scale = far.radio(t("activations.colour_scale"), ["shared", "own"], horizontal=True,
+                      key=sidebar.relabelled("grid_scale"), format_func=i18n.names("activations.scale"))
+    shared = scale == "shared"
     chosen = activations.top_channels(output, None if show == "all" else k, metric)
     grid_png = cache.grid_png(selection.loaded, selection.image, tap.name, chosen, shared)
     st.image(grid_png, caption=t("activations.grid_caption" if show == "all" else "activations.grid_top_caption",
@@ -47,7 +52,7 @@ if activations.is_spatial(output) and output.shape[1] * output.shape[2] > 1:
     channel_key = f"channel:{spec.key}:{tap.name}"
     sidebar.linked("ch", channel_key, chosen)
     channel = st.selectbox(t("activations.channel"), chosen, key=channel_key)
-    sidebar.share(tap=tap.name, ch=channel)
+    sidebar.share(tap=tap.name, ch=channel, show=show, k=k, rank=metric, scale=scale)
     heat_col, overlay_col = st.columns(2)
     heat_col.plotly_chart(figures.channel_heatmap(output[channel], t("activations.channel_title", tap=tap.name,
                                                                        channel=channel)),
@@ -57,7 +62,7 @@ if activations.is_spatial(output) and output.shape[1] * output.shape[2] > 1:
     overlay_col.image(figures.overlay(picture, output[channel], opacity), width="stretch",
                       caption=t("activations.overlay_caption"))
 else:
-    sidebar.share(tap=tap.name, ch=None)
+    sidebar.share(tap=tap.name, ch=None, show=None, k=None, rank=None, scale=None)
     vector = output.flatten()
     st.plotly_chart(figures.vector_strip(vector, t("activations.vector_title", tap=tap.name, count=vector.numel())),
                     key="vector")

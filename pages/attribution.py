@@ -15,10 +15,12 @@ SLOW = {"integrated_gradients", "smoothgrad", "occlusion"}
 PANELS = {"left": "method", "right": "method2"}  # panel -> its URL parameter
 classes = zoo.imagenet_classes()
 predicted = inference.top_k(selection.analysis().record.logits, 1)[0]
+sidebar.linked("class", "attr_target", range(len(classes)))
 target_index = st.selectbox(t("attribution.target"), [None, *range(len(classes))], key=sidebar.relabelled("attr_target"),
                             format_func=i18n.bound(lambda i: t("attribution.predicted", label=predicted.label)
                                                     if i is None else classes[i]))
 target = predicted.index if target_index is None else target_index
+sidebar.share(**{"class": target_index})
 mode = st.radio(t("attribution.side_by_side"), ["methods", "networks"], horizontal=True, key=sidebar.relabelled("attr_mode"),
                 format_func=i18n.names("attribution.mode"))
 opacity = st.slider(t("attribution.opacity"), 0.0, 1.0, 0.6, 0.05, key="attr_opacity")

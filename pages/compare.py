@@ -16,11 +16,14 @@ def apply_preset() -> None:
 
 if "compare_networks" not in st.session_state:
     st.session_state["compare_networks"] = compare.PRESETS["lecture"]
+sidebar.linked("preset", "compare_preset", list(compare.PRESETS))
+sidebar.linked_list("nets", "compare_networks", list(zoo.REGISTRY), most=8)
 left, right = st.columns([1, 3])
-left.selectbox(t("compare.preset"), list(compare.PRESETS), key=sidebar.relabelled("compare_preset"), on_change=apply_preset,
+preset = left.selectbox(t("compare.preset"), list(compare.PRESETS), key=sidebar.relabelled("compare_preset"), on_change=apply_preset,
                format_func=i18n.names("compare.presets"))
 keys = right.multiselect(t("compare.networks"), list(zoo.REGISTRY), key="compare_networks", max_selections=8,
                          format_func=lambda k: zoo.get(k).name)
+sidebar.share(preset=preset, nets=",".join(keys) or None)
 if len(keys) < 2:
     st.info(t("compare.pick_two"))
     st.stop()

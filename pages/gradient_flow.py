@@ -11,6 +11,10 @@ st.title(t("gradflow.title"))
 st.caption(t("gradflow.intro"))
 
 left, middle, right, far = st.columns(4)
+sidebar.linked("pair", "flow_pair", list(gradflow.PAIRS))
+sidebar.linked("bn", "flow_bn", gradflow.BN_MODES)
+sidebar.linked("init", "flow_init", gradflow.INITS)
+sidebar.linked("crops", "flow_crops", [1, 2, 4, 8])
 pair_name = i18n.bound(lambda k: t("gradflow.pair", residual=gradflow.PAIRS[k][0], plain=gradflow.PAIRS[k][1]))
 pair = left.selectbox(t("gradflow.networks"), list(gradflow.PAIRS), index=list(gradflow.PAIRS).index("34"),
                       key=sidebar.relabelled("flow_pair"), format_func=pair_name)
@@ -22,9 +26,11 @@ config = gradflow.FlowConfig(pair=pair, bn=bn, init=init)
 target = None
 if gradflow.input_size(config) == 224:
     classes = zoo.imagenet_classes()
+    sidebar.linked("class", "flow_target", range(len(classes)))
     target = st.selectbox(t("gradflow.target"), [None, *range(len(classes))], key=sidebar.relabelled("flow_target"),
                           format_func=i18n.bound(lambda i: t("gradflow.predicted") if i is None else classes[i]))
 
+sidebar.share(pair=pair, bn=bn, init=init, crops=crops, **{"class": target})
 with st.spinner(t("gradflow.running")):
     result = cache.twins(config, selection.image, crops, target)
 widgets.fell_back(result.run)

@@ -65,3 +65,27 @@ def test_an_upload_is_not_in_the_url_and_the_sidebar_says_so():
     app = apptest.upload(app, (apptest.ROOT / "assets" / "samples" / "coffee.jpg").read_bytes(), "mine.jpg")
     assert _param(app, "img") is None and _param(app, "net") == "alexnet"
     assert "Uploads cannot travel in a link" in apptest.texts(app)
+
+
+def test_every_view_setting_travels_in_the_link():
+    """Activations' channel grid, Gradient flow's switches, Attribution's class and Compare's
+    networks: opened from a link, each view shows what the link says, and writes it back."""
+    app = _open("pages/activations.py", net="vgg11", tap="conv2_1", show="top", k="12", rank="max", scale="own")
+    assert (app.slider(key="grid_k").value, app.selectbox(key="grid_rank").value,
+            app.radio(key="grid_scale").value) == (12, "max", "own")
+    assert (_param(app, "k"), _param(app, "rank"), _param(app, "scale")) == ("12", "max", "own")
+
+    app = _open("pages/gradient_flow.py", net="resnet18", pair="18", bn="train", init="zero", crops="2")
+    assert not apptest.errors(app)
+    assert (app.selectbox(key="flow_pair").value, app.radio(key="flow_bn").value, app.radio(key="flow_init").value,
+            app.select_slider(key="flow_crops").value) == ("18", "train", "zero", 2)
+    assert {k: _param(app, k) for k in ("pair", "bn", "init", "crops")} == \
+        {"pair": "18", "bn": "train", "init": "zero", "crops": "2"}
+
+    app = _open("pages/attribution.py", net="squeezenet1_1", **{"class": "281"})
+    assert app.selectbox(key="attr_target").value == 281 and _param(app, "class") == "281"
+
+    app = _open("pages/compare.py", net="alexnet", nets="vgg16,vgg19,nope", preset="vgg_depths")
+    assert not apptest.errors(app)
+    assert app.multiselect(key="compare_networks").value == ["vgg16", "vgg19"]
+    assert _param(app, "nets") == "vgg16,vgg19" and _param(app, "preset") == "vgg_depths"

@@ -230,6 +230,17 @@ def linked(param: str, state_key: str, options: Sequence[object]) -> None:
         st.session_state[state_key] = match
 
 
+def linked_list(param: str, state_key: str, options: Sequence[object], most: int) -> None:
+    """Before a multiselect: a link naming `param` ("a,b,c") chooses those of its values that are
+    `options`, at most `most` of them."""
+    wanted = st.session_state.get("_incoming_view", {}).get(param)
+    if wanted is not None:
+        by_text = {str(option): option for option in options}
+        chosen = [by_text[value] for value in dict.fromkeys(wanted.split(",")) if value in by_text][:most]
+        if chosen:
+            st.session_state[state_key] = chosen
+
+
 def share(**params: object) -> None:
     """After a page's widgets: the URL carries their values, so a copied link reopens this view
     (None takes a parameter out, as when the view no longer has it)."""
