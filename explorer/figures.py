@@ -145,7 +145,7 @@ def png_bytes(image: Image.Image) -> bytes:
 
 def channel_heatmap(channel_map: torch.Tensor, title: str) -> go.Figure:
     figure = go.Figure(go.Heatmap(z=channel_map.float().numpy(), colorscale="Viridis",
-                                  hovertemplate=t("figures.heat_hover")))
+                                  colorbar=dict(exponentformat="power"), hovertemplate=t("figures.heat_hover")))
     figure.update_layout(title=title, height=420, margin=dict(l=10, r=10, t=40, b=10))
     figure.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
     figure.update_xaxes(constrain="domain")
@@ -177,6 +177,7 @@ def tap_stats_figure(stats: Sequence["TapStats"]) -> go.Figure:
     figure.add_trace(go.Scatter(x=names, y=[s.height for s in stats], name=t("figures.height_width"),
                                 mode="lines+markers", line_color="#f58518"), 3, 1, secondary_y=True)
     figure.update_yaxes(range=[0, 1], tickformat=".0%", row=2, col=1)
+    figure.update_yaxes(rangemode="tozero", row=3, col=1, secondary_y=True)
     figure.update_layout(height=720, margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h")
     return figure
 
@@ -377,7 +378,7 @@ def accuracy_per_parameter(rows: Sequence["Row"]) -> go.Figure:
     shown = [r for r in rows if r.top1 is not None]
     figure = go.Figure(go.Bar(x=[r.name for r in shown], y=[r.top1 / (r.params / 1e6) for r in shown],
                               marker_color="#54a24b", hovertemplate=t("figures.per_param_hover")))
-    figure.update_layout(title=t("figures.per_param_title"), height=340, yaxis_type="log",
+    figure.update_layout(title=t("figures.per_param_title"), height=340, yaxis_type="log", yaxis_dtick=1,
                          margin=dict(l=10, r=10, t=40, b=10))
     return figure
 
@@ -386,11 +387,11 @@ def latency_vs_macs(rows: Sequence["Row"], latencies: dict[str, float], device: 
     shown = [r for r in rows if r.key in latencies]
     figure = go.Figure(go.Scatter(x=[r.macs for r in shown], y=[latencies[r.key] * 1000 for r in shown],
                                   mode="markers+text", text=[r.name for r in shown], textposition="top center",
-                                  marker_color="#f58518",
+                                  marker_color="#f58518", cliponaxis=False,
                                   hovertemplate=t("figures.latency_hover")))
     figure.update_layout(title=t("figures.latency_title", device=device), height=380, xaxis_type="log",
                          yaxis_type="log", xaxis_title=t("figures.macs_log"), yaxis_title=t("figures.ms_log"),
-                         margin=dict(l=10, r=10, t=40, b=10))
+                         margin=dict(l=70, r=70, t=40, b=10))
     return figure
 
 
@@ -407,8 +408,9 @@ def saving_bars(labels: Sequence[str], ours: Sequence[float], plain: Sequence[fl
     """Per module, what the efficient design costs beside the plain convolution it replaces."""
     figure = go.Figure([go.Bar(x=list(labels), y=list(plain), name=plain_name, marker_color="#bab0ac"),
                         go.Bar(x=list(labels), y=list(ours), name=ours_name, marker_color="#4c78a8")])
-    figure.update_layout(title=title, barmode="group", height=340, yaxis_type="log",
-                         legend=dict(orientation="h", y=1.12), margin=dict(l=10, r=10, t=60, b=10))
+    figure.update_layout(title=title, barmode="group", height=340, yaxis_type="log", yaxis_dtick=1,
+                         yaxis_exponentformat="power", legend=dict(orientation="h", y=1.12),
+                         margin=dict(l=10, r=10, t=60, b=10))
     return figure
 
 

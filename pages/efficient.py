@@ -24,7 +24,9 @@ with fire_tab:
                                 "plain_params": f.plain_params, "saving": f.plain_params / f.params}
                                for f in fires]).rename(columns=lambda c: t(f"efficient.column.{c}")),
                  hide_index=True, key="fire_table",
-                 column_config={t("efficient.column.saving"): st.column_config.NumberColumn(format="%.1f×")})
+                 column_config={t("efficient.column.saving"): st.column_config.NumberColumn(format="%.1f×")}
+                 | {t(f"efficient.column.{c}"): st.column_config.NumberColumn(format="localized")
+                    for c in ("params", "plain_params")})
     st.plotly_chart(figures.saving_bars([taps.get(f.module, f.module) for f in fires], [f.params for f in fires],
                                         [f.plain_params for f in fires], t("efficient.fire_chart"),
                                         t("efficient.fire_name"), t("efficient.plain_3x3")), key="fire_chart")

@@ -68,8 +68,10 @@ st.caption(t("gradflow.projection", extra=shortcut_params, resnet=costs.summary(
 st.caption(t("gradflow.training_caption"))
 steps = st.slider(t("gradflow.steps"), 20, 500, 200, 20, key="train_steps")
 train_key = f"training:{config}"
-start = st.button(t("gradflow.train"), key="train_start", disabled=gradflow.input_size(config) != 32,
-                  help=t("gradflow.train_help"))
+trainable = gradflow.input_size(config) == 32
+start = st.button(t("gradflow.train"), key="train_start", disabled=not trainable, help=t("gradflow.train_help"))
+if not trainable:  # the reason beside the button, not only on hover
+    st.caption(t("gradflow.train_help"))
 chart = st.empty()
 if start:
     st.session_state[train_key] = []
