@@ -67,7 +67,9 @@ def panel(column, name: str, default_method: str, network: str) -> None:
         done = cache.is_cached("attribution", loaded, selection.image, settings, target)
         if settings.method in SLOW and not done:
             evaluations = attribution.expected_evaluations(settings, loaded.spec.preprocess.crop)
-            st.caption(t("attribution.cost", method=method_name, evaluations=evaluations))
+            forward = cache.analysis(loaded, selection.image).run.seconds  # this machine, this network
+            st.caption(t("attribution.cost", method=method_name, evaluations=evaluations,
+                         seconds=attribution.estimated_seconds(settings, loaded.spec.preprocess.crop, forward)))
             if not st.button(t("attribution.run"), key=f"{name}_run"):
                 return
             bar = st.progress(0.0, text=t("attribution.starting"))

@@ -118,3 +118,19 @@ def test_a_cancelled_run_restores_the_model():
                               attribution.Settings("smoothgrad", samples=16), on_progress=cancel)
     assert sum(len(m._forward_pre_hooks) for m in loaded.model.modules()) == 0
     assert all(m.inplace for m in loaded.model.modules() if isinstance(m, nn.ReLU))
+
+
+@pytest.mark.parametrize("settings", [attribution.Settings("integrated_gradients", steps=20),
+                                      attribution.Settings("smoothgrad", samples=6),
+                                      attribution.Settings("occlusion", window=112, stride=56)],
+                         ids=lambda s: s.method)
+def test_the_estimate_counts_the_passes_captum_makes(settings, cat_image):
+    """The progress bar's total and the seconds shown before a run come from the same count of
+    images; captum's own forward passes (counted by a hook) must match it."""
+    loaded = inference.load("squeezenet1_1", torch.device("cpu"))
+    result = attribution.explain(loaded, cat_image, settings, target=3)
+    assert result.evaluations == attribution.expected_evaluations(settings, 224)
+    images = {"integrated_gradients": 20, "smoothgrad": 6, "occlusion": 3 * 3 + 1}[settings.method]
+    assert attribution.expected_images(settings, 224) == images
+    assert attribution.estimated_seconds(settings, 224, 0.01) == \
+        pytest.approx(images * 0.01 * (1 if settings.method == "occlusion" else 3))
