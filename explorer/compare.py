@@ -80,6 +80,21 @@ def latency(loaded: inference.LoadedModel, batch: int, repeats: int = 3) -> Late
     return Latency(seconds, run)
 
 
+LATENCY_BATCHES = (1, 16)
+
+
+def latency_images(repeats: int = 3) -> int:
+    """Images `latency` pushes through one network for every batch size the page measures."""
+    return sum(1 + repeats * batch for batch in LATENCY_BATCHES)  # a one-image warm-up, then the repeats
+
+
+def estimated_latency_seconds(keys: list[str], measured_key: str, measured_seconds: float) -> float:
+    """Before measuring: every network's images at the pace this machine showed on one measured
+    single-image pass, scaled by MACs (a rough guide: depthwise convolutions run slower per MAC)."""
+    per_mac = measured_seconds / costs.summary(measured_key).macs
+    return sum(latency_images() * costs.summary(key).macs * per_mac for key in keys)
+
+
 def stage_taps(key: str) -> dict[str, str]:
     """A tap per resolution stage: the first convolution, then the last main tap whose units
     are 4, 8, 16, 32 input pixels apart — comparable depths across networks."""

@@ -50,12 +50,14 @@ st.dataframe(table, hide_index=True, key="compare_table",
 st.download_button(t("compare.download"), table.to_csv(index=False), "comparison.csv", "text/csv",
                    key="compare_csv")
 st.caption(t("compare.table_caption"))
+estimate = compare.estimated_latency_seconds(keys, selection.spec.key, selection.analysis().run.seconds)
+st.caption(t("compare.measure_estimate", seconds=estimate, name=selection.spec.name))
 if st.button(t("compare.measure", device=device_name), key="measure"):
     progress = st.progress(0.0)
     for index, key in enumerate(keys):
         progress.progress(index / len(keys), text=f"{zoo.get(key).name}…")
         loaded = cache.loaded_model(key)
-        latencies[key] = (compare.latency(loaded, 1), compare.latency(loaded, 16))
+        latencies[key] = tuple(compare.latency(loaded, batch) for batch in compare.LATENCY_BATCHES)
     progress.progress(1.0, text=t("compare.done"))
     st.rerun()
 

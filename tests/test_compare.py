@@ -77,3 +77,10 @@ def test_every_published_accuracy_has_a_source_and_a_protocol():
             assert spec.metrics_source is not None and spec.protocol in zoo.PROTOCOLS, spec.key
             assert f"zoo.protocol.{spec.protocol}" in i18n.table("en"), spec.key
         assert (spec.protocol == "torchvision_v2") == (spec.original_recipe is not None), spec.key
+
+
+def test_the_latency_estimate_scales_one_measured_pass_by_macs():
+    assert compare.latency_images() == (1 + 3 * 1) + (1 + 3 * 16)
+    alexnet, vgg = costs.summary("alexnet").macs, costs.summary("vgg16").macs
+    estimate = compare.estimated_latency_seconds(["alexnet", "vgg16"], "alexnet", 0.01)
+    assert estimate == pytest.approx(53 * 0.01 * (alexnet + vgg) / alexnet)
