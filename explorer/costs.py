@@ -280,6 +280,12 @@ def fc6_what_if(key: str) -> tuple[HeadOption, ...] | None:
 
 
 @memoize
+def dropouts(key: str) -> tuple[tuple[str, float], ...]:
+    """(module path, drop probability) of every dropout layer, in definition order."""
+    return tuple((path, m.p) for path, m in zoo.meta_model(key).named_modules() if isinstance(m, nn.Dropout))
+
+
+@memoize
 def checkpoint_params(key: str) -> int:
     """Parameters of the network as its builder makes it: the checkpoint's layout, before
     `finalize` drops parts of it (GoogLeNet's auxiliary heads)."""
@@ -353,4 +359,4 @@ def file_bytes(key: str) -> int:
 
 
 CACHED = (summary, weight_layers, shares, module_tree, stacked_3x3, fc6_what_if, peak_activation_bytes,
-          checkpoint_params)
+          checkpoint_params, dropouts)

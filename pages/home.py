@@ -1,8 +1,7 @@
 """Home: the model card, the input as the network sees it, and the top-5 predictions."""
 import streamlit as st
-from torch import nn
 
-from explorer import costs, figures, images, inference, weights, zoo
+from explorer import costs, figures, images, inference, weights
 from explorer.i18n import t
 from explorer.ui import sidebar
 
@@ -59,8 +58,7 @@ if spec.family in ("alexnet", "zfnet"):
     with st.expander(t("home.training.heading")):
         crops, different = images.alexnet_crops(selection.image.image, 8)
         st.image(list(crops), width=110)
-        dropouts = [(path, module.p) for path, module in zoo.meta_model(spec.key).named_modules()
-                    if isinstance(module, nn.Dropout)]
+        dropouts = costs.dropouts(spec.key)
         st.markdown(t("home.training.body", different=different, dropouts=len(dropouts),
                       p=", ".join(f"{p:g}" for _, p in dropouts), paths=", ".join(f"`{path}`" for path, _ in dropouts)))
 

@@ -157,3 +157,9 @@ def test_first_summaries_asked_by_many_sessions_are_computed_once():
         assert len({id(r) for r in results if r.key == key}) == 1
     assert costs.summary("alexnet").tap("conv2").macs == 223_948_800
     assert costs.summary("alexnet").tap("conv5").rf == 163
+
+
+def test_dropout_layers_are_read_from_the_build():
+    assert costs.dropouts("alexnet2012") == (("classifier.0", 0.5), ("classifier.3", 0.5))
+    assert costs.dropouts("googlenet_paper") == (("dropout", 0.2),)
+    assert costs.dropouts("resnet18") == ()
