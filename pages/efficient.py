@@ -30,8 +30,9 @@ with fire_tab:
     st.plotly_chart(figures.saving_bars([taps.get(f.module, f.module) for f in fires], [f.params for f in fires],
                                         [f.plain_params for f in fires], t("efficient.fire_chart"),
                                         t("efficient.fire_name"), t("efficient.plain_3x3")), key="fire_chart")
-    chosen = st.selectbox(t("efficient.fire_pick"), [taps[f.module] for f in fires if f.module in taps],
-                          key="fire_module")
+    fire_names = [taps[f.module] for f in fires if f.module in taps]
+    sidebar.linked("fire", "fire_module", fire_names)
+    chosen = st.selectbox(t("efficient.fire_pick"), fire_names, key="fire_module")
     loaded = cache.loaded_model(key)
     output = cache.analysis(loaded, selection.image).record.outputs[chosen]
     strongest = activations.top_channels(output, 16)
@@ -40,7 +41,9 @@ with fire_tab:
                        weights=sidebar.weights_label(loaded.status), channels=output.shape[0]))
 
 with separable_tab:
-    key = st.radio(t("efficient.separable_network"), ["mobilenet_v2", "efficientnet_lite0"], horizontal=True,
+    separable_keys = ["mobilenet_v2", "efficientnet_lite0"]
+    sidebar.linked("separable", "separable_network", separable_keys)
+    key = st.radio(t("efficient.separable_network"), separable_keys, horizontal=True,
                    key="separable_network", format_func=lambda k: zoo.get(k).name)
     layers = efficient.separable_convolutions(key)
     spent = sum(l.depthwise_macs + l.pointwise_macs for l in layers)
@@ -65,7 +68,9 @@ with separable_tab:
 
 with shuffle_tab:
     channels = 36  # at least as many channels per group as groups: one shuffle then reaches every group
+    sidebar.linked("groups", "shuffle_groups", [1, 2, 3, 4, 6])
     groups = st.select_slider(t("efficient.groups"), [1, 2, 3, 4, 6], value=3, key="shuffle_groups")
+    sidebar.share(fire=chosen, separable=key, groups=groups)
     st.markdown(t("efficient.shuffle_what", channels=channels, groups=groups,
                   grouped=efficient.grouped_params(channels, groups), full=efficient.grouped_params(channels, 1)))
     left, right = st.columns(2)

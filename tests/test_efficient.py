@@ -56,3 +56,13 @@ def test_the_efficient_page_reacts_to_its_widgets():
     app.select_slider(key="shuffle_groups").set_value(1).run()
     app.selectbox(key="fire_module").set_value("fire9").run()
     assert not apptest.errors(app) and "has 1,296 weights instead of 1,296" in apptest.texts(app)
+
+
+def test_the_efficient_view_travels_in_its_link():
+    from tests.test_permalinks import _open, _param
+
+    app = _open("pages/efficient.py", net="alexnet", fire="fire7", separable="efficientnet_lite0", groups="4")
+    assert not apptest.errors(app)
+    assert (app.selectbox(key="fire_module").value, app.radio(key="separable_network").value,
+            app.select_slider(key="shuffle_groups").value) == ("fire7", "efficientnet_lite0", 4)
+    assert (_param(app, "fire"), _param(app, "separable"), _param(app, "groups")) == ("fire7", "efficientnet_lite0", "4")
