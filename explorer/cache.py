@@ -132,10 +132,18 @@ class ByteBudgetCache(Generic[V]):
             return key in self._items
 
 
-def memoize(function: Callable[..., V]) -> Callable[..., V]:
+_MEMO_STORES: list[ByteBudgetCache] = []
+
+
+def memoize(function: Callable[..., V] | None = None, *, most: int | None = None):
     """functools.cache, single-flight: a result is computed once per arguments, and a second
-    caller asking while it is computed waits for it instead of computing it again."""
-    store: ByteBudgetCache = ByteBudgetCache(max_bytes=2**62, size_of=lambda _value: 0)
+    caller asking while it is computed waits for it instead of computing it again. With `most`
+    (`@memoize(most=2)`), only that many of the latest results are kept."""
+    if function is None:
+        return lambda decorated: memoize(decorated, most=most)
+    store: ByteBudgetCache = (ByteBudgetCache(max_bytes=2**62, size_of=lambda _value: 0) if most is None
+                              else ByteBudgetCache(max_bytes=most, size_of=lambda _value: 1))
+    _MEMO_STORES.append(store)
 
     @functools.wraps(function)
     def wrapper(*args):
@@ -144,3 +152,10 @@ def memoize(function: Callable[..., V]) -> Callable[..., V]:
     wrapper.cache_clear = store.clear  # type: ignore[attr-defined]
     wrapper.cache = store  # type: ignore[attr-defined]
     return wrapper
+
+
+def clear_memos() -> None:
+    """Forget every memoized result in this process, as a freshly started server would have none
+    (benchmarks that time a cold first view)."""
+    for store in _MEMO_STORES:
+        store.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
 
 import torch
 
@@ -81,6 +82,34 @@ def latency(loaded: inference.LoadedModel, batch: int, repeats: int = 3) -> Late
 
 
 LATENCY_BATCHES = (1, 16)
+
+
+def latencies(keys: Sequence[str], load: Callable[[str], inference.LoadedModel]
+              ) -> Iterator[tuple[str, tuple[Latency, ...]]]:
+    """(network, its latency at each of LATENCY_BATCHES), one network at a time, so a caller can
+    show progress and stop between networks keeping those measured."""
+    for key in keys:
+        loaded = load(key)
+        yield key, tuple(latency(loaded, batch) for batch in LATENCY_BATCHES)
+
+
+def tap_shape(key: str, tap: str) -> str:
+    """A tap's output shape as the papers write it ("96×55×55")."""
+    return "×".join(map(str, costs.summary(key).tap(tap).shape))
+
+
+def alexnet_beside_zfnet(keys: Sequence[str]) -> str | None:
+    """The AlexNet build to set beside ZFNet when both are chosen (the 2012 paper's if chosen)."""
+    if "zfnet" not in keys:
+        return None
+    return next((key for key in ("alexnet2012", "alexnet") if key in keys), None)
+
+
+def zfnet_changes(alexnet: str) -> dict[str, str]:
+    """The shapes that show ZFNet's three changes to AlexNet (texts "compare.zfnet_changes")."""
+    return {"alex_conv1": tap_shape(alexnet, "conv1"), "zf_conv1": tap_shape("zfnet", "conv1"),
+            "alex_pool2": tap_shape(alexnet, "pool2"), "zf_pool2": tap_shape("zfnet", "pool2"),
+            **{tap: tap_shape("zfnet_wide", tap) for tap in ("conv3", "conv4", "conv5")}}
 
 
 def latency_images(repeats: int = 3) -> int:

@@ -5,7 +5,9 @@ state they touch, so the shared, cached models never change.
 """
 from __future__ import annotations
 
+import copy
 import math
+import time
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
@@ -15,6 +17,7 @@ from torchvision.models.resnet import BasicBlock, Bottleneck
 
 from . import backend, images, inference, weights, zoo
 from .architectures.cifar import CifarBlock, cifar_net
+from .cache import memoize
 from .modelstate import preserved
 from .taps import Tap, hooked
 
@@ -47,16 +50,23 @@ def _last_bn(block: nn.Module) -> nn.Module:
 
 
 def build_twins(config: FlowConfig) -> tuple[nn.Module, nn.Module]:
-    """(residual, plain) from the same initial weights for every layer they share."""
-    _, _, residual_builder, plain_builder, _ = PAIRS[config.pair]
-    with weights.seeded(config.seed):
+    """(residual, plain) from the same initial weights for every layer they share: fresh copies
+    each call (callers move and train them) of the last two pairs built."""
+    return tuple(copy.deepcopy(model) for model in _built_twins(config.pair, config.init, config.seed,
+                                                                 config.bn == "none"))
+
+
+@memoize(most=2)  # both BatchNorm modes of one pair: the lecture's card, a switch on the page
+def _built_twins(pair: str, init: str, seed: int, without_batchnorm: bool) -> tuple[nn.Module, nn.Module]:
+    _, _, residual_builder, plain_builder, _ = PAIRS[pair]
+    with weights.seeded(seed):
         residual = residual_builder()
         plain = plain_builder()
     plain.load_state_dict({k: v for k, v in residual.state_dict().items() if k in plain.state_dict()})
-    if config.init == "zero":  # only the residual net has residual branches to silence
+    if init == "zero":  # only the residual net has residual branches to silence
         for _, block in _blocks(residual):
             nn.init.zeros_(_last_bn(block).weight)
-    if config.bn == "none":
+    if without_batchnorm:
         for model in (residual, plain):
             _remove_batchnorm(model)
     return residual.eval(), plain.eval()
@@ -213,6 +223,7 @@ class TrainStep:
     step: int
     loss: dict[str, float]  # "residual", "plain"
     conv_grad: dict[str, tuple[float, ...]]  # per convolution, in order
+    seconds_left: float = 0.0  # at the pace measured so far
 
 
 def train(config: FlowConfig, steps: int = 300, batch: int = 64, lr: float = 0.05) -> Iterator[TrainStep]:
@@ -223,6 +234,7 @@ def train(config: FlowConfig, steps: int = 300, batch: int = 64, lr: float = 0.0
                   for k, m in models.items()}
     images, labels = synthetic_dataset(seed=config.seed)
     order = torch.Generator().manual_seed(config.seed)
+    started = time.perf_counter()
     for step in range(1, steps + 1):
         index = torch.randint(0, len(labels), (batch,), generator=order)
         losses, grads = {}, {}
@@ -234,7 +246,8 @@ def train(config: FlowConfig, steps: int = 300, batch: int = 64, lr: float = 0.0
             grads[name] = tuple(float(m.weight.grad.norm()) for m in model.modules() if isinstance(m, nn.Conv2d))
             optimisers[name].step()
             losses[name] = float(loss.detach())
-        yield TrainStep(step, losses, grads)
+        pace = (time.perf_counter() - started) / step
+        yield TrainStep(step, losses, grads, pace * (steps - step))
 
 
 def input_size(config: FlowConfig) -> int:
@@ -252,6 +265,13 @@ class TwinResult:
     @property
     def first_conv_ratio(self) -> float:
         return self.residual.first_conv_grad / max(self.plain.first_conv_grad, 1e-30)
+
+
+def twins_on_image(config: FlowConfig, image: images.LoadedImage, crops: int,
+                   target: int | None = None) -> TwinResult:
+    """`compare_twins` on `crops` augmented crops of an image, at the pair's input size."""
+    x = images.augmented_batch(image.image, zoo.get("resnet34").preprocess, crops, size=input_size(config))
+    return compare_twins(config, x, target)
 
 
 def compare_twins(config: FlowConfig, x: Tensor, target: int | None = None,

@@ -143,6 +143,36 @@ def naive_vs_reduced(key: str) -> tuple[NaiveCost, ...]:
     return tuple(rows)
 
 
+GOOGLENET_BUILDS = ("googlenet_paper", "googlenet")
+
+
+def branch_rows(module: Module, shares: Mapping[str, float]) -> list[dict]:
+    """The module's branch table; pages head the columns with texts "inception.column.<key>"."""
+    return [{"branch": b.label, "layers": " → ".join(map(str, b.steps)),
+             "output": f"{b.channels}×{b.size[0]}×{b.size[1]}", "channel_share": b.channels / module.channels,
+             "energy_share": shares[b.label], "params": b.params, "macs": b.macs} for b in module.branches]
+
+
+def reduction_rows(key: str) -> list[dict]:
+    """For a GoogLeNet build: every module of both builds as built and naive (empty otherwise);
+    `build` is the build's key, `ratio` naive MACs over built."""
+    if key not in GOOGLENET_BUILDS:
+        return []
+    return [{"build": build, "module": row.module, "kernels": "{0}×{0}, {1}×{1}".format(*row.kernels),
+             "built_macs": row.reduced_macs, "naive_macs": row.naive_macs, "ratio": row.naive_macs / row.reduced_macs,
+             "built_params": row.reduced_params, "naive_params": row.naive_params}
+            for build in GOOGLENET_BUILDS for row in naive_vs_reduced(build)]
+
+
+def reduction_totals(rows: list[dict]) -> dict[str, tuple[int, int]]:
+    """Per build: (MACs of all its modules as built, as naive modules)."""
+    totals: dict[str, tuple[int, int]] = {}
+    for row in rows:
+        built, naive = totals.get(row["build"], (0, 0))
+        totals[row["build"]] = (built + row["built_macs"], naive + row["naive_macs"])
+    return totals
+
+
 def _last_conv(branch: nn.Module) -> nn.Conv2d:
     return [m for m in branch.modules() if isinstance(m, nn.Conv2d)][-1]
 

@@ -9,7 +9,7 @@ from torch import nn
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
-from . import backend, images, inference, zoo
+from . import attribution, backend, images, inference, zoo
 from .taps import Tap, hooked
 
 SHIFTS = tuple(range(0, 33, 4))
@@ -76,3 +76,9 @@ def probe(loaded: inference.LoadedModel, image: images.LoadedImage, tap: Tap,
     return ShiftProbe(loaded.spec.key, tap.name,
                       tuple(Shift(k, float(p), float(f)) for k, p, f in zip(shifts, cosine(pooled), cosine(flattened))),
                       run)
+
+
+def probe_default_tap(loaded: inference.LoadedModel, image: images.LoadedImage) -> ShiftProbe:
+    """`probe` at the network's last spatial block, the tap Grad-CAM explains by default."""
+    key = loaded.spec.key
+    return probe(loaded, image, next(tap for tap in zoo.taps(key) if tap.name == attribution.default_tap(key)))

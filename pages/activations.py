@@ -23,6 +23,24 @@ output = record.outputs[tap.name]
 st.caption(t("activations.tap_caption" if tap.io == "output" else "activations.tap_input_caption", tap=tap.name,
              kind=tap.kind, module=tap.module, shape=" × ".join(map(str, output.shape))))
 
+
+@st.fragment  # picking a channel or moving the opacity redraws this section only
+def one_channel(output, tap_name: str, chosen: list[int], view: dict) -> None:
+    st.subheader(t("activations.one_channel"))
+    channel_key = f"channel:{spec.key}:{tap_name}"
+    sidebar.linked("ch", channel_key, chosen)
+    channel = st.selectbox(t("activations.channel"), chosen, key=channel_key)
+    sidebar.share(tap=tap_name, ch=channel, **view)
+    heat_col, overlay_col = st.columns(2)
+    heat_col.plotly_chart(figures.channel_heatmap(output[channel], t("activations.channel_title", tap=tap_name,
+                                                                       channel=channel)),
+                          key="channel_heatmap")
+    opacity = overlay_col.slider(t("activations.opacity"), 0.0, 1.0, 0.55, 0.05, key="overlay_opacity")
+    picture = images.input_views(selection.image.image, spec.preprocess).cropped
+    overlay_col.image(figures.overlay(picture, output[channel], opacity), width="stretch",
+                      caption=t("activations.overlay_caption"))
+
+
 if activations.is_spatial(output) and output.shape[1] * output.shape[2] > 1:
     channels_total = output.shape[0]
     left, middle, right, far = st.columns(4)
@@ -48,19 +66,7 @@ if activations.is_spatial(output) and output.shape[1] * output.shape[2] > 1:
                        file_name=f"{spec.key}-{tap.name.replace('/', '_')}.png", mime="image/png",
                        key="grid_download")
 
-    st.subheader(t("activations.one_channel"))
-    channel_key = f"channel:{spec.key}:{tap.name}"
-    sidebar.linked("ch", channel_key, chosen)
-    channel = st.selectbox(t("activations.channel"), chosen, key=channel_key)
-    sidebar.share(tap=tap.name, ch=channel, show=show, k=k, rank=metric, scale=scale)
-    heat_col, overlay_col = st.columns(2)
-    heat_col.plotly_chart(figures.channel_heatmap(output[channel], t("activations.channel_title", tap=tap.name,
-                                                                       channel=channel)),
-                          key="channel_heatmap")
-    opacity = overlay_col.slider(t("activations.opacity"), 0.0, 1.0, 0.55, 0.05, key="overlay_opacity")
-    picture = images.input_views(selection.image.image, spec.preprocess).cropped
-    overlay_col.image(figures.overlay(picture, output[channel], opacity), width="stretch",
-                      caption=t("activations.overlay_caption"))
+    one_channel(output, tap.name, chosen, dict(show=show, k=k, rank=metric, scale=scale))
 else:
     sidebar.share(tap=tap.name, ch=None, show=None, k=None, rank=None, scale=None)
     vector = output.flatten()

@@ -68,17 +68,19 @@ def panel(column, name: str, default_method: str, network: str) -> None:
         if settings.method in SLOW and not done:
             evaluations = attribution.expected_evaluations(settings, loaded.spec.preprocess.crop)
             forward = cache.analysis(loaded, selection.image).run.seconds  # this machine, this network
-            st.caption(t("attribution.cost", method=method_name, evaluations=evaluations,
-                         seconds=attribution.estimated_seconds(settings, loaded.spec.preprocess.crop, forward)))
-            if not st.button(t("attribution.run"), key=f"{name}_run"):
-                return
-            bar = st.progress(0.0, text=t("attribution.starting"))
-            st.button(t("attribution.cancel"), key=f"{name}_cancel", help=t("attribution.cancel_help"))
-            report = lambda done, total: bar.progress(done / total, text=t("attribution.pass", done=done, total=total))
+            ask = st.empty()  # the estimate and the button go once the run starts
+            with ask.container():
+                st.caption(t("attribution.cost", method=method_name, evaluations=evaluations,
+                             seconds=attribution.estimated_seconds(settings, loaded.spec.preprocess.crop, forward)))
+                if not st.button(t("attribution.run"), key=f"{name}_run"):
+                    return
+            ask.empty()
+            with widgets.running(f"{name}_cancel") as report:
+                result = cache.attribution(loaded, selection.image, settings, target, lambda done, total: report(
+                    done / total, t("attribution.pass", done=done, total=total)))
         else:
-            report = None
-        with st.spinner(t("attribution.attributing")):
-            result = cache.attribution(loaded, selection.image, settings, target, report)
+            with st.spinner(t("attribution.attributing")):
+                result = cache.attribution(loaded, selection.image, settings, target)
         picture = images.input_views(selection.image.image, loaded.spec.preprocess).cropped
         overlay = figures.overlay(picture, result.heat, opacity)
         st.image(overlay, width="stretch",

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from explorer import backend, compare, costs, figures, i18n, inference, zoo
+from explorer import backend, compare, figures, i18n, inference, zoo
 from explorer.i18n import t
 from explorer.ui import cache, sidebar, widgets
 
@@ -53,12 +53,12 @@ st.caption(t("compare.table_caption"))
 estimate = compare.estimated_latency_seconds(keys, selection.spec.key, selection.analysis().run.seconds)
 st.caption(t("compare.measure_estimate", seconds=estimate, name=selection.spec.name))
 if st.button(t("compare.measure", device=device_name), key="measure"):
-    progress = st.progress(0.0)
-    for index, key in enumerate(keys):
-        progress.progress(index / len(keys), text=f"{zoo.get(key).name}…")
-        loaded = cache.loaded_model(key)
-        latencies[key] = tuple(compare.latency(loaded, batch) for batch in compare.LATENCY_BATCHES)
-    progress.progress(1.0, text=t("compare.done"))
+    with widgets.running("measure_cancel") as report:  # a cancel keeps the networks measured so far
+        report(0.0, t("compare.measuring", name=zoo.get(keys[0]).name))
+        for done, (key, measured) in enumerate(compare.latencies(keys, cache.loaded_model), start=1):
+            latencies[key] = measured
+            report(done / len(keys), t("compare.measuring", name=zoo.get(keys[min(done, len(keys) - 1)]).name)
+                   if done < len(keys) else t("compare.done"))
     st.rerun()
 
 left, right = st.columns(2)
@@ -87,22 +87,17 @@ for column, key in zip(st.columns(len(keys)), keys):
         column.image(figures.energy_map(analyses[key].record.outputs[tap]), width="stretch",
                      caption=f"{t('compare.first_conv') if stage == 'first_conv' else stage}: {tap}")
 
-if {"alexnet2012", "zfnet"} <= set(keys) or {"alexnet", "zfnet"} <= set(keys):
+alexnet = compare.alexnet_beside_zfnet(keys)
+if alexnet:
     st.subheader(t("compare.alexnet_zfnet"))
-    alex = "alexnet2012" if "alexnet2012" in keys else "alexnet"
-    summaries = {k: costs.summary(k) for k in (alex, "zfnet", "zfnet_wide")}
-    shape = lambda k, tap: "×".join(map(str, summaries[k].tap(tap).shape))
-    st.markdown(t("compare.zfnet_changes", alex_conv1=shape(alex, "conv1"), zf_conv1=shape("zfnet", "conv1"),
-                  alex_pool2=shape(alex, "pool2"), zf_pool2=shape("zfnet", "pool2"),
-                  conv3=shape("zfnet_wide", "conv3"), conv4=shape("zfnet_wide", "conv4"),
-                  conv5=shape("zfnet_wide", "conv5")))
+    st.markdown(t("compare.zfnet_changes", **compare.zfnet_changes(alexnet)))
     kernels_left, kernels_right = st.columns(2)
-    widgets.kernel_picture(alex, kernels_left)
+    widgets.kernel_picture(alexnet, kernels_left)
     widgets.kernel_picture("zfnet", kernels_right)
     for tap in ("conv1", "conv2"):
-        for column, key in zip(st.columns(2), (alex, "zfnet")):
+        for column, key in zip(st.columns(2), (alexnet, "zfnet")):
             column.image(figures.energy_map(analyses[key].record.outputs[tap], 160),
-                         caption=f"{zoo.get(key).name} {tap}: {shape(key, tap)}", width="stretch")
+                         caption=f"{zoo.get(key).name} {tap}: {compare.tap_shape(key, tap)}", width="stretch")
 
 claims = compare.closing_claims(keys)
 if claims:

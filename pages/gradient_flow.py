@@ -1,6 +1,4 @@
 """Gradient flow: residual vs plain networks, measured."""
-import time
-
 import pandas as pd
 import streamlit as st
 
@@ -77,15 +75,13 @@ if not trainable:  # the reason beside the button, not only on hover
 chart = st.empty()
 if start:
     st.session_state[train_key] = []
-    progress = st.progress(0.0, text=t("gradflow.training_progress"))
-    started = time.perf_counter()
-    for record in gradflow.train(config, steps=steps):
-        st.session_state[train_key].append(record)
-        if record.step % 10 == 0 or record.step == steps:
-            left_s = (time.perf_counter() - started) / record.step * (steps - record.step)  # measured pace
-            progress.progress(record.step / steps, text=t("gradflow.step", step=record.step, steps=steps, left=left_s,
-                                                          residual=record.loss["residual"], plain=record.loss["plain"]))
-            chart.plotly_chart(figures.training_figure(st.session_state[train_key]), key=f"train_{record.step}")
+    with widgets.running("train_cancel") as report:  # a cancel keeps the curve trained so far
+        for record in gradflow.train(config, steps=steps):
+            st.session_state[train_key].append(record)
+            if record.step % 10 == 0 or record.step == steps:
+                report(record.step / steps, t("gradflow.step", step=record.step, steps=steps, left=record.seconds_left,
+                                              residual=record.loss["residual"], plain=record.loss["plain"]))
+                chart.plotly_chart(figures.training_figure(st.session_state[train_key]), key=f"train_{record.step}")
 elif st.session_state.get(train_key):
     chart.plotly_chart(figures.training_figure(st.session_state[train_key]), key="train_done")
 

@@ -36,9 +36,7 @@ elif all(b.size == module.size for b in module.branches):
     right.caption(t("inception.reduction", height=module.size[0], width=module.size[1]))
 if not module.covered:
     right.caption(t("inception.uncovered"))
-table = pd.DataFrame([{"branch": b.label, "layers": " → ".join(map(str, b.steps)), "output": f"{b.channels}×{b.size[0]}×{b.size[1]}",
-                       "channel_share": b.channels / module.channels, "energy_share": shares[module.tap.name][b.label],
-                       "params": b.params, "macs": b.macs} for b in module.branches])
+table = pd.DataFrame(inception.branch_rows(module, shares[module.tap.name]))
 st.dataframe(table.rename(columns=lambda c: t(f"inception.column.{c}")), hide_index=True, key="branch_table",
              column_config={t(f"inception.column.{c}"): st.column_config.ProgressColumn(format="percent", min_value=0,
                                                                                           max_value=1)
@@ -46,36 +44,35 @@ st.dataframe(table.rename(columns=lambda c: t(f"inception.column.{c}")), hide_in
              | {t(f"inception.column.{c}"): st.column_config.NumberColumn(format="localized") for c in ("params", "macs")})
 st.caption(t("inception.energy_caption"))
 
-st.subheader(t("inception.sees"))
-k = st.slider(t("inception.per_branch"), 1, 32, 8, key="branch_k")
-for column, branch in zip(st.columns(len(module.branches)), module.branches):
-    maps = record.outputs[branch.tap.name]
-    column.image(figures.png_bytes(figures.channel_grid(maps, activations.top_channels(maps, k), columns=2)),
-                 caption=t("inception.branch_caption", branch=branch.label, shown=min(k, maps.shape[0]),
-                           total=maps.shape[0]), width="stretch")
 
+
+@st.fragment  # moving the slider redraws these maps only
+def branch_maps(module: inception.Module, outputs) -> None:
+    k = st.slider(t("inception.per_branch"), 1, 32, 8, key="branch_k")
+    for column, branch in zip(st.columns(len(module.branches)), module.branches):
+        maps = outputs[branch.tap.name]
+        column.image(figures.png_bytes(figures.channel_grid(maps, activations.top_channels(maps, k), columns=2)),
+                     caption=t("inception.branch_caption", branch=branch.label, shown=min(k, maps.shape[0]),
+                               total=maps.shape[0]), width="stretch")
+
+
+st.subheader(t("inception.sees"))
+branch_maps(module, record.outputs)
 st.plotly_chart(figures.branch_energy_figure([(name, shares[name]) for name in by_name]), key="energy")
 
-naive = {key: inception.naive_vs_reduced(key) for key in ("googlenet_paper", "googlenet")} \
-    if spec.key in ("googlenet", "googlenet_paper") else {}
+naive = inception.reduction_rows(spec.key)
 if naive:
     st.subheader(t("inception.why_reductions"))
-    frame = pd.DataFrame([{"build": zoo.get(key).name, "module": row.module,
-                           "kernels": f"{row.kernels[0]}×{row.kernels[0]}, {row.kernels[1]}×{row.kernels[1]}",
-                           "built_macs": row.reduced_macs, "naive_macs": row.naive_macs,
-                           "ratio": row.naive_macs / row.reduced_macs, "built_params": row.reduced_params,
-                           "naive_params": row.naive_params}
-                          for key, costs_of in naive.items() for row in costs_of])
+    frame = pd.DataFrame([row | {"build": zoo.get(row["build"]).name} for row in naive])
     counts = ("built_macs", "naive_macs", "built_params", "naive_params")
     st.dataframe(frame[frame["module"] == module.tap.name].rename(columns=lambda c: t(f"inception.column.{c}")),
                  hide_index=True, key="naive_module",
                  column_config={t(f"inception.column.{c}"): st.column_config.NumberColumn(format="localized")
                                 for c in counts}
                  | {t("inception.column.ratio"): st.column_config.NumberColumn(format="%.2f×")})
-    totals = frame.groupby("build", sort=False)[["built_macs", "naive_macs"]].sum()
-    st.markdown(" · ".join(t("inception.totals", build=build, built=figures.human_count(r["built_macs"]),
-                             naive=figures.human_count(r["naive_macs"]), ratio=r["naive_macs"] / r["built_macs"])
-                           for build, r in totals.iterrows()))
+    st.markdown(" · ".join(t("inception.totals", build=zoo.get(build).name, built=figures.human_count(built),
+                             naive=figures.human_count(naive_macs), ratio=naive_macs / built)
+                           for build, (built, naive_macs) in inception.reduction_totals(naive).items()))
     st.caption(t("inception.naive_caption"))
 
 st.subheader(t("inception.ablation"))

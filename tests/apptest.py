@@ -2,12 +2,35 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
 
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
-
+ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
+
+
+@contextmanager
+def navigation_pinned() -> Iterator[None]:
+    """Streamlit's PagesManager treats a pages/ folder beside the entry script as a legacy
+    multipage app whenever its class flag is unset, and AppTest unsets it before every
+    run; a rerun then executes the page file without app.py. app.py always uses
+    st.navigation, so pin the flag to False as the running server does after its first run.
+    """
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    PagesManager.__init__ = init
+    try:
+        yield
+    finally:
+        PagesManager.__init__ = original
 
 
 def start(network: str = "alexnet", page: str | None = None, timeout: float = 300) -> AppTest:

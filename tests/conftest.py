@@ -33,22 +33,10 @@ def isolated_caches(tmp_path_factory):
 
 @pytest.fixture(scope="session", autouse=True)
 def apptest_with_pages_folder():
-    """Streamlit's PagesManager treats a pages/ folder beside the entry script as a legacy
-    multipage app whenever its class flag is unset, and AppTest unsets it before every
-    run; a rerun then executes the page file without app.py. app.py always uses
-    st.navigation, so pin the flag to False as the running server does after its first run.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
+    from tests.apptest import navigation_pinned
 
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    PagesManager.__init__ = init
-    yield
-    PagesManager.__init__ = original
+    with navigation_pinned():
+        yield
 
 
 @pytest.fixture(scope="session")

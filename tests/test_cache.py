@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from explorer.cache import ByteBudgetCache, memoize, nbytes
+from explorer.cache import ByteBudgetCache, clear_memos, memoize, nbytes
 
 
 class Blob:
@@ -103,3 +103,20 @@ def test_memoize_is_single_flight_and_clearable():
     assert calls == [3]
     square.cache_clear()
     assert square(3) == 9 and calls == [3, 3]
+
+
+def test_memoize_with_a_bound_keeps_the_latest_results_and_clear_memos_forgets_all():
+    calls = []
+
+    @memoize(most=2)
+    def double(x):
+        calls.append(x)
+        return 2 * x
+
+    assert [double(x) for x in (1, 2, 1, 3, 2, 1)] == [2, 4, 2, 6, 4, 2]
+    assert calls == [1, 2, 3, 2, 1]  # the two latest used are kept: 3 pushes 2 out, 2 then 1, 1 then 3
+    double(1)
+    assert len(calls) == 5
+    clear_memos()
+    double(1)
+    assert len(calls) == 6

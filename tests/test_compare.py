@@ -84,3 +84,26 @@ def test_the_latency_estimate_scales_one_measured_pass_by_macs():
     alexnet, vgg = costs.summary("alexnet").macs, costs.summary("vgg16").macs
     estimate = compare.estimated_latency_seconds(["alexnet", "vgg16"], "alexnet", 0.01)
     assert estimate == pytest.approx(53 * 0.01 * (alexnet + vgg) / alexnet)
+
+
+def test_latencies_come_one_network_at_a_time_so_a_cancel_keeps_those_measured():
+    loads = []
+
+    def load(key):
+        loads.append(key)
+        return inference.load(key)
+
+    measuring = compare.latencies(["squeezenet1_1", "alexnet"], load)
+    key, measured = next(measuring)
+    assert key == "squeezenet1_1" and loads == ["squeezenet1_1"]
+    assert len(measured) == len(compare.LATENCY_BATCHES) and all(m.seconds > 0 for m in measured)
+    measuring.close()  # what a Cancel click does to the page's loop
+    assert loads == ["squeezenet1_1"]
+
+
+def test_the_zfnet_section_reads_its_shapes_from_the_builds():
+    assert compare.alexnet_beside_zfnet(["zfnet", "alexnet", "alexnet2012"]) == "alexnet2012"
+    assert compare.alexnet_beside_zfnet(["alexnet", "vgg16"]) is None
+    shapes = compare.zfnet_changes("alexnet2012")
+    assert shapes["alex_conv1"] == "96×55×55" and shapes["zf_conv1"] == "96×110×110"
+    assert shapes["conv3"] == "512×13×13" and shapes["conv5"] == "512×13×13"

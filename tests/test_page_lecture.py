@@ -1,17 +1,30 @@
 """The Lecture page, live claim cards, slides and presenter mode through AppTest."""
 import dataclasses
 
-from explorer import costs, zoo
+from streamlit.testing.v1 import AppTest
+
+from explorer import costs, lecture, zoo
 from explorer.ui.slides import SLIDES
 from tests import apptest
 
 PAGE = "pages/lecture.py"
 
 
+def all_tabs(app) -> str:
+    """The texts of every tab, each opened in turn as a click on it does."""
+    text = []
+    for section in lecture.SECTIONS:
+        app.session_state["_lecture_section"] = section
+        app.run()
+        assert not apptest.errors(app), section
+        text.append(apptest.texts(app))
+    return "\n".join(text)
+
+
 def test_every_card_has_a_verdict_and_a_link():
     app = apptest.start("resnet18", PAGE)
     assert not apptest.errors(app)
-    text = apptest.texts(app)
+    text = all_tabs(app)
     for expected in ("74.27%", "6×6×256 = 9,216", "128.0 M MACs with the reductions vs 303.5 M",
                      "first-conv gradient", "cosine similarity", "256→64"):
         assert expected in text, expected
@@ -22,7 +35,7 @@ def test_claims_about_trained_networks_are_measured_on_a_trained_one_and_say_so(
     """ResNet-18 and ResNet-50 have no weights here: sparsity and shift stability are measured on
     EfficientNet-Lite0, whose weights ship with a package; LRN has no trained network to go to."""
     app = apptest.start("resnet18", PAGE)
-    text = apptest.texts(app)
+    text = all_tabs(app)
     cards = text.split("-badge[")
     stand_in = "EfficientNet-Lite0 (trained; {}'s weights are not on this machine)"
     sparsity = next(c for c in cards if "after the average ReLU" in c)
@@ -48,10 +61,33 @@ def test_a_card_follows_the_registry(monkeypatch):
     costs.clear_caches()
     try:
         app = apptest.start("resnet18", PAGE)
-        assert "fc6: 205,529,088 of" in apptest.texts(app)
+        app.session_state["_lecture_section"] = "vgg"
+        assert "fc6: 205,529,088 of" in apptest.texts(app.run())
     finally:
         monkeypatch.undo()
         costs.clear_caches()
+
+
+def test_only_the_open_tab_is_measured_and_the_tab_travels_in_the_link(cat_image):
+    """The first view measures the AlexNet tab only (the shortcut card's four backward passes wait
+    for its tab); the open tab is a URL parameter, so a link reopens it, in either language."""
+    from explorer.ui import cache
+
+    cache.results().clear()
+    app = apptest.start("alexnet", PAGE)
+    kinds = lambda: {key[0] for key in cache.results()._items}
+    assert "analysis" in kinds() and "twins" not in kinds()
+    app.session_state["_lecture_section"] = "resnet"
+    app.run()
+    assert "twins" in kinds() and app.query_params["section"] in ("resnet", ["resnet"])
+    assert "first-conv gradient" in apptest.texts(app)
+    app.segmented_control(key="lang").set_value("zh").run()
+    assert app.session_state["lecture_tab"] == "ResNet" and not apptest.errors(app)
+    linked = AppTest.from_file(apptest.APP, default_timeout=300)
+    linked.query_params.update(net="alexnet", section="notes")
+    linked.switch_page(PAGE).run()
+    assert linked.session_state["lecture_tab"] == "Where the notes slip"
+    assert "max pooling" in apptest.texts(linked) and "-badge[" in apptest.texts(linked)
 
 
 def _presenting(app) -> bool:

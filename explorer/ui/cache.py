@@ -83,16 +83,6 @@ def rectifier_zeros(loaded: inference.LoadedModel, image: LoadedImage) -> activa
     return _cached("rectifier_zeros", loaded, image, compute=lambda: activations.rectifier_zeros(loaded, image))
 
 
-def trained_or_stand_in(key: str) -> tuple[inference.LoadedModel, inference.LoadedModel]:
-    """(the network asked for, the one to measure a claim about trained networks on): the same
-    when its weights are here, else the trained network this machine has (EfficientNet-Lite0 on
-    a fresh offline one)."""
-    asked = loaded_model(key)
-    if asked.status.pretrained:
-        return asked, asked
-    return asked, loaded_model(weights.trained_network(key))
-
-
 def ablation(loaded: inference.LoadedModel, image: LoadedImage, module: str, branch: str) -> inception.Ablation:
     """The effect of zeroing one branch, once per (model, weights, image, module, branch)."""
     def compute() -> inception.Ablation:
@@ -103,11 +93,8 @@ def ablation(loaded: inference.LoadedModel, image: LoadedImage, module: str, bra
 
 def twins(config: gradflow.FlowConfig, image: LoadedImage, crops: int, target: int | None) -> gradflow.TwinResult:
     """The residual/plain comparison, once per (configuration, image, batch, target)."""
-    def compute() -> gradflow.TwinResult:
-        x = images.augmented_batch(image.image, zoo.get("resnet34").preprocess, crops,
-                                   size=gradflow.input_size(config))
-        return gradflow.compare_twins(config, x, target)
-    return _cached("twins", None, image, config, crops, target, compute=compute)
+    return _cached("twins", None, image, config, crops, target,
+                   compute=lambda: gradflow.twins_on_image(config, image, crops, target))
 
 
 def single_flow(loaded: inference.LoadedModel, image: LoadedImage) -> gradflow.SingleFlow:
@@ -124,7 +111,4 @@ def attribution(loaded: inference.LoadedModel, image: LoadedImage, settings: exp
 
 def shift_probe(loaded: inference.LoadedModel, image: LoadedImage) -> invariance.ShiftProbe:
     """Pooled vs flattened features under shifts of the image, once per (model, weights, image)."""
-    def compute() -> invariance.ShiftProbe:
-        tap = next(t for t in zoo.taps(loaded.spec.key) if t.name == explorer_attribution.default_tap(loaded.spec.key))
-        return invariance.probe(loaded, image, tap)
-    return _cached("shift_probe", loaded, image, compute=compute)
+    return _cached("shift_probe", loaded, image, compute=lambda: invariance.probe_default_tap(loaded, image))

@@ -223,8 +223,9 @@ def restore_view() -> None:
 
 def linked(param: str, state_key: str, options: Sequence[object]) -> None:
     """Before a page's widget: a link naming `param` chooses the widget's value, if it is one of
-    `options` (compared as text, as URLs carry them)."""
-    wanted = st.session_state.get("_incoming_view", {}).get(param)
+    `options` (compared as text, as URLs carry them). A link applies once: a fragment's rerun,
+    which does not read the URL again, must not set the widget back."""
+    wanted = st.session_state.get("_incoming_view", {}).pop(param, None)
     match = next((option for option in options if str(option) == wanted), None)
     if wanted is not None and match is not None:
         st.session_state[state_key] = match
@@ -232,8 +233,8 @@ def linked(param: str, state_key: str, options: Sequence[object]) -> None:
 
 def linked_list(param: str, state_key: str, options: Sequence[object], most: int) -> None:
     """Before a multiselect: a link naming `param` ("a,b,c") chooses those of its values that are
-    `options`, at most `most` of them."""
-    wanted = st.session_state.get("_incoming_view", {}).get(param)
+    `options`, at most `most` of them (once, as `linked`)."""
+    wanted = st.session_state.get("_incoming_view", {}).pop(param, None)
     if wanted is not None:
         by_text = {str(option): option for option in options}
         chosen = [by_text[value] for value in dict.fromkeys(wanted.split(",")) if value in by_text][:most]

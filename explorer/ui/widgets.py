@@ -1,7 +1,8 @@
 """Page helpers shared by several pages."""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from contextlib import contextmanager
+from typing import Callable, Iterator, Sequence
 
 import streamlit as st
 
@@ -59,6 +60,18 @@ def claim_cards(claims: Sequence[Claim]) -> None:
             st.markdown(f"{badge} **{claim.topic}** — {claim.statement}")
             st.markdown(t("widgets.measured", value=claim.measured))
             st.caption(claim.why)
+
+
+@contextmanager
+def running(cancel_key: str) -> Iterator[Callable[[float, str], None]]:
+    """A progress bar and a Cancel button while long work runs, gone when it finishes; yields
+    report(fraction, text). Cancel is a click: Streamlit stops this run at its next report."""
+    panel = st.empty()
+    with panel.container():
+        bar = st.progress(0.0, text=t("widgets.starting"))
+        st.button(t("widgets.cancel"), key=cancel_key, help=t("widgets.cancel_help"))
+    yield lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text)
+    panel.empty()
 
 
 def fell_back(*runs) -> None:

@@ -1,0 +1,150 @@
+"""Server time of every page's first view and of every warm interaction, for the lecture's networks.
+
+app.py is driven by Streamlit's AppTest, which runs the script in this process as a server would:
+a first view starts from empty caches (models, results, memoized counts), as on a freshly started
+server whose imports are done; an interaction is one widget change on the page just shown. Each
+figure is also given as a ratio to a bare forward pass of the same network measured in the same run,
+so the targets (5 s first view, 10 s for the Inception page of Inception-v3/v4, 1 s per interaction,
+on 2 CPU cores) travel to other machines as ratios of that machine's own forward pass.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import streamlit as st
+import torch
+from streamlit.testing.v1 import AppTest
+
+from bench.common import Result, seconds
+from explorer import backend, costs, images, inception, weights, zoo
+from explorer.cache import clear_memos
+from tests import apptest
+
+SAMPLE = "assets/samples/cat.jpg"
+LECTURE = ("alexnet", "zfnet", "vgg16", "googlenet", "resnet50")
+PAGES = tuple(f"pages/{name}.py" for name in ("home", "activations", "costs", "inception", "gradient_flow",
+                                              "compare", "attribution", "efficient", "lecture"))
+FIRST_VIEW_S, INTERACTION_S = 5.0, 1.0
+SLOW_FIRST_VIEWS = {("inception_v3", "pages/inception.py"): 10.0, ("inception_v4", "pages/inception.py"): 10.0}
+# a bare forward of the sample on the 2-core machine the targets were set on (median, seconds):
+# the ratio targets are the seconds targets in units of these
+REFERENCE_FORWARD_S = {"alexnet": 0.021, "zfnet": 0.047, "vgg16": 0.36, "googlenet": 0.052, "resnet50": 0.11,
+                       "inception_v3": 0.15, "inception_v4": 0.33}
+
+Action = Callable[[AppTest, str], object]
+
+
+def _pick_other(widget) -> object:
+    """A value of a select box other than its current one."""
+    return next(option for option in widget.options if option != widget.value)
+
+
+def _channel(app: AppTest, _key: str) -> object:
+    box = next(box for box in app.selectbox if str(box.key).startswith("channel:"))
+    return box.select_index(1).run()
+
+
+# the widgets a lecturer moves on each page that redraw without new numbers (keys as the pages set them);
+# besides these, every page is timed rerunning (as presenter mode or the glossary make it) and in the
+# other language
+INTERACTIONS: dict[str, dict[str, Action]] = {
+    "pages/home.py": {},
+    "pages/activations.py": {
+        "layer step": lambda app, key: app.button(key=f"tap:{key}:next").click().run(),
+        "K": lambda app, _key: app.slider(key="grid_k").set_value(8).run(),
+        "channel": _channel,
+        "overlay opacity": lambda app, _key: app.slider(key="overlay_opacity").set_value(0.3).run()},
+    "pages/costs.py": {
+        "receptive-field step": lambda app, key: app.button(key=f"rf_tap:{key}:next").click().run(),
+        "treemap by": lambda app, _key: app.radio(key="treemap_by").set_value("macs").run()},
+    "pages/inception.py": {
+        "module step": lambda app, key: app.button(key=f"inception_module:{key}:next").click().run(),
+        "maps per branch": lambda app, _key: app.slider(key="branch_k").set_value(4).run()},
+    "pages/gradient_flow.py": {"training steps": lambda app, _key: app.slider(key="train_steps").set_value(100).run()},
+    "pages/compare.py": {"like with like": lambda app, _key: app.toggle(key="like_with_like").set_value(False).run()},
+    "pages/attribution.py": {"opacity": lambda app, _key: app.slider(key="attr_opacity").set_value(0.3).run()},
+    "pages/efficient.py": {"shuffle groups": lambda app, _key: app.select_slider(key="shuffle_groups").set_value(4).run()},
+    "pages/lecture.py": {},
+}
+EVERY_PAGE: dict[str, Action] = {
+    "rerun": lambda app, _key: app.run(),
+    "language": lambda app, _key: app.segmented_control(key="lang").set_value("zh").run()}
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One page visited on a fresh server: its first view and each interaction, in seconds."""
+    key: str
+    page: str
+    first_view: float
+    interactions: dict[str, float]
+
+
+def fresh_server() -> None:
+    """Empty every cache a page fills, as a restarted server would have them."""
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    costs.clear_caches()
+    clear_memos()
+
+
+def _checked(app: AppTest, what: str) -> AppTest:
+    if app.exception:
+        raise RuntimeError(f"{what}: {app.exception[0].value}")
+    return app
+
+
+def visit(key: str, page: str) -> Visit:
+    """Open `page` with network `key` on a fresh server, then move each of its widgets once."""
+    fresh_server()
+    start = time.perf_counter()
+    app = apptest.start(key, None if page == "pages/home.py" else page, timeout=600)
+    first_view = time.perf_counter() - start
+    _checked(app, f"{key} {page}")
+    interactions = {}
+    without_widgets = page == "pages/inception.py" and not inception.modules(key)  # the page says so and stops
+    for name, action in (EVERY_PAGE | ({} if without_widgets else INTERACTIONS[page])).items():
+        start = time.perf_counter()
+        action(app, key)
+        interactions[name] = time.perf_counter() - start
+        _checked(app, f"{key} {page} {name}")
+    return Visit(key, page, first_view, interactions)
+
+
+def bare_forward(key: str, device: torch.device) -> float:
+    """Median seconds of one forward pass of the sample through a private copy of the network."""
+    spec = zoo.get(key)
+    model = weights.load(spec)[0].to(device).eval()
+    x = images.preprocess(images.load(open(SAMPLE, "rb").read()).image, spec.preprocess).to(device)
+
+    def forward():
+        with torch.no_grad():
+            model(x).cpu()
+    return seconds(forward)
+
+
+def _results(key: str, visits: list[Visit], forward: float) -> list[Result]:
+    worst_view = max(visits, key=lambda v: v.first_view / SLOW_FIRST_VIEWS.get((key, v.page), FIRST_VIEW_S))
+    view_target = SLOW_FIRST_VIEWS.get((key, worst_view.page), FIRST_VIEW_S)
+    moves = [(visit.page, name, s) for visit in visits for name, s in visit.interactions.items()]
+    page, name, worst_move = max(moves, key=lambda move: move[2])
+    reference = REFERENCE_FORWARD_S[key]
+    return [Result.at_most(f"first_view_slowest [{key}: {worst_view.page}]", worst_view.first_view, "s", view_target),
+            Result.at_most(f"first_view_slowest/forward [{key}]", worst_view.first_view / forward, "ratio",
+                           round(view_target / reference)),
+            Result.at_most(f"interaction_slowest [{key}: {page} {name}]", worst_move, "s", INTERACTION_S),
+            Result.at_most(f"interaction_slowest/forward [{key}]", worst_move / forward, "ratio",
+                           round(INTERACTION_S / reference))]
+
+
+def run(device: torch.device | None = None) -> list[Result]:
+    device = device or backend.choose_device()
+    results = []
+    with apptest.navigation_pinned():
+        for key in LECTURE:
+            results += _results(key, [visit(key, page) for page in PAGES], bare_forward(key, device))
+        for key in ("inception_v3", "inception_v4"):
+            results += _results(key, [visit(key, "pages/inception.py")], bare_forward(key, device))
+    return results

@@ -1,0 +1,140 @@
+"""The lecture's claims, section by section: each measured live, each with the page and view
+where a student can see it.
+
+A section measures only what its own cards need, so the Lecture page computes one section per
+tab a person opens. The measurements come from a `Measurements` provider: the page passes
+`explorer.ui.cache` (results shared by every session), scripts and tests pass `Uncached()`.
+
+Example:
+    >>> from explorer import images, lecture
+    >>> image = images.load(open("assets/samples/cat.jpg", "rb").read())
+    >>> [card.claim.verdict for card in lecture.cards("vgg", image, "vgg16", lecture.Uncached())]
+    ['holds', 'holds', 'holds', 'holds']
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from explorer import activations, claims, compare, gradflow, inference, invariance, weights
+from explorer.backend import Run
+from explorer.claims import Claim
+from explorer.images import LoadedImage
+
+SECTIONS = ("alexnet", "zfnet", "vgg", "inception", "resnet", "efficient", "notes")
+EFFICIENT_NETWORKS = ["squeezenet1_1", "mobilenet_v2", "shufflenet_v2_x1_0"]
+SHORTCUT_CROPS = 4  # the crops the shortcut card's gradient ratio is measured on
+
+
+@dataclass(frozen=True)
+class Card:
+    """A measured claim and where it shows: a page file, its network and view (URL parameters)."""
+    claim: Claim
+    page: str
+    network: str
+    view: dict[str, str] = field(default_factory=dict)
+    runs: tuple[Run, ...] = ()  # the passes measured for it, for the fell-back notice
+
+
+class Measurements(Protocol):
+    """What the lecture measures with: models and per-image results, cached or not."""
+
+    def loaded_model(self, key: str) -> inference.LoadedModel: ...
+    def analysis(self, loaded: inference.LoadedModel, image: LoadedImage) -> inference.Analysis: ...
+    def rectifier_zeros(self, loaded: inference.LoadedModel, image: LoadedImage) -> activations.RectifierZeros: ...
+    def shift_probe(self, loaded: inference.LoadedModel, image: LoadedImage) -> invariance.ShiftProbe: ...
+    def twins(self, config: gradflow.FlowConfig, image: LoadedImage, crops: int,
+              target: int | None) -> gradflow.TwinResult: ...
+
+
+class Uncached:
+    """Measurements computed afresh on every call (scripts, tests, benchmarks)."""
+    loaded_model = staticmethod(inference.load)
+    analysis = staticmethod(inference.analyse)
+    rectifier_zeros = staticmethod(activations.rectifier_zeros)
+    shift_probe = staticmethod(invariance.probe_default_tap)
+    twins = staticmethod(gradflow.twins_on_image)
+
+
+def trained_or_stand_in(key: str, measure: Measurements) -> tuple[inference.LoadedModel, inference.LoadedModel]:
+    """(the network asked for, the one to measure a claim about trained networks on): the same
+    when its weights are here, else the trained network this machine has (EfficientNet-Lite0 on
+    a fresh offline one)."""
+    asked = measure.loaded_model(key)
+    return (asked, asked) if asked.status.pretrained else (asked, measure.loaded_model(weights.trained_network(key)))
+
+
+def _subject(asked: inference.LoadedModel, used: inference.LoadedModel) -> claims.Subject:
+    return claims.Subject.of(asked.spec, used.spec, used.status.pretrained)
+
+
+def _architecture(name: str) -> Claim:
+    return next(claim for claim in claims.ARCHITECTURE_CLAIMS + claims.NOTES_CLAIMS if claim.__name__ == name)()
+
+
+def _alexnet(image: LoadedImage, _network: str, measure: Measurements) -> list[Card]:
+    alexnet = measure.loaded_model("alexnet2012")  # the only network with LRN: no trained stand-in
+    analysis = measure.analysis(alexnet, image)
+    lrn = claims.lrn_effect(analysis.record.outputs["relu1"], analysis.record.outputs["norm1"],
+                            _subject(alexnet, alexnet))
+    return [Card(_architecture("alexnet_weight_layers"), "pages/costs.py", "alexnet2012"),
+            Card(_architecture("alexnet_overlapping_pooling"), "pages/costs.py", "alexnet2012", {"tap": "pool1"}),
+            Card(lrn, "pages/activations.py", "alexnet2012", {"tap": "norm1"}, (analysis.run,)),
+            Card(_architecture("alexnet_pool5"), "pages/activations.py", "alexnet2012", {"tap": "pool5"})]
+
+
+def _zfnet(_image: LoadedImage, _network: str, _measure: Measurements) -> list[Card]:
+    return [Card(_architecture("zfnet_changes"), "pages/compare.py", "zfnet")]
+
+
+def _vgg(_image: LoadedImage, _network: str, _measure: Measurements) -> list[Card]:
+    return [Card(_architecture("vgg_small_kernels"), "pages/costs.py", "vgg16", {"tap": "conv1_2"}),
+            Card(_architecture("vgg_stack_differs"), "pages/costs.py", "vgg16", {"tap": "conv1_2"}),
+            Card(_architecture("vgg_channel_doubling"), "pages/activations.py", "vgg16", {"tap": "pool5"}),
+            Card(_architecture("vgg_fc6_share"), "pages/costs.py", "vgg16")]
+
+
+def _inception(image: LoadedImage, network: str, measure: Measurements) -> list[Card]:
+    asked, used = trained_or_stand_in(network, measure)
+    zeros = measure.rectifier_zeros(used, image)
+    resnet, probed = trained_or_stand_in("resnet50", measure)
+    probe = measure.shift_probe(probed, image)
+    return [Card(_architecture("googlenet_vs_alexnet"), "pages/costs.py", "googlenet_paper"),
+            Card(_architecture("googlenet_average_pooling"), "pages/costs.py", "googlenet"),
+            Card(_architecture("googlenet_auxiliary_heads"), "pages/costs.py", "googlenet"),
+            Card(_architecture("inception_reduction_saving"), "pages/inception.py", "googlenet_paper",
+                 {"module": "inception_3a"}),
+            Card(claims.translation_invariance(probe.shifts, _subject(resnet, probed)), "pages/activations.py",
+                 probe.key, runs=(probe.run,)),
+            Card(claims.relu_sparsity(zeros.shares, _subject(asked, used)), "pages/activations.py", zeros.key,
+                 runs=(zeros.run,))]
+
+
+def _resnet(image: LoadedImage, _network: str, measure: Measurements) -> list[Card]:
+    running = measure.twins(gradflow.FlowConfig(pair="34", bn="eval"), image, SHORTCUT_CROPS, None)
+    batch_statistics = measure.twins(gradflow.FlowConfig(pair="34", bn="train"), image, SHORTCUT_CROPS, None)
+    identity = claims.resnet_identity_gradient(running.first_conv_ratio, batch_statistics.first_conv_ratio)
+    return [Card(identity, "pages/gradient_flow.py", "resnet34", runs=(running.run, batch_statistics.run)),
+            Card(_architecture("resnet_bottleneck"), "pages/costs.py", "resnet50")]
+
+
+def _efficient(_image: LoadedImage, _network: str, _measure: Measurements) -> list[Card]:
+    return [Card(claim, "pages/compare.py", "squeezenet1_1") for claim in compare.closing_claims(EFFICIENT_NETWORKS)]
+
+
+def _notes(_image: LoadedImage, _network: str, _measure: Measurements) -> list[Card]:
+    return [Card(_architecture("notes_pooling_branch"), "pages/inception.py", "googlenet_paper",
+                 {"module": "inception_3a"}),
+            Card(_architecture("notes_norm_layer"), "pages/activations.py", "alexnet2012", {"tap": "norm1"}),
+            Card(_architecture("googlenet_vs_alexnet"), "pages/costs.py", "googlenet_paper")]
+
+
+_SECTION_CARDS: dict[str, Callable[[LoadedImage, str, Measurements], list[Card]]] = {
+    "alexnet": _alexnet, "zfnet": _zfnet, "vgg": _vgg, "inception": _inception, "resnet": _resnet,
+    "efficient": _efficient, "notes": _notes}
+
+
+def cards(section: str, image: LoadedImage, network: str, measure: Measurements) -> list[Card]:
+    """One section's cards, measured on `image`; `network` is the one the person picked (the
+    sparsity card is measured on it, or on a trained stand-in when its weights are not here)."""
+    return _SECTION_CARDS[section](image, network, measure)

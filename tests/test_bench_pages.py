@@ -1,0 +1,25 @@
+"""The page benchmark drives the pages the way a lecturer does: every widget it moves exists, and
+every visit and interaction completes without an exception (the seconds are for `make bench`)."""
+import pytest
+
+from bench import pages
+
+
+@pytest.mark.parametrize("key, page", [("alexnet", page) for page in pages.PAGES] + [("googlenet", "pages/inception.py")])
+def test_every_page_is_visited_and_every_widget_moved(key, page):
+    visit = pages.visit(key, page)
+    has_widgets = not (page == "pages/inception.py" and key == "alexnet")  # the page says there is nothing
+    expected = set(pages.EVERY_PAGE) | (set(pages.INTERACTIONS[page]) if has_widgets else set())
+    assert set(visit.interactions) == expected
+    assert visit.first_view > 0 and all(seconds > 0 for seconds in visit.interactions.values())
+
+
+def test_a_first_view_starts_from_empty_caches(cat_image):
+    from explorer import costs
+    from explorer.ui import cache
+
+    costs.summary("alexnet")
+    cache.results().get_or_compute(("probe",), lambda: 1)
+    pages.fresh_server()
+    assert len(costs.summary.cache) == 0
+    assert ("probe",) not in cache.results()
