@@ -38,12 +38,16 @@ class Row:
     protocol: str  # how top1/top5 were measured (zoo.PROTOCOLS)
     weights: str
 
-    def as_dict(self) -> dict:
-        """Keyed like the table's columns, which pages head with texts "column.<key>"."""
+    def as_dict(self, latencies: Sequence[Latency] = ()) -> dict:
+        """Keyed like the table's columns, which pages head with texts "column.<key>"; a number not
+        known (no top-5 published, latency not measured) is NaN, which a table shows empty."""
+        known = lambda value: float("nan") if value is None else value
+        measured = {f"latency{batch}": latency.seconds * 1000 for batch, latency in zip(LATENCY_BATCHES, latencies)}
         return {"network": self.name, "params": self.params, "macs": self.macs, "depth": self.depth,
                 "input": "×".join(map(str, self.input_size)), "file_mb": self.file_mb,
-                "peak_mb": self.peak_activation_mb, "top1": self.top1, "top5": self.top5,
-                "protocol": t(f"zoo.protocol.{self.protocol}"), "weights": self.weights}
+                "peak_mb": self.peak_activation_mb, "top1": known(self.top1), "top5": known(self.top5),
+                "protocol": t(f"zoo.protocol.{self.protocol}"), "weights": self.weights,
+                **{f"latency{batch}": measured.get(f"latency{batch}", float("nan")) for batch in LATENCY_BATCHES}}
 
 
 def row(key: str, like_with_like: bool = True) -> Row:

@@ -209,6 +209,17 @@ class ModuleNode:
     macs: int
 
 
+def top_level_shares(key: str, by: str, most: int = 8) -> list[tuple[str, float]]:
+    """Each top-level module's share of the network's parameters or MACs (`by`), in order: the
+    treemap's largest tiles, named even when a tile is too thin to carry its label (the `most`
+    largest of them, when a network has more, as GoogLeNet's 17)."""
+    nodes = module_tree(key)
+    total = max(getattr(nodes[0], by), 1)
+    top = [(node.path, getattr(node, by) / total) for node in nodes if node.parent == ""]
+    largest = set(sorted(range(len(top)), key=lambda i: -top[i][1])[:most])
+    return [share for index, share in enumerate(top) if index in largest]
+
+
 @memoize
 def module_tree(key: str) -> tuple[ModuleNode, ...]:
     """The module hierarchy with parameters and MACs (children included) of each node."""

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 from PIL import Image, ImageDraw
-from plotly.colors import sample_colorscale
+from plotly.colors import qualitative, sample_colorscale
 from plotly.subplots import make_subplots
 
 from .i18n import t
@@ -111,6 +111,12 @@ def colourise(values: np.ndarray) -> np.ndarray:
     return VIRIDIS[np.rint((values - low) / max(high - low, 1e-12) * 255).astype(np.uint8)]
 
 
+def colour_strip(width: int = 256, height: int = 14) -> Image.Image:
+    """The overlays' colour scale, low (left) to high (right), to show under them."""
+    ramp = VIRIDIS[np.rint(np.linspace(0, 255, width)).astype(np.uint8)]
+    return Image.fromarray(np.repeat(ramp[None], height, axis=0))
+
+
 def overlay(picture: np.ndarray, channel_map: torch.Tensor | np.ndarray, opacity: float) -> Image.Image:
     """A map (a channel, an attribution) upsampled to the input's size and blended over it."""
     height, width = picture.shape[:2]
@@ -194,18 +200,22 @@ def layer_costs_figure(layers: Sequence["WeightLayer"], names: dict[str, str]) -
                             hovertemplate="%{x}: %{y:,}<extra></extra>"), 1, 1)
     figure.add_trace(go.Bar(x=labels, y=[l.macs for l in layers], marker_color=colours, name="MACs",
                             hovertemplate="%{x}: %{y:,}<extra></extra>"), 1, 2)
-    figure.update_layout(height=380, showlegend=False, margin=dict(l=10, r=10, t=40, b=10),
-                         title=t("figures.layer_colours"))
+    figure.update_layout(height=400, showlegend=False, margin=dict(l=10, r=10, t=80, b=10),
+                         title=dict(text=t("figures.layer_colours"), y=0.98, yanchor="top"))
     return figure
 
 
-def module_treemap(nodes: Sequence["ModuleNode"], by: str, root_label: str) -> go.Figure:
+def module_treemap(nodes: Sequence["ModuleNode"], by: str, root_label: str,
+                   names: dict[str, str] | None = None) -> go.Figure:
+    """The module hierarchy sized by `by`; a tile is labelled with its tap name where it has one
+    (fc6 rather than classifier.1) and its share of the network."""
+    names = names or {}
     values = [getattr(node, by) for node in nodes]
     figure = go.Figure(go.Treemap(
         ids=[node.path or root_label for node in nodes],
         parents=["" if node.parent is None else (node.parent or root_label) for node in nodes],
-        labels=[node.path.rpartition(".")[2] or root_label for node in nodes],
-        values=values, branchvalues="total", maxdepth=3,
+        labels=[names.get(node.path) or node.path.rpartition(".")[2] or root_label for node in nodes],
+        values=values, branchvalues="total", maxdepth=3, textinfo="label+percent root",
         hovertemplate=t("figures.treemap_hover", by=t(f"figures.by.{by}"))))
     figure.update_layout(height=460, margin=dict(l=0, r=0, t=30, b=0),
                          title=t("figures.treemap_title", by=t(f"figures.by.{by}")))
@@ -256,6 +266,8 @@ def receptive_field_box(picture: np.ndarray, rf: int, jump: int, start: float, m
 # ---------------------------------------------------------------- inception
 
 BRANCH_COLOURS = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6"]
+# Inception-v3/v4 have up to 12 kinds of branch: each its own colour in the energy chart
+ALL_BRANCH_COLOURS = BRANCH_COLOURS + [c for c in qualitative.Dark24 if c not in BRANCH_COLOURS]
 
 
 def inception_schematic(module: "Module") -> go.Figure:
@@ -290,7 +302,7 @@ def branch_energy_figure(rows: Sequence[tuple[str, dict[str, float]]]) -> go.Fig
     figure = go.Figure()
     for i, label in enumerate(labels):
         figure.add_trace(go.Bar(x=[name for name, _ in rows], y=[shares.get(label, 0.0) for _, shares in rows],
-                                name=label, marker_color=BRANCH_COLOURS[i % len(BRANCH_COLOURS)]))
+                                name=label, marker_color=ALL_BRANCH_COLOURS[i % len(ALL_BRANCH_COLOURS)]))
     figure.update_layout(barmode="stack", height=360, yaxis_tickformat=".0%", yaxis_range=[0, 1],
                          title=t("figures.branch_energy"),
                          margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h")
@@ -354,16 +366,60 @@ PROTOCOL_SYMBOLS = {"torchvision_v1": "circle", "paper_1crop": "square", "releas
                     "torchvision_v2": "triangle-up", "paper_10crop": "star"}
 
 
+_LABEL_PLACES = ("top center", "bottom center", "middle right", "middle left", "top right", "top left",
+                 "bottom right", "bottom left")
+
+
+def label_places(xs: Sequence[float], ys: Sequence[float], names: Sequence[str], diameters: Sequence[float],
+                 log_x: bool = False, log_y: bool = False, width: float = 420, height: float = 330,
+                 char_px: float = 7.0, line_px: float = 16.0) -> list[str]:
+    """A textposition per point so that no two labels overlap, placed greedily (biggest marker
+    first) in a plot area of width × height pixels (the narrowest the page gives the chart; wider
+    only spreads the points). Labels are char_px per character and line_px tall."""
+    px_x, px_y = (np.log10(np.asarray(v, float)) if log else np.asarray(v, float)
+                  for v, log in ((xs, log_x), (ys, log_y)))
+    span = lambda v: (v.min(), max(v.max() - v.min(), 1e-12))
+    (x0, dx), (y0, dy) = span(px_x), span(px_y)
+    px_x, px_y = (px_x - x0) / dx * width, (1 - (px_y - y0) / dy) * height  # screen: y grows downwards
+    placed: list[tuple[float, float, float, float]] = [
+        (x - d / 2, y - d / 2, x + d / 2, y + d / 2) for x, y, d in zip(px_x, px_y, diameters)]  # the markers
+
+    def box(index: int, place: str) -> tuple[float, float, float, float]:
+        x, y, r = px_x[index], px_y[index], diameters[index] / 2 + 2
+        w = char_px * len(names[index])
+        vertical, horizontal = place.split()
+        top = {"top": y - r - line_px, "middle": y - line_px / 2, "bottom": y + r}[vertical]
+        left = {"center": x - w / 2, "right": x + (r if vertical == "middle" else 0),
+                "left": x - w - (r if vertical == "middle" else 0)}[horizontal]
+        return left, top, left + w, top + line_px
+
+    def clashes(candidate, index: int) -> int:
+        outside = candidate[0] < 0 or candidate[2] > width or candidate[1] < 0 or candidate[3] > height  # over the axes
+        return outside + sum(min(candidate[2], other[2]) > max(candidate[0], other[0]) and
+                   min(candidate[3], other[3]) > max(candidate[1], other[1])
+                   for n, other in enumerate(placed) if n != index)
+
+    places = [_LABEL_PLACES[0]] * len(names)
+    for index in sorted(range(len(names)), key=lambda i: -diameters[i]):
+        best = min(_LABEL_PLACES, key=lambda place: (clashes(box(index, place), index), _LABEL_PLACES.index(place)))
+        places[index] = best
+        placed.append(box(index, best))
+    return places
+
+
 def accuracy_bubbles(rows: Sequence["Row"]) -> go.Figure:
     """Canziani et al.'s view: top-1 against operations, bubble area proportional to parameters;
     the marker's shape says how the accuracy was measured."""
     shown = [r for r in rows if r.top1 is not None]
     largest = max((r.params for r in shown), default=1)
+    sizeref = 2.0 * largest / 60 ** 2
+    diameters = [max(math.sqrt(r.params / sizeref), 4) for r in shown]  # plotly's area sizing
     figure = go.Figure(go.Scatter(
         x=[r.macs for r in shown], y=[r.top1 for r in shown], mode="markers+text", text=[r.name for r in shown],
-        textposition="top center",
+        textposition=label_places([r.macs for r in shown], [r.top1 for r in shown], [r.name for r in shown],
+                                  diameters, log_x=True) if shown else "top center",
         customdata=[[r.params, r.top5 or float("nan"), t(f"zoo.protocol.{r.protocol}")] for r in shown],
-        marker=dict(size=[r.params for r in shown], sizemode="area", sizeref=2.0 * largest / 60 ** 2, sizemin=4,
+        marker=dict(size=[r.params for r in shown], sizemode="area", sizeref=sizeref, sizemin=4,
                     symbol=[PROTOCOL_SYMBOLS[r.protocol] for r in shown],
                     color="#4c78a8", opacity=0.6, line_width=1),
         cliponaxis=False,  # names of the outermost networks stay whole
@@ -376,17 +432,20 @@ def accuracy_bubbles(rows: Sequence["Row"]) -> go.Figure:
 
 def accuracy_per_parameter(rows: Sequence["Row"]) -> go.Figure:
     shown = [r for r in rows if r.top1 is not None]
-    figure = go.Figure(go.Bar(x=[r.name for r in shown], y=[r.top1 / (r.params / 1e6) for r in shown],
-                              marker_color="#54a24b", hovertemplate=t("figures.per_param_hover")))
-    figure.update_layout(title=t("figures.per_param_title"), height=340, yaxis_type="log", yaxis_dtick=1,
-                         margin=dict(l=10, r=10, t=40, b=10))
+    # horizontal: the names read level however many networks there are
+    figure = go.Figure(go.Bar(y=[r.name for r in shown], x=[r.top1 / (r.params / 1e6) for r in shown],
+                              orientation="h", marker_color="#54a24b", hovertemplate=t("figures.per_param_hover")))
+    figure.update_layout(title=t("figures.per_param_title"), height=120 + 34 * len(shown), xaxis_type="log",
+                         xaxis_dtick=1, yaxis_autorange="reversed", margin=dict(l=10, r=10, t=40, b=10))
     return figure
 
 
 def latency_vs_macs(rows: Sequence["Row"], latencies: dict[str, float], device: str) -> go.Figure:
     shown = [r for r in rows if r.key in latencies]
-    figure = go.Figure(go.Scatter(x=[r.macs for r in shown], y=[latencies[r.key] * 1000 for r in shown],
-                                  mode="markers+text", text=[r.name for r in shown], textposition="top center",
+    xs, ys, names = [r.macs for r in shown], [latencies[r.key] * 1000 for r in shown], [r.name for r in shown]
+    figure = go.Figure(go.Scatter(x=xs, y=ys, mode="markers+text", text=names,
+                                  textposition=label_places(xs, ys, names, [6] * len(shown), log_x=True, log_y=True,
+                                                            width=900) if shown else "top center",
                                   marker_color="#f58518", cliponaxis=False,
                                   hovertemplate=t("figures.latency_hover")))
     figure.update_layout(title=t("figures.latency_title", device=device), height=380, xaxis_type="log",

@@ -86,6 +86,9 @@ def panel(column, name: str, default_method: str, network: str) -> None:
         st.image(overlay, width="stretch",
                  caption=t("attribution.caption", name=zoo.get(network).name, method=method_name,
                            target=classes[result.target], seconds=result.seconds, passes=result.evaluations))
+        st.image(figures.colour_strip(), width="stretch",
+                 caption=t("attribution.scale", low=figures.readable(float(result.heat.min())),
+                           high=figures.readable(float(result.heat.max()))))
         widgets.fell_back(result.run)
         st.download_button(t("attribution.download"), figures.png_bytes(overlay),
                            file_name=f"{network}-{settings.method}.png", mime="image/png", key=f"{name}_png")
@@ -97,6 +100,6 @@ if mode == "methods":
     panel(right, "right", "saliency", selection.spec.key)
 else:
     other = right.selectbox(t("attribution.second_network"), [k for k in zoo.REGISTRY if k != selection.spec.key],
-                            key="attr_other", format_func=lambda k: zoo.get(k).name)
+                            key=sidebar.relabelled("attr_other"), format_func=sidebar.network_name())
     panel(left, "left", "gradcam", selection.spec.key)
     panel(right, "right", "gradcam", other)

@@ -21,8 +21,8 @@ sidebar.linked_list("nets", "compare_networks", list(zoo.REGISTRY), most=8)
 left, right = st.columns([1, 3])
 preset = left.selectbox(t("compare.preset"), list(compare.PRESETS), key=sidebar.relabelled("compare_preset"), on_change=apply_preset,
                format_func=i18n.names("compare.presets"))
-keys = right.multiselect(t("compare.networks"), list(zoo.REGISTRY), key="compare_networks", max_selections=8,
-                         format_func=lambda k: zoo.get(k).name)
+keys = right.multiselect(t("compare.networks"), list(zoo.REGISTRY), key=sidebar.relabelled("compare_networks"),
+                         max_selections=8, format_func=sidebar.network_name())
 sidebar.share(preset=preset, nets=",".join(keys) or None)
 if len(keys) < 2:
     st.info(t("compare.pick_two"))
@@ -37,9 +37,8 @@ if left_out:
 device = selection.loaded.device
 device_name = backend.device_name(device)
 latencies = st.session_state.setdefault(f"compare_latency:{device}", {})
-table = pd.DataFrame([r.as_dict() | {"latency1": latencies[r.key][0].seconds * 1000 if r.key in latencies else None,
-                                     "latency16": latencies[r.key][1].seconds * 1000 if r.key in latencies else None}
-                      for r in rows]).rename(columns=lambda c: t(f"column.{c}", device=device_name))
+table = pd.DataFrame([r.as_dict(latencies.get(r.key, ())) for r in rows]).rename(
+    columns=lambda c: t(f"column.{c}", device=device_name))
 st.dataframe(table, hide_index=True, key="compare_table",
              column_config={t(f"column.{c}"): st.column_config.NumberColumn(format="localized")
                             for c in ("params", "macs")}

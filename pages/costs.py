@@ -38,7 +38,9 @@ left, right = st.columns(2)
 with left:
     by = st.radio(t("costs.size_by"), ["params", "macs"], horizontal=True, key=sidebar.relabelled("treemap_by"),
                   format_func=i18n.names("figures.by"))
-    st.plotly_chart(figures.module_treemap(costs.module_tree(spec.key), by, spec.name), key="treemap")
+    st.plotly_chart(figures.module_treemap(costs.module_tree(spec.key), by, spec.name, tap_names), key="treemap")
+    st.caption(t("costs.treemap_top", shares=" · ".join(f"{name} {share:.1%}"
+                                                         for name, share in costs.top_level_shares(spec.key, by))))
 right.plotly_chart(figures.cumulative_share_figure(layers, tap_names), key="cumulative")
 
 st.subheader(t("costs.receptive_field"))

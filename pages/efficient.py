@@ -44,7 +44,7 @@ with separable_tab:
     separable_keys = ["mobilenet_v2", "efficientnet_lite0"]
     sidebar.linked("separable", "separable_network", separable_keys)
     key = st.radio(t("efficient.separable_network"), separable_keys, horizontal=True,
-                   key="separable_network", format_func=lambda k: zoo.get(k).name)
+                   key=sidebar.relabelled("separable_network"), format_func=sidebar.network_name())
     layers = efficient.separable_convolutions(key)
     spent = sum(l.depthwise_macs + l.pointwise_macs for l in layers)
     standard = sum(l.standard_macs for l in layers)

@@ -112,3 +112,47 @@ def choose(page, label: str, option: str) -> None:
     page.keyboard.type(option.split(" · ")[-1])  # the list is virtualised: filter it first
     page.get_by_role("option", name=option, exact=True).click()
     wait_idle(page)
+
+
+# Text of a plotly chart that a person cannot read: outside its chart (cut off at the edge) or
+# over another label of the same chart (bubble labels, bar labels, axis ticks).
+_LAYOUT_PROBLEMS_JS = """
+() => {
+  const problems = [];
+  const doc = document.documentElement;
+  if (doc.scrollWidth > window.innerWidth + 1) problems.push(`page scrolls sideways: ${doc.scrollWidth}px`);
+  document.querySelectorAll('.js-plotly-plot').forEach((plot, index) => {
+    const box = plot.getBoundingClientRect();
+    const texts = [...plot.querySelectorAll('text')].filter(t => t.textContent.trim() &&
+      getComputedStyle(t).visibility !== 'hidden' && t.getBoundingClientRect().width > 0);
+    const rects = texts.map(t => t.getBoundingClientRect());
+    texts.forEach((t, i) => {
+      const r = rects[i];
+      if (r.left < box.left - 2 || r.right > box.right + 2 || r.top < box.top - 2 || r.bottom > box.bottom + 2)
+        problems.push(`chart ${index}: "${t.textContent}" is cut off`);
+      for (let j = 0; j < i; j++) {
+        const o = rects[j];
+        const w = Math.min(r.right, o.right) - Math.max(r.left, o.left);
+        const h = Math.min(r.bottom, o.bottom) - Math.max(r.top, o.top);
+        if (w > 3 && h > 3 && w * h > 0.25 * Math.min(r.width * r.height, o.width * o.height))
+          problems.push(`chart ${index}: "${t.textContent}" covers "${texts[j].textContent}"`);
+      }
+    });
+  });
+  return problems;
+}
+"""
+
+
+def layout_problems(page) -> list[str]:
+    """Sideways scrolling, and chart labels cut off or covering each other."""
+    return page.evaluate(_LAYOUT_PROBLEMS_JS)
+
+
+def screenshot_whole_page(page, path: Path) -> None:
+    """The whole page at the viewport's width: Streamlit scrolls inside its main block, so a
+    full-page screenshot alone stops at the window's height."""
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": page.viewport_size["width"], "height": max(height, page.viewport_size["height"])})
+    page.wait_for_timeout(300)  # let plotly redraw at the new height
+    page.screenshot(path=str(path), full_page=True)

@@ -232,3 +232,38 @@ def test_the_chinese_ui_shows_no_english_prose(context, server, artifacts):
             page.screenshot(path=str(artifacts / f"zh-prose-{index}.png"))
     page.close()
     assert found == {}
+
+
+SCREENS = {"laptop": (1366, 768), "projector": (1920, 1080)}
+# each page with the network a lecturer shows it with
+PAGE_VIEWS = [("", "alexnet2012"), ("activations", "alexnet2012"), ("costs", "alexnet"), ("inception", "inception_v3"),
+              ("gradient_flow", "resnet34"), ("compare", "alexnet"), ("efficient", "squeezenet1_1"),
+              ("attribution", "resnet18"), ("lecture", "resnet50"),
+              ("compare", "alexnet&nets=alexnet,vgg16,googlenet,resnet50,squeezenet1_1,mobilenet_v2,"
+                          "shufflenet_v2_x1_0,efficientnet_lite0")]
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_every_page_reads_at_laptop_and_projector_sizes(context, server, artifacts, screen):
+    """Each page at 1366×768 and 1920×1080: no sideways scrolling, no chart label cut off or over
+    another; the full-page screenshots are for a person to look at (tests/artifacts/screens/)."""
+    width, height = SCREENS[screen]
+    folder = artifacts / "screens"
+    folder.mkdir(exist_ok=True)
+    page = context.new_page()
+    page.set_viewport_size({"width": width, "height": height})
+    found = {}
+    for path, network in PAGE_VIEWS:
+        page.goto(f"{server}/{path}?net={network}")
+        page.wait_for_selector("[data-testid='stSidebar']", timeout=120_000)
+        browser.wait_idle(page)
+        page.locator("[data-testid='stMain'] h1").first.wait_for()
+        assert not browser.exceptions(page), path
+        problems = browser.layout_problems(page)
+        if problems:
+            found[f"{path or 'home'}?net={network}"] = problems
+        name = f"{screen}-{path or 'home'}{'-eight' if 'nets=' in network else ''}"
+        browser.screenshot_whole_page(page, folder / f"{name}.png")
+        page.set_viewport_size({"width": width, "height": height})
+    page.close()
+    assert found == {}, "\n".join(f"{view}: {problem}" for view, problems in found.items() for problem in problems)

@@ -107,3 +107,24 @@ def test_the_zfnet_section_reads_its_shapes_from_the_builds():
     shapes = compare.zfnet_changes("alexnet2012")
     assert shapes["alex_conv1"] == "96×55×55" and shapes["zf_conv1"] == "96×110×110"
     assert shapes["conv3"] == "512×13×13" and shapes["conv5"] == "512×13×13"
+
+
+def test_the_table_leaves_unknown_numbers_empty_and_gives_latency_in_milliseconds():
+    import math
+
+    from explorer import backend
+
+    unmeasured = compare.row("efficientnet_lite0").as_dict()
+    assert math.isnan(unmeasured["top5"]) and math.isnan(unmeasured["latency1"]) and math.isnan(unmeasured["latency16"])
+    run = backend.Run("cpu", 0.0)
+    measured = compare.row("alexnet").as_dict((compare.Latency(0.0123, run), compare.Latency(0.25, run)))
+    assert measured["latency1"] == pytest.approx(12.3) and measured["latency16"] == pytest.approx(250.0)
+    assert None not in measured.values()
+
+
+def test_bubble_labels_are_placed_apart():
+    """Two networks almost on top of each other get their names on different sides; the one at
+    the right edge is named to its left, inside the plot (Chromium checks the drawn labels)."""
+    places = figures.label_places([1e9, 1.05e9, 1e11], [70.0, 70.2, 55.0], ["ResNet-50", "EfficientNet-Lite0", "VGG16"],
+                                  [20, 10, 40], log_x=True)
+    assert places[0] != places[1] and places[2].endswith("left")

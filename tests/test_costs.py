@@ -163,3 +163,17 @@ def test_dropout_layers_are_read_from_the_build():
     assert costs.dropouts("alexnet2012") == (("classifier.0", 0.5), ("classifier.3", 0.5))
     assert costs.dropouts("googlenet_paper") == (("dropout", 0.2),)
     assert costs.dropouts("resnet18") == ()
+
+
+def test_the_treemaps_top_level_shares_name_the_thin_conv_block():
+    """AlexNet's convolutions hold 4 % of its parameters: too thin a tile for a label, so the
+    shares are also written out, counted here from torchvision's own modules."""
+    from torchvision.models import alexnet
+
+    model = alexnet()
+    count = lambda module: sum(p.numel() for p in module.parameters())
+    shares = dict(costs.top_level_shares("alexnet", "params"))
+    assert shares == pytest.approx({"features": count(model.features) / count(model),
+                                    "classifier": count(model.classifier) / count(model)})
+    assert round(shares["features"], 4) == 0.0404
+    assert len(costs.top_level_shares("googlenet", "macs")) == 8

@@ -7,7 +7,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx
@@ -271,6 +271,11 @@ def _write_url(page: str) -> None:
     written = st.session_state.setdefault("_urls_written", [])
     if wanted not in written:
         written[:] = written[-31:] + [wanted]
+
+
+def network_name() -> Callable[[str], str]:
+    """A select box's format_func naming networks in the language active now (keys relabelled)."""
+    return i18n.bound(lambda key: zoo.get(key).name)
 
 
 def relabelled(key: str) -> str:

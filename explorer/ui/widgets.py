@@ -41,8 +41,8 @@ def first_layer_kernels(selection: Selection) -> None:
     """This network's RGB kernels beside another's (AlexNet 11x11/4 vs ZFNet 7x7/2 by default)."""
     others = [k for k in zoo.REGISTRY if k != selection.spec.key]
     default = "zfnet" if selection.spec.key != "zfnet" else "alexnet2012"
-    other = st.selectbox(t("widgets.compare_with"), others, index=others.index(default), key="kernels_other",
-                         format_func=lambda k: zoo.get(k).name)
+    other = st.selectbox(t("widgets.compare_with"), others, index=others.index(default),
+                         key=sidebar.relabelled("kernels_other"), format_func=sidebar.network_name())
     left, right = st.columns(2)
     kernel_picture(selection.spec.key, left)
     kernel_picture(other, right)
