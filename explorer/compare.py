@@ -13,6 +13,7 @@ from .claims import Claim
 from .figures import human_count
 from .i18n import t
 
+MOST_NETWORKS = 8  # side by side on one page
 PRESETS = {  # named by texts "compare.preset.<key>"
     "lecture": ["alexnet", "zfnet", "vgg16", "googlenet", "resnet50"],
     "efficient": ["alexnet", "squeezenet1_1", "mobilenet_v2", "mobilenet_v3_large", "shufflenet_v2_x1_0"],

@@ -14,15 +14,25 @@ def apply_preset() -> None:
     st.session_state["compare_networks"] = compare.PRESETS[st.session_state["compare_preset"]]
 
 
+def keep_the_first_chosen() -> None:
+    """A choice past the most is taken back with a note: Streamlit's own limit leaves its list open
+    over the table, saying so."""
+    chosen = st.session_state["compare_networks"]
+    if len(chosen) > compare.MOST_NETWORKS:
+        st.session_state["compare_networks"] = chosen[:compare.MOST_NETWORKS]
+        st.toast(t("compare.at_most", most=compare.MOST_NETWORKS), icon=":material/info:")
+
+
 if "compare_networks" not in st.session_state:
     st.session_state["compare_networks"] = compare.PRESETS["lecture"]
 sidebar.linked("preset", "compare_preset", list(compare.PRESETS))
-sidebar.linked_list("nets", "compare_networks", list(zoo.REGISTRY), most=8)
+sidebar.linked_list("nets", "compare_networks", list(zoo.REGISTRY), most=compare.MOST_NETWORKS)
 left, right = st.columns([1, 3])
-preset = left.selectbox(t("compare.preset"), list(compare.PRESETS), key=sidebar.relabelled("compare_preset"), on_change=apply_preset,
-               format_func=i18n.names("compare.presets"))
-keys = right.multiselect(t("compare.networks"), list(zoo.REGISTRY), key=sidebar.relabelled("compare_networks"),
-                         max_selections=8, format_func=sidebar.network_name())
+preset = left.selectbox(t("compare.preset"), list(compare.PRESETS), key=sidebar.relabelled("compare_preset"),
+                        on_change=apply_preset, format_func=i18n.names("compare.presets"))
+keys = right.multiselect(t("compare.networks", most=compare.MOST_NETWORKS), list(zoo.REGISTRY),
+                         key=sidebar.relabelled("compare_networks"), on_change=keep_the_first_chosen,
+                         format_func=sidebar.network_name())
 sidebar.share(preset=preset, nets=",".join(keys) or None)
 if len(keys) < 2:
     st.info(t("compare.pick_two"))

@@ -65,7 +65,9 @@ def test_every_key_the_code_asks_for_is_in_the_tables():
 
 # Literals in explorer/ that are not prose a reader sees in the UI's language, and why
 NOT_UI_PROSE = {
-    "top center",  # a plotly text position
+    "top center", "bottom center", "middle right", "middle left", "top right", "top left", "bottom right",
+    "bottom left",  # plotly text positions
+    "label+percent root",  # a plotly textinfo
     "out of memory",  # matched in torch's own error messages
     "Apple MPS",  # a device's name
     "CIFAR ResNet-20", "CIFAR ResNet-56", "CIFAR ResNet-110",  # network names

@@ -32,3 +32,12 @@ def test_latency_is_measured_on_the_named_device():
     assert set(latencies) == {"squeezenet1_1", "shufflenet_v2_x0_5"}
     assert all(0 < b1.seconds < b16.seconds for b1, b16 in latencies.values())
     assert len(app.get("plotly_chart")) >= 3  # bubbles, per parameter, latency
+
+
+def test_a_ninth_network_is_taken_back_with_a_note():
+    app = apptest.start("alexnet", "pages/compare.py")
+    nine = ["alexnet", "zfnet", "vgg16", "googlenet", "resnet50", "squeezenet1_1", "mobilenet_v2", "resnet18", "vgg11"]
+    app.multiselect(key="compare_networks").set_value(nine).run()
+    assert app.multiselect(key="compare_networks").value == nine[:8]
+    assert "At most 8 networks" in " ".join(toast.value for toast in app.toast)
+    assert not apptest.errors(app)
