@@ -17,6 +17,7 @@ PAGES = [  # (file, icon); titles are texts "app.page.<file stem>"
     ("pages/gradient_flow.py", ":material/trending_down:"),
     ("pages/compare.py", ":material/compare_arrows:"),
     ("pages/efficient.py", ":material/bolt:"),
+    ("pages/features.py", ":material/visibility:"),
     ("pages/attribution.py", ":material/center_focus_strong:"),
     ("pages/lecture.py", ":material/school:"),
 ]

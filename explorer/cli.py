@@ -13,7 +13,9 @@ import warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import backend, costs, images, inference, weights, zoo
+from PIL import Image
+
+from . import backend, costs, featurevis, images, inference, weights, zoo
 from .i18n import t
 
 
@@ -63,6 +65,28 @@ def weights_command(args: argparse.Namespace) -> object:
     return rows
 
 
+def visualize_command(args: argparse.Namespace) -> object:
+    """An image optimised to excite one channel of a tap (explorer.featurevis), saved as PNG."""
+    spec = zoo.get(args.model)
+    tap = featurevis.tap_of(spec.key, args.tap)
+    channels = costs.summary(spec.key).tap(tap.name).shape[0]
+    if not 0 <= args.channel < channels:
+        raise ValueError(f"{spec.key} {tap.name} has channels 0 to {channels - 1}, not {args.channel}")
+    if args.steps < 1 or args.size < 32:
+        raise ValueError("--steps must be at least 1 and --size at least 32 pixels")
+    loaded = inference.load(spec.key, backend.choose_device(args.device))
+    settings = featurevis.Settings(steps=args.steps, size=args.size, seed=args.seed)
+    result = featurevis.visualise(loaded, tap, [args.channel], settings)[0]
+    natural = featurevis.natural_means(loaded, tap)[args.channel]
+    Image.fromarray(result.image).save(args.out)
+    why_random = weights.why_random(spec, loaded.status)
+    if why_random is not None:
+        warnings.warn(t("cli.random_visualisation", why=why_random))
+    return {"key": spec.key, "tap": tap.name, "channel": args.channel, "steps": args.steps,
+            "seconds": round(result.seconds, 3), "activation_start": result.activation_start,
+            "activation_end": result.activation_end, "natural_mean": float(natural)}
+
+
 def bench_command(args: argparse.Namespace) -> object:
     """The benchmarks in bench/ (run from the repository root, where that folder lies)."""
     try:
@@ -104,6 +128,7 @@ def parser() -> argparse.ArgumentParser:
                                      ("summary", summary_command, "per-layer counts of one network"),
                                      ("predict", predict_command, "top-5 classes for an image"),
                                      ("weights", weights_command, "where weights come from; fetch them"),
+                                     ("visualize", visualize_command, "what one channel looks for, as a PNG"),
                                      ("bench", bench_command, "benchmarks with targets")):
         command = commands.add_parser(name, help=help_text)
         command.set_defaults(handler=handler)
@@ -112,6 +137,15 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("model", choices=list(zoo.REGISTRY), metavar="MODEL")
         if name == "predict":
             command.add_argument("image")
+            command.add_argument("--device", default=None, help="cpu, cuda, mps (default: best)")
+        if name == "visualize":
+            command.add_argument("model", choices=list(zoo.REGISTRY), metavar="MODEL")
+            command.add_argument("tap")
+            command.add_argument("channel", type=int)
+            command.add_argument("--steps", type=int, default=featurevis.Settings.steps)
+            command.add_argument("--size", type=int, default=featurevis.Settings.size, help="pixels, square")
+            command.add_argument("--seed", type=int, default=0)
+            command.add_argument("--out", required=True, help="the PNG to write")
             command.add_argument("--device", default=None, help="cpu, cuda, mps (default: best)")
         if name == "weights":
             command.add_argument("action", choices=("status", "fetch"))
@@ -143,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             args = parser().parse_args(argv)
             result = _finite(args.handler(args))
-        except (_ArgumentError, KeyError, images.ImageError, weights.WeightsError,
+        except (_ArgumentError, KeyError, ValueError, images.ImageError, weights.WeightsError,
                 backend.BackendError, OSError) as error:
             failure = _one_line(error)
         except Exception as error:  # anything unforeseen is still one line, not a traceback

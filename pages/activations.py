@@ -39,6 +39,9 @@ def one_channel(output, tap_name: str, chosen: list[int], view: dict) -> None:
     picture = images.input_views(selection.image.image, spec.preprocess).cropped
     overlay_col.image(figures.overlay(picture, output[channel], opacity), width="stretch",
                       caption=t("activations.overlay_caption"))
+    st.page_link("pages/features.py", label=t("activations.looks_for", channel=channel), icon=":material/visibility:",
+                 query_params={"net": spec.key, "tap": tap_name, "ch": str(channel)}
+                 | ({"img": selection.sample} if selection.sample else {}))
 
 
 if activations.is_spatial(output) and output.shape[1] * output.shape[2] > 1:

@@ -39,6 +39,12 @@ def apptest_with_pages_folder():
         yield
 
 
+def rss_mb() -> float:
+    """This process's resident memory, in MiB."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 @pytest.fixture(scope="session")
 def cat_bytes() -> bytes:
     return (SAMPLES / "cat.jpg").read_bytes()

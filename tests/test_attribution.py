@@ -5,6 +5,7 @@ from captum.attr import LayerAttribution, LayerGradCam
 from torch import nn
 
 from explorer import attribution, images, inference, zoo
+from tests.conftest import rss_mb
 
 TINY_PRE = zoo.Preprocess(4, 4, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), "bilinear")
 
@@ -76,11 +77,6 @@ def test_integrated_gradients_completeness_on_resnet18(resnet18):
     assert float(result.raw.sum()) == pytest.approx(difference, rel=0.05)
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 2**20
-
-
 def test_fifty_attributions_leave_no_hooks_and_flat_memory():
     loaded = inference.load("squeezenet1_1", torch.device("cpu"))
     model = loaded.model
@@ -91,10 +87,10 @@ def test_fifty_attributions_leave_no_hooks_and_flat_memory():
     methods = ["saliency", "gradcam", "guided_gradcam"]
     for i in range(10):
         attribution.attribute(model, x, attribution.Settings(methods[i % 3]), layer=layer)
-    warm = _rss_mb()
+    warm = rss_mb()
     for i in range(50):
         attribution.attribute(model, x, attribution.Settings(methods[i % 3]), layer=layer)
-    assert _rss_mb() - warm < 50
+    assert rss_mb() - warm < 50
     hooks = sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
                 + len(m._backward_pre_hooks) for m in model.modules())
     assert hooks == 0

@@ -238,7 +238,7 @@ SCREENS = {"laptop": (1366, 768), "projector": (1920, 1080)}
 # each page with the network a lecturer shows it with
 PAGE_VIEWS = [("", "alexnet2012"), ("activations", "alexnet2012"), ("costs", "alexnet"), ("inception", "inception_v3"),
               ("gradient_flow", "resnet34"), ("compare", "alexnet"), ("efficient", "squeezenet1_1"),
-              ("attribution", "resnet18"), ("lecture", "resnet50"),
+              ("attribution", "resnet18"), ("lecture", "resnet50"), ("features", "efficientnet_lite0&tap=stage4.1"),
               ("compare", "alexnet&nets=alexnet,vgg16,googlenet,resnet50,squeezenet1_1,mobilenet_v2,"
                           "shufflenet_v2_x1_0,efficientnet_lite0")]
 
@@ -267,3 +267,21 @@ def test_every_page_reads_at_laptop_and_projector_sizes(context, server, artifac
         page.set_viewport_size({"width": width, "height": height})
     page.close()
     assert found == {}, "\n".join(f"{view}: {problem}" for view, problems in found.items() for problem in problems)
+
+
+def test_feature_visualisation_journey(page, artifacts):
+    """A student opens what four channels of a trained network look for, optimises them, and sees
+    each picture beside where the channel fired in the cat photo."""
+    from playwright.sync_api import expect
+
+    url = page.url.split("?")[0].rstrip("/")
+    page.goto(f"{url}/features?net=efficientnet_lite0&img=Cat&tap=stage4.1&ch=3,17,20,30&steps=64&size=128")
+    page.get_by_role("heading", name="What channels look for · EfficientNet-Lite0").wait_for(timeout=120_000)
+    browser.wait_idle(page)
+    page.get_by_role("button", name="Optimise").click()
+    expect(page.get_by_text("What it looks for")).to_have_count(4, timeout=180_000)
+    expect(page.get_by_text("Where it fired in your image")).to_have_count(4)
+    browser.wait_idle(page)
+    assert not browser.exceptions(page) and "ch=3%2C17%2C20%2C30" in page.url
+    assert browser.layout_problems(page) == []
+    browser.screenshot_whole_page(page, artifacts / "features-efficientnet-lite0-stage4.png")

@@ -117,7 +117,8 @@ VISITS = [  # (page path, network, extra query parameters)
     ("compare", "alexnet", ""),
     ("attribution", "resnet18", ""), ("attribution", "shufflenet_v2_x0_5", "&method=saliency&method2=gradcam"),
     ("lecture", "alexnet", ""),
-    ("", "googlenet", ""), ("activations", "mobilenet_v2", "&tap=block3.1"), ("costs", "vgg16", "&tap=conv5_3"),
+    ("features", "efficientnet_lite0", "&tap=stage4.1&ch=3,17"), ("activations", "mobilenet_v2", "&tap=block3.1"),
+    ("costs", "vgg16", "&tap=conv5_3"),
     ("", "alexnet2012", "&lang=zh"),
 ]
 # The page's text with each chart replaced by its name: plotly draws a chart's labels only when

@@ -10,7 +10,7 @@ from PIL import Image
 from explorer import images, inference
 from explorer.ui import cache, sidebar
 from tests import apptest
-from tests.conftest import ROOT, SAMPLES, encode
+from tests.conftest import ROOT, SAMPLES, encode, rss_mb
 from tests.data import make_bad_inputs
 
 CORPUS = make_bad_inputs.cases()
@@ -111,19 +111,14 @@ def test_hundred_uploads_keep_memory_bounded():
 
         for i in range(10):
             upload(i)
-        warm = _rss_mb()
+        warm = rss_mb()
         for i in range(10, 100):
             upload(i)
         assert not apptest.errors(app)
         assert records.bytes <= budget and len(records) < 90  # evicted, not kept
-        assert _rss_mb() - warm < 200
+        assert rss_mb() - warm < 200
     finally:
         records.max_bytes = saved
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 2**20
 
 
 def test_out_of_memory_on_the_accelerator_shows_a_message_and_a_result(monkeypatch):

@@ -7,12 +7,12 @@ keyed by `key_of`, computed once per key however many sessions ask at once.
 from __future__ import annotations
 
 import hashlib
-from typing import Callable, Hashable, TypeVar
+from typing import Callable, Hashable, Sequence, TypeVar
 
 import streamlit as st
 
-from explorer import activations, attribution as explorer_attribution, figures, gradflow, images, inception
-from explorer import inference, invariance, weights, zoo
+from explorer import activations, attribution as explorer_attribution, featurevis, figures, gradflow, images
+from explorer import inception, inference, invariance, zoo
 from explorer.cache import ByteBudgetCache
 from explorer.images import LoadedImage
 
@@ -112,3 +112,33 @@ def attribution(loaded: inference.LoadedModel, image: LoadedImage, settings: exp
 def shift_probe(loaded: inference.LoadedModel, image: LoadedImage) -> invariance.ShiftProbe:
     """Pooled vs flattened features under shifts of the image, once per (model, weights, image)."""
     return _cached("shift_probe", loaded, image, compute=lambda: invariance.probe_default_tap(loaded, image))
+
+
+def feature_visualisations(loaded: inference.LoadedModel, image: LoadedImage, tap: str, channels: Sequence[int],
+                           settings: featurevis.Settings,
+                           on_step: Callable[[int, int], None] | None = None) -> list[featurevis.Visualisation]:
+    """Each channel's picture once per (model, weights, tap, channel, settings) — and image, for
+    DeepDream, which starts from it; the channels not yet computed are optimised as one batch."""
+    start = image if settings.objective == "layer" else None
+    keys = {channel: key_of("featurevis", loaded, start, tap, channel, settings) for channel in channels}
+    missing = tuple(channel for channel in channels if keys[channel] not in results())
+    if missing:
+        batch = _cached("featurevis_batch", loaded, start, tap, missing, settings, compute=lambda: featurevis.visualise(
+            loaded, featurevis.tap_of(loaded.spec.key, tap), missing, settings, start, on_step))
+        for result in batch:
+            results().put(keys[result.channel], result)
+    return [results().get_or_compute(keys[channel], lambda channel=channel: featurevis.visualise(
+        loaded, featurevis.tap_of(loaded.spec.key, tap), [channel], settings, start)[0]) for channel in channels]
+
+
+def natural_means(loaded: inference.LoadedModel, tap: str):
+    """Each channel's mean activation over the sample photos, once per (model, weights, tap)."""
+    return _cached("natural_means", loaded, None, tap,
+                   compute=lambda: featurevis.natural_means(loaded, featurevis.tap_of(loaded.spec.key, tap)))
+
+
+def seconds_per_step(loaded: inference.LoadedModel, tap: str, count: int, settings: featurevis.Settings) -> float:
+    """One visualisation step's measured seconds, once per (model, weights, tap, count, size, objective)."""
+    probe = featurevis.Settings(settings.objective, featurevis.PROBE_STEPS, settings.size, 0, settings.regularise)
+    return _cached("featurevis_step", loaded, None, tap, count, probe, compute=lambda: featurevis.seconds_per_step(
+        loaded, featurevis.tap_of(loaded.spec.key, tap), count, settings))

@@ -1,0 +1,307 @@
+"""Feature visualisation: an image optimised to excite one channel (a unit, a layer, a class).
+
+The recipe of Olah, Mordvintsev and Schubert, "Feature Visualization" (Distill, 2017): the image
+is parameterised in a decorrelated space — its Fourier coefficients, scaled by 1/frequency so that
+no frequency is favoured, and colours decorrelated with the square root of natural images' colour
+covariance (measured on the bundled sample photos) — squashed into [0, 1] by a sigmoid, and
+jittered, scaled and rotated at random before every step, so that the optimiser cannot excite
+the channel with high-frequency patterns that only work pixel-exactly. Without these
+(`regularise=False`) the same optimisation gives the adversarial noise the article starts from.
+
+Every step runs the network only up to the tap (a hook stops the pass there; at a ReLU the
+objective is read at its input, so a channel that starts at zero still has a gradient), on the shared
+model through `LoadedModel.run`: its lock, its state restored, hooks removed, the CPU if the
+accelerator runs out of memory. The parameters are frozen for the run and never get a .grad.
+Seeded: the same request gives the same picture.
+
+Example:
+    >>> from explorer import featurevis, inference, zoo
+    >>> loaded = inference.load("resnet18")
+    >>> tap = next(t for t in zoo.taps("resnet18") if t.name == "layer3.1")
+    >>> result = featurevis.visualise(loaded, tap, [7], featurevis.Settings(steps=64, size=96))[0]
+    >>> result.activation_end > result.activation_start
+    True
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from . import backend, images, inference, zoo
+from .cache import memoize
+from .taps import Tap, hooked
+
+OBJECTIVES = ("channel", "unit", "layer", "class")  # texts "features.objective.<name>"
+STEP_CHOICES = (16, 32, 64, 128, 256, 512)
+SIZE_CHOICES = (64, 96, 128, 160, 224)  # pixels
+DEFAULT_CHANNELS, MOST_CHANNELS = 4, 8  # optimised together, as one batch
+SAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "samples"
+LEARNING_RATE = 0.05  # Adam, as in the article's code
+FOURIER_SCALE = 0.01  # standard deviation of the initial coefficients
+PAD, JITTER = 8, 4  # pixels: padding before, and largest shift of, each step's random transform
+SCALES = (0.97, 1.03)  # range of each step's random scale
+DEGREES = 5.0  # largest random rotation
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What is optimised, how long and at what size; hashable (a cache key)."""
+    objective: str = "channel"
+    steps: int = 128
+    size: int = 128  # pixels, square
+    seed: int = 0
+    regularise: bool = True  # the decorrelated parameterisation and the random transforms
+
+
+@dataclass(frozen=True)
+class Visualisation:
+    channel: int  # the channel (or class) optimised
+    image: np.ndarray  # size × size × 3, uint8
+    activation_start: float  # the objective on the starting image, untransformed
+    activation_end: float  # the objective on the result, untransformed
+    curve: tuple[float, ...]  # the objective at every step (on the transformed image)
+    seconds: float
+    run: backend.Run | None = None
+
+
+class _Reached(Exception):
+    """Raised by the tap's hook: nothing after the tap is needed."""
+
+
+@memoize
+def colour_sqrt() -> Tensor:
+    """The square root of the RGB covariance of the sample photos, scaled so that its largest
+    column has unit norm: maps decorrelated colours to correlated ones, as natural images are."""
+    pixels = []
+    for path in sorted(SAMPLES_DIR.glob("*.jpg")):
+        with open(path, "rb") as file:
+            picture = images.load(file.read(), path.name).image
+        pixels.append(torch.from_numpy(np.asarray(picture.convert("RGB"), np.float64).reshape(-1, 3) / 255))
+    values, vectors = torch.linalg.eigh(torch.cov(torch.cat(pixels).T))
+    root = vectors @ torch.diag(values.clamp_min(0).sqrt()) @ vectors.T
+    return (root / root.norm(dim=0).max()).float()
+
+
+def _frequency_scale(size: int) -> Tensor:
+    """1 / frequency for each coefficient of an rfft2 of a size × size image (the DC term kept)."""
+    fy = torch.fft.fftfreq(size)[:, None]
+    fx = torch.fft.rfftfreq(size)[None, :]
+    return 1.0 / torch.sqrt(fx ** 2 + fy ** 2).clamp_min(1.0 / size) * size
+
+
+class _Parameterisation(nn.Module):
+    """A batch of images from free parameters: Fourier coefficients in decorrelated colour space
+    (regularised) or raw pixels, each squashed into [0, 1] by a sigmoid."""
+
+    def __init__(self, count: int, size: int, regularise: bool, seeds: Sequence[int],
+                 start: Tensor | None = None) -> None:
+        super().__init__()
+        self.size, self.regularise = size, regularise
+        self.register_buffer("scale", _frequency_scale(size))
+        self.register_buffer("colours", colour_sqrt())
+        shape = (3, size, size // 2 + 1, 2) if regularise else (3, size, size)  # coefficients or pixels
+        noise = torch.stack([torch.randn(shape, generator=torch.Generator().manual_seed(seed)) for seed in seeds])
+        self.values = nn.Parameter(noise * (FOURIER_SCALE if regularise else 0.1))
+        if start is not None:  # begin from a picture (DeepDream): invert the parameterisation
+            with torch.no_grad():
+                self.values.copy_(self._inverse(start.expand(count, -1, -1, -1)))
+
+    def _inverse(self, picture: Tensor) -> Tensor:
+        logits = torch.logit(picture.clamp(0.01, 0.99))
+        if not self.regularise:
+            return logits
+        decorrelated = torch.einsum("ij,bjhw->bihw", torch.linalg.inv(self.colours), logits)
+        spectrum = torch.fft.rfft2(decorrelated * 4) / self.scale
+        return torch.view_as_real(spectrum)
+
+    def forward(self) -> Tensor:
+        if not self.regularise:
+            return torch.sigmoid(self.values)
+        spectrum = torch.view_as_complex(self.values) * self.scale
+        decorrelated = torch.fft.irfft2(spectrum, s=(self.size, self.size)) / 4
+        return torch.sigmoid(torch.einsum("ij,bjhw->bihw", self.colours, decorrelated))
+
+
+def _random_transforms(batch: Tensor, generators: Sequence[torch.Generator]) -> Tensor:
+    """Each image padded, then shifted, scaled and rotated at random by its own generator
+    (so that an image's path does not depend on the others in the batch)."""
+    count, _, size, _ = batch.shape
+    padded = nn.functional.pad(batch, (PAD,) * 4, mode="reflect")
+    thetas = []
+    for generator in generators:
+        draw = torch.rand(4, generator=generator)
+        scale = SCALES[0] + (SCALES[1] - SCALES[0]) * float(draw[0])
+        angle = math.radians(DEGREES * (2 * float(draw[1]) - 1))
+        shift = (2 * draw[2:] - 1) * JITTER * 2 / size  # pixels of the padded image, in the grid's units
+        cos, sin = math.cos(angle) / scale, math.sin(angle) / scale
+        thetas.append([[cos, -sin, float(shift[0])], [sin, cos, float(shift[1])]])
+    theta = torch.tensor(thetas, dtype=batch.dtype, device=batch.device)
+    grid = nn.functional.affine_grid(theta, [count, 3, size, size], align_corners=False)
+    return nn.functional.grid_sample(padded, grid * size / (size + 2 * PAD), padding_mode="reflection",
+                                     align_corners=False)
+
+
+def _objective(settings: Settings, channels: Sequence[int]) -> Callable[[Tensor], Tensor]:
+    """Per image of the batch: the value to maximise, from the tap's output (logits for a class)."""
+    index = torch.as_tensor(list(channels))
+
+    def value(output: Tensor) -> Tensor:
+        if settings.objective == "layer":
+            return output.pow(2).flatten(1).mean(1)
+        if settings.objective == "class":
+            return output[torch.arange(len(channels)), index]
+        picked = output[torch.arange(len(channels)), index]  # [B, H, W]
+        if settings.objective == "unit":
+            return picked[:, picked.shape[1] // 2, picked.shape[2] // 2]
+        return picked.flatten(1).mean(1)
+    return value
+
+
+def _forward_to(model: nn.Module, tap: Tap | None, x: Tensor) -> Tensor:
+    """The tap's output for x, computing nothing after it (the logits when tap is None)."""
+    if tap is None:
+        return model(x)
+    reached: list[Tensor] = []
+
+    def stop(_tap: Tap, tensor: Tensor) -> None:
+        reached.append(tensor)
+        raise _Reached
+
+    with hooked(model, [tap], stop):
+        try:
+            model(x)
+        except _Reached:
+            pass
+    if not reached:
+        raise ValueError(f"tap {tap.name} ({tap.module}) did not fire")
+    return reached[0]
+
+
+def _optimised_at(model: nn.Module, tap: Tap | None) -> Tap | None:
+    """Where the optimiser reads the objective: a rectifier's input rather than its output, whose
+    gradient is zero wherever the starting image leaves the channel at zero (a dead start); the
+    results are still measured at the tap itself."""
+    if tap is not None and tap.io == "output" and isinstance(model.get_submodule(tap.module), (nn.ReLU, nn.ReLU6)):
+        return dataclasses.replace(tap, io="input")
+    return tap
+
+
+def visualise(loaded: inference.LoadedModel, tap: Tap | None, channels: Sequence[int], settings: Settings,
+              start: images.LoadedImage | None = None,
+              on_step: Callable[[int, int], None] | None = None) -> list[Visualisation]:
+    """One optimised image per channel of `tap` (per class for the "class" objective; the tap is
+    then ignored), optimised together as one batch; `start` begins from a picture instead of
+    noise (for the "layer" objective, DeepDream). on_step(step, steps) reports progress."""
+    if settings.objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}")
+    if tap is None and settings.objective != "class":
+        raise ValueError("only the class objective needs no tap")
+    target = None if settings.objective == "class" else tap
+    objective = _objective(settings, channels)
+    seeds = [settings.seed * 1_000_003 + channel for channel in channels]
+    pre = loaded.spec.preprocess
+    mean = torch.tensor(pre.mean).view(1, 3, 1, 1)
+    std = torch.tensor(pre.std).view(1, 3, 1, 1)
+    initial = None
+    if start is not None:
+        initial = torch.from_numpy(images.input_views(start.image, pre).cropped).permute(2, 0, 1)[None].float() / 255
+        initial = nn.functional.interpolate(initial, size=(settings.size, settings.size), mode="bilinear",
+                                            antialias=True, align_corners=False)
+
+    def work(model: nn.Module, device: torch.device) -> list[Visualisation]:
+        began = time.perf_counter()
+        model.eval()
+        for parameter in model.parameters():
+            parameter.requires_grad_(False)  # restored by LoadedModel.run
+        picture = _Parameterisation(len(channels), settings.size, settings.regularise, seeds,
+                                    initial).to(device)
+        optimised_at = _optimised_at(model, target)
+        normalise = lambda x: (x - mean.to(device)) / std.to(device)
+        measure = lambda x: objective(_forward_to(model, target, normalise(x))).detach().cpu()
+        optimiser = torch.optim.Adam(picture.parameters(), lr=LEARNING_RATE)
+        generators = [torch.Generator().manual_seed(seed + 1) for seed in seeds]
+        with torch.no_grad():
+            first = measure(picture())
+        curve = []
+        for step in range(1, settings.steps + 1):
+            batch = picture()
+            if settings.regularise:
+                batch = _random_transforms(batch, generators)
+            values = objective(_forward_to(model, optimised_at, normalise(batch)))
+            optimiser.zero_grad(set_to_none=True)
+            (-values.sum()).backward()
+            optimiser.step()
+            curve.append(values.detach().cpu())
+            if on_step is not None:
+                on_step(step, settings.steps)
+        with torch.no_grad():
+            final_images = picture()
+            last = measure(final_images)
+        pixels = (final_images.permute(0, 2, 3, 1).cpu().numpy() * 255).round().clip(0, 255).astype(np.uint8)
+        seconds = time.perf_counter() - began
+        history = torch.stack(curve, 1) if curve else torch.zeros(len(channels), 0)
+        return [Visualisation(channel, pixels[i], float(first[i]), float(last[i]),
+                              tuple(float(v) for v in history[i]), seconds)
+                for i, channel in enumerate(channels)]
+
+    results, run = loaded.run(work)
+    return [Visualisation(r.channel, r.image, r.activation_start, r.activation_end, r.curve, r.seconds, run)
+            for r in results]
+
+
+PROBE_STEPS = 3
+
+
+def seconds_per_step(loaded: inference.LoadedModel, tap: Tap | None, count: int, settings: Settings) -> float:
+    """Seconds one step of `visualise` takes here for `count` channels, measured by a short run
+    (its set-up included, so the estimate errs long)."""
+    probe = Settings(settings.objective, PROBE_STEPS, settings.size, settings.seed, settings.regularise)
+    return visualise(loaded, tap, list(range(count)), probe)[0].seconds / PROBE_STEPS
+
+
+def natural_means(loaded: inference.LoadedModel, tap: Tap) -> Tensor:
+    """Each channel's mean activation at `tap` over the bundled sample photos (the yardstick for
+    how strongly an optimised image excites it), as a [C] tensor."""
+    pictures = []
+    for path in sorted(SAMPLES_DIR.glob("*.jpg")):
+        with open(path, "rb") as file:
+            pictures.append(images.preprocess(images.load(file.read(), path.name).image, loaded.spec.preprocess))
+    batch = torch.cat(pictures)
+
+    def work(model: nn.Module, device: torch.device) -> Tensor:
+        model.eval()
+        with torch.no_grad():
+            output = _forward_to(model, tap, batch.to(device))
+        return output.flatten(2).mean(2).mean(0).cpu() if output.dim() == 4 else output.mean(0).cpu()
+
+    return loaded.run(work)[0]
+
+
+def high_frequency_share(image: np.ndarray) -> float:
+    """The share of an image's spectral energy (mean removed, grey levels) above half the Nyquist
+    frequency: low for smooth, natural-looking pictures, high for pixel noise."""
+    grey = torch.from_numpy(image.astype(np.float64).mean(axis=2))
+    power = torch.fft.fft2(grey - grey.mean()).abs() ** 2
+    fy = torch.fft.fftfreq(grey.shape[0])[:, None]
+    fx = torch.fft.fftfreq(grey.shape[1])[None, :]
+    high = torch.sqrt(fx ** 2 + fy ** 2) > 0.25
+    return float(power[high].sum() / power.sum().clamp_min(1e-12))
+
+
+def tap_of(key: str, name: str) -> Tap | None:
+    """The named tap of a network, None for "" (the class objective needs none); ValueError
+    naming the taps there are otherwise."""
+    if not name:
+        return None
+    found = {tap.name: tap for tap in zoo.taps(key)}
+    if name not in found:
+        raise ValueError(f"{key} has no tap {name!r}; its taps: {', '.join(found)}")
+    return found[name]
