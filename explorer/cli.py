@@ -42,13 +42,22 @@ def predict_command(args: argparse.Namespace) -> object:
     spec = zoo.get(args.model)
     path = Path(args.image)
     image = images.load(images.read_file(path), path.name)
-    loaded = inference.load(spec.key, backend.choose_device(args.device))
+    device = backend.choose_device(args.device)
+    if args.weights:
+        weights_file, classes_file = Path(args.weights), Path(args.classes) if args.classes else None
+        loaded = inference.load_user(spec.key, weights_file.read_bytes(), weights_file.name,
+                                     classes_file.read_bytes() if classes_file else None,
+                                     classes_file.name if classes_file else "", device)
+    elif args.classes:
+        raise ValueError("--classes names the outputs of --weights: give both")
+    else:
+        loaded = inference.load(spec.key, device)
     analysis = inference.analyse(loaded, image, taps=())
     why_random = weights.why_random(spec, loaded.status)
     if why_random is not None:  # on stderr: the JSON fields are fixed (shared/design.md)
         warnings.warn(t("cli.random_predictions", why=why_random))
     return {"key": spec.key, "weights": loaded.status.label, "device": analysis.run.device,
-            "top5": [vars(p) for p in inference.top_k(analysis.record.logits)]}
+            "top5": [vars(p) for p in inference.top_k(analysis.record.logits, classes=loaded.class_names)]}
 
 
 def weights_command(args: argparse.Namespace) -> object:
@@ -134,9 +143,11 @@ def parser() -> argparse.ArgumentParser:
         command.set_defaults(handler=handler)
         command.add_argument("--json", action="store_true", help="print one JSON document")
         if name in ("summary", "predict"):
-            command.add_argument("model", choices=list(zoo.REGISTRY), metavar="MODEL")
+            command.add_argument("model", metavar="MODEL", help="a registered key, a torchvision name, or timm/<name>")
         if name == "predict":
             command.add_argument("image")
+            command.add_argument("--weights", default=None, help="your state dict (.safetensors or .pth)")
+            command.add_argument("--classes", default=None, help="its class names, one per line")
             command.add_argument("--device", default=None, help="cpu, cuda, mps (default: best)")
         if name == "visualize":
             command.add_argument("model", choices=list(zoo.REGISTRY), metavar="MODEL")

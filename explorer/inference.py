@@ -24,6 +24,16 @@ class LoadedModel:
     status: weights.WeightsStatus
     device: torch.device
     lock: threading.Lock = field(default_factory=threading.Lock)
+    classes: tuple[str, ...] | None = None  # an uploaded class list; None: ImageNet's, or numbers
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The names of the network's outputs: the uploaded list, ImageNet's for 1000 outputs,
+        else "class 0", "class 1", …"""
+        if self.classes is not None:
+            return self.classes
+        outputs = weights.output_count(self.model)
+        return zoo.imagenet_classes() if outputs == 1000 else tuple(f"class {i}" for i in range(outputs))
 
     def run(self, work: Callable[[nn.Module, torch.device], T]) -> tuple[T, backend.Run]:
         """work(model, device) with this model to itself: the model lock, the accelerator lock,
@@ -43,6 +53,17 @@ def load(key: str, device: torch.device | None = None) -> LoadedModel:
     device = device or backend.choose_device()
     model, status = weights.load(spec)
     return LoadedModel(spec, model.to(device), status, device)
+
+
+def load_user(key: str, data: bytes, file: str, class_data: bytes | None = None, class_file: str = "",
+              device: torch.device | None = None) -> LoadedModel:
+    """The network with weights a person uploaded (and their class names): read in memory,
+    checked, the classifier resized to the file's classes; WeightsError says what is wrong."""
+    spec = zoo.get(key)
+    classes = weights.read_class_names(class_data, class_file) if class_data is not None else None
+    model, status = weights.with_user_weights(spec, weights.read_upload(data, file), file, classes)
+    device = device or backend.choose_device()
+    return LoadedModel(spec, model.to(device), status, device, classes=classes)
 
 
 @dataclass(frozen=True)
@@ -67,8 +88,9 @@ class Prediction:
     prob: float
 
 
-def top_k(logits: torch.Tensor, k: int = 5) -> list[Prediction]:
+def top_k(logits: torch.Tensor, k: int = 5, classes: Sequence[str] | None = None) -> list[Prediction]:
+    """The k most probable classes, named from `classes` (default ImageNet's)."""
     probs = torch.softmax(logits.float(), dim=0)
-    values, indices = probs.topk(k)
-    classes = zoo.imagenet_classes()
+    values, indices = probs.topk(min(k, probs.numel()))
+    classes = zoo.imagenet_classes() if classes is None else classes
     return [Prediction(int(i), classes[int(i)], float(v)) for v, i in zip(values, indices)]

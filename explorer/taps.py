@@ -259,6 +259,82 @@ def shufflenet_layout(model: nn.Module) -> list[Tap]:
     return _module_taps(model, named, {})
 
 
+_CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+
+
+def _is_plain_container(module: nn.Module) -> bool:
+    """A bare Sequential/ModuleList/ModuleDict: a list of blocks, not a block of its own (its
+    subclasses — torchvision's Conv2dNormActivation, DenseNet's dense blocks — are blocks)."""
+    return type(module) in _CONTAINERS
+
+
+def _block_paths(model: nn.Module) -> list[tuple[str, str | None]]:
+    """(path, parent path) of every block: a module reached through plain containers only; the
+    parts of a block that is itself a list of blocks (a dense block's layers, a RegNet stage's
+    blocks) as its children."""
+    found: list[tuple[str, str | None]] = []
+
+    def walk(module: nn.Module, prefix: str) -> None:
+        for name, child in module.named_children():
+            path = f"{prefix}{name}"
+            if _is_plain_container(child):
+                walk(child, path + ".")
+                continue
+            found.append((path, None))
+            if isinstance(child, _CONTAINERS):
+                found.extend((f"{path}.{part}", path) for part, inner in child.named_children()
+                             if any(True for _ in inner.children()))
+    walk(model, "")
+    return found
+
+
+def _execution(model: nn.Module, size: int) -> tuple[dict[str, int], dict[str, int]]:
+    """(path -> order in which the module started, path -> how often it ran) in one forward
+    pass of a size × size image on the meta device."""
+    started: dict[str, int] = {}
+    calls: dict[str, int] = {}
+
+    def pre(path: str):
+        def hook(_module, _args):
+            started.setdefault(path, len(started))
+            calls[path] = calls.get(path, 0) + 1
+        return hook
+
+    handles = [module.register_forward_pre_hook(pre(path)) for path, module in model.named_modules() if path]
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, 3, size, size, device="meta"))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return started, calls
+
+
+def auto_layout(model: nn.Module, size: int = 224, every_leaf: bool = False) -> list[Tap]:
+    """Taps for a network found by name: its blocks (stage and block level) — or every leaf
+    layer — named by their module paths, in the order the forward pass reaches them. Modules the
+    pass skips (auxiliary heads) or calls more than once (a shared activation) are left out: a
+    hook would see them never or twice. The last Linear is the output.
+
+    Functional operations in forward (DenseNet's final ReLU and pooling) have no module, so no
+    tap: hooks cannot see them, and the FX graph that could (torchvision's feature_extraction)
+    traces only some of these networks; what a student sees is the module that precedes them.
+    """
+    started, calls = _execution(model, size)
+    if every_leaf:
+        chosen = [(path, None) for path, module in model.named_modules() if path and not any(module.children())]
+    else:
+        chosen = _block_paths(model)
+    chosen = [(path, parent) for path, parent in chosen if calls.get(path) == 1]
+    chosen.sort(key=lambda item: started[item[0]])
+    linears = [path for path, _ in chosen if isinstance(model.get_submodule(path), nn.Linear)]
+    taps = []
+    for path, parent in chosen:
+        kind = _plain_kind(model.get_submodule(path)) or "block"
+        taps.append(Tap(path, path, "output" if linears and path == linears[-1] else kind, parent))
+    return taps
+
+
 # ---------------------------------------------------------------- capture
 
 @contextmanager

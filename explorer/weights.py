@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.client
+import io
 import os
 import socket
 import tempfile
@@ -28,7 +29,7 @@ import torch
 from torch import nn
 
 from .i18n import Text
-from .zoo import REGISTRY, ModelSpec, WeightsSource
+from .zoo import REGISTRY, ModelSpec, WeightsSource, get
 
 ProgressCallback = Callable[[int, int | None], None]  # (bytes so far, total or None)
 
@@ -52,6 +53,11 @@ class WeightsStatus:
     @property
     def label(self) -> str:
         return f"pretrained:{self.source}" if self.pretrained else "random"
+
+    @property
+    def yours(self) -> bool:
+        """Weights a person uploaded (`with_user_weights`)."""
+        return self.source.startswith("yours:")
 
 
 def seed_for(key: str) -> int:
@@ -99,15 +105,101 @@ def read_state_dict(path: Path, safetensors: bool | None = None) -> dict[str, to
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # any decoding failure means the same thing to a user
         raise WeightsError(Text("weights.unreadable", file=path.name, error=type(error).__name__)) from error
+    return _checked_state(state, path.name)
+
+
+def _checked_state(state: object, file: str) -> dict[str, torch.Tensor]:
+    """A mapping of parameter names to tensors, or the sentence saying what it is instead."""
     if not isinstance(state, dict):
-        raise WeightsError(Text("weights.no_state_dict", file=path.name))
+        raise WeightsError(Text("weights.no_state_dict", file=file))
     odd_key = next((key for key in state if not isinstance(key, str)), None)
     if odd_key is not None:
-        raise WeightsError(Text("weights.bad_keys", file=path.name, entry=repr(odd_key)[:40]))
+        raise WeightsError(Text("weights.bad_keys", file=file, entry=repr(odd_key)[:40]))
     odd_value = next((key for key, value in state.items() if not isinstance(value, torch.Tensor)), None)
     if odd_value is not None:
-        raise WeightsError(Text("weights.not_tensors", file=path.name, entry=odd_value[:80]))
+        raise WeightsError(Text("weights.not_tensors", file=file, entry=odd_value[:80]))
     return state
+
+
+# ---------------------------------------------------------------- weights a person uploads
+
+UPLOAD_TYPES = ("safetensors", "pth", "pt", "bin")
+MAX_CLASS_NAMES = 100_000
+
+
+def read_upload(data: bytes, file: str) -> dict[str, torch.Tensor]:
+    """An uploaded state dict, read in memory (nothing is written to disk and nothing in it runs:
+    safetensors, or torch.load with weights_only). A training checkpoint's {"state_dict": ...} or
+    {"model": ...} is unwrapped and DataParallel's "module." prefixes dropped."""
+    suffix = file.rsplit(".", 1)[-1].lower()
+    if suffix not in UPLOAD_TYPES:
+        raise WeightsError(Text("weights.upload_type", file=file, types=", ".join(UPLOAD_TYPES)))
+    try:
+        if suffix == "safetensors":
+            from safetensors.torch import load
+
+            state = load(data)
+        else:
+            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as error:  # refused pickles, cut files, lying headers: one sentence each
+        raise WeightsError(Text("weights.unreadable_upload", file=file, error=_first_line(error)[:160])) from error
+    if isinstance(state, dict):
+        wrapped = [value for key, value in state.items() if key in ("state_dict", "model") and isinstance(value, dict)]
+        state = wrapped[0] if len(wrapped) == 1 else state
+        if state and all(isinstance(key, str) and key.startswith("module.") for key in state):
+            state = {key.removeprefix("module."): value for key, value in state.items()}
+    return _checked_state(state, file)
+
+
+def read_class_names(data: bytes, file: str) -> tuple[str, ...]:
+    """One class name per line (UTF-8; blank lines and surrounding spaces dropped)."""
+    try:
+        names = tuple(line.strip() for line in data.decode("utf-8").splitlines() if line.strip())
+    except UnicodeDecodeError as error:
+        raise WeightsError(Text("weights.class_file", file=file)) from error
+    if not names or len(names) > MAX_CLASS_NAMES:
+        raise WeightsError(Text("weights.class_file", file=file))
+    return names
+
+
+def with_user_weights(spec: ModelSpec, state: dict[str, torch.Tensor], file: str,
+                      classes: tuple[str, ...] | None = None) -> tuple[nn.Module, WeightsStatus]:
+    """The network with an uploaded state dict: its classifier resized to the file's number of
+    classes, then every tensor checked and loaded strictly; a class-name list must match."""
+    model = random_model(spec)
+    head = classifier_path(model)
+    layer = model.get_submodule(head)
+    weight = state.get(f"{head}.weight")
+    if weight is not None and weight.dim() >= 2 and weight.shape[0] != layer.weight.shape[0]:
+        parent, _, name = head.rpartition(".")
+        setattr(model.get_submodule(parent) if parent else model, name, _resized(layer, weight.shape[0]))
+    apply_state_dict(model, state, spec.name)
+    outputs = output_count(model)
+    if classes is not None and len(classes) != outputs:
+        raise WeightsError(Text("weights.class_count", classes=len(classes), outputs=outputs, file=file))
+    if spec.finalize:
+        spec.finalize(model)
+    return model.eval(), WeightsStatus(True, f"yours:{file}", "uploaded, kept in memory")
+
+
+def classifier_path(model: nn.Module) -> str:
+    """The layer that makes the class scores: the last Linear or convolution the network
+    registers (SqueezeNet's is a 1×1 convolution; auxiliary heads come before it)."""
+    return [path for path, module in model.named_modules() if isinstance(module, (nn.Linear, nn.Conv2d))][-1]
+
+
+def output_count(model: nn.Module) -> int:
+    layer = model.get_submodule(classifier_path(model))
+    return layer.out_features if isinstance(layer, nn.Linear) else layer.out_channels
+
+
+def _resized(layer: nn.Module, outputs: int) -> nn.Module:
+    if isinstance(layer, nn.Linear):
+        return nn.Linear(layer.in_features, outputs, bias=layer.bias is not None)
+    if isinstance(layer, nn.Conv2d):  # SqueezeNet's classifier is a 1x1 convolution
+        return nn.Conv2d(layer.in_channels, outputs, layer.kernel_size, layer.stride, layer.padding,
+                         bias=layer.bias is not None)
+    raise WeightsError(Text("weights.head", kind=type(layer).__name__))
 
 
 def apply_state_dict(model: nn.Module, state: dict[str, torch.Tensor], name: str) -> None:
@@ -204,7 +296,7 @@ def trained_network(preferred: str = "alexnet") -> str:
     """The preferred network if its weights are on this machine, else the first registered one
     that has weights (on a fresh offline machine EfficientNet-Lite0, whose weights ship with a
     package): what a first visit opens, and what claims about trained networks are measured on."""
-    if find_checkpoint(REGISTRY[preferred]) is not None:
+    if find_checkpoint(get(preferred)) is not None:
         return preferred
     return next((key for key, spec in REGISTRY.items() if find_checkpoint(spec) is not None), preferred)
 

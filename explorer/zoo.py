@@ -13,7 +13,8 @@ from typing import Callable
 import timm
 import torch
 from torch import nn
-from torchvision.models import get_model, get_model_weights
+import torchvision.models
+from torchvision.models import get_model, get_model_weights, list_models
 
 from . import taps as tap_layouts
 from .architectures import alexnet2012, efficientnet_lite, googlenet_paper, plain, zfnet
@@ -69,7 +70,7 @@ class ModelSpec:
     key: str
     english_name: str  # as the papers and libraries spell it; `name` is what a reader sees
     family: str
-    paper: Paper
+    paper: Paper | None  # None: a network found by name
     preprocess: Preprocess
     build: Callable[[], nn.Module]  # the layout a checkpoint is saved in
     layout: Callable[[nn.Module], list[Tap]]
@@ -256,11 +257,83 @@ def _registry() -> dict[str, ModelSpec]:
 REGISTRY: dict[str, ModelSpec] = _registry()
 
 
+TIMM_PREFIX = "timm/"
+
+
+class NotACNN(ValueError):
+    """A network found by name that is not convolutional (a vision transformer, an MLP-mixer)."""
+
+
 def get(key: str) -> ModelSpec:
-    try:
+    """A registered network, or any torchvision classification network by its name
+    ("densenet121") or timm model as "timm/<name>"; KeyError for other names, NotACNN for a
+    network with no convolutions beyond a patch embedding."""
+    if key in REGISTRY:
         return REGISTRY[key]
-    except KeyError:
-        raise KeyError(f"unknown network {key!r}; known: {', '.join(REGISTRY)}") from None
+    return named(key)
+
+
+@memoize
+def torchvision_names() -> list[str]:
+    """torchvision's classification networks, by the names `get_model` takes."""
+    return list_models(module=torchvision.models)  # the package's own: classification only
+
+
+@memoize
+def named(key: str) -> ModelSpec:
+    """The spec of a network found by name: its builder, preprocessing and (torchvision's) weights
+    and accuracy from the library's own metadata; its taps found by `taps.auto_layout`."""
+    if key.startswith(TIMM_PREFIX) and timm.is_model(key.removeprefix(TIMM_PREFIX)):
+        spec = _timm_named(key.removeprefix(TIMM_PREFIX))
+    elif key in torchvision_names():
+        spec = _torchvision_named(key)
+    else:
+        raise KeyError(i18n.t("zoo.unknown", name=key))
+    convolutions = sum(isinstance(m, nn.Conv2d) for m in _meta_instance(spec).modules())
+    if convolutions <= 1:  # a patch embedding at most
+        raise NotACNN(i18n.t("zoo.not_a_cnn", name=key, convolutions=convolutions))
+    return spec
+
+
+def _meta_instance(spec: ModelSpec) -> nn.Module:
+    """The network on the meta device: built there, or, for a builder that computes with tensors
+    while it builds (RegNet's widths), built on the CPU and moved."""
+    try:
+        with torch.device("meta"):
+            return spec.instantiate()
+    except NotImplementedError:
+        return spec.instantiate().to("meta")
+
+
+def _torchvision_named(name: str) -> ModelSpec:
+    weights = get_model_weights(name).DEFAULT
+    transforms = weights.transforms()
+    metrics = weights.meta["_metrics"]["ImageNet-1K"]
+    crop = transforms.crop_size[0]
+    return ModelSpec(
+        key=name, english_name=name, family="named", paper=None,
+        preprocess=Preprocess(resize=transforms.resize_size[0], crop=crop, mean=tuple(transforms.mean),
+                              std=tuple(transforms.std), interpolation=transforms.interpolation.value),
+        build=partial(get_model, name, weights=None), layout=partial(tap_layouts.auto_layout, size=crop),
+        weights=WeightsSource("torchvision", weights.name, weights.url),
+        top1=metrics["acc@1"], top5=metrics["acc@5"],
+        metrics_source=Text("zoo.source.torchvision", weights=weights.name),
+        protocol="torchvision_v2" if weights.name.endswith("_V2") else "torchvision_v1")
+
+
+def _timm_named(name: str) -> ModelSpec:
+    cfg = timm.models.get_pretrained_cfg(name)
+    cfg = cfg.to_dict() if cfg is not None else {}
+    size = (cfg.get("input_size") or (3, 224, 224))[-1]
+    hub = cfg.get("hf_hub_id")
+    return ModelSpec(
+        key=TIMM_PREFIX + name, english_name=TIMM_PREFIX + name, family="named", paper=None,
+        preprocess=Preprocess(resize=round(size / cfg.get("crop_pct", 0.875)), crop=size,
+                              mean=tuple(cfg.get("mean", IMAGENET_MEAN)), std=tuple(cfg.get("std", IMAGENET_STD)),
+                              interpolation=cfg.get("interpolation", "bicubic")),
+        build=partial(timm.create_model, name, pretrained=False), layout=partial(tap_layouts.auto_layout, size=size),
+        weights=WeightsSource("timm", hub.split("/")[-1], f"https://huggingface.co/{hub}/resolve/main/model.safetensors")
+        if hub else None, metrics_source=Text("zoo.source.timm_named"), protocol="release_1crop")
 
 
 def by_family() -> dict[str, list[ModelSpec]]:
@@ -270,8 +343,7 @@ def by_family() -> dict[str, list[ModelSpec]]:
 
 def fresh_meta_model(key: str) -> nn.Module:
     """A new instance of the network on the meta device, for a pass that sets hooks on it."""
-    with torch.device("meta"):
-        return get(key).instantiate()
+    return _meta_instance(get(key))
 
 
 @memoize

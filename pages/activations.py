@@ -75,8 +75,9 @@ else:
     vector = output.flatten()
     st.plotly_chart(figures.vector_strip(vector, t("activations.vector_title", tap=tap.name, count=vector.numel())),
                     key="vector")
-    if tap.kind == "output" and vector.numel() == len(zoo.imagenet_classes()):
-        st.plotly_chart(figures.top_k_bar(inference.top_k(vector), t("activations.top_classes", tap=tap.name)),
+    if tap.kind == "output" and vector.numel() == len(selection.loaded.class_names):
+        st.plotly_chart(figures.top_k_bar(inference.top_k(vector, classes=selection.loaded.class_names),
+                                          t("activations.top_classes", tap=tap.name)),
                         key="vector_top5")
 
 st.subheader(t("activations.whole_network"))

@@ -13,8 +13,8 @@ if not selection.loaded.status.pretrained:
 
 SLOW = {"integrated_gradients", "smoothgrad", "occlusion"}
 PANELS = {"left": "method", "right": "method2"}  # panel -> its URL parameter
-classes = zoo.imagenet_classes()
-predicted = inference.top_k(selection.analysis().record.logits, 1)[0]
+classes = selection.loaded.class_names
+predicted = inference.top_k(selection.analysis().record.logits, 1, classes)[0]
 sidebar.linked("class", "attr_target", range(len(classes)))
 target_index = st.selectbox(t("attribution.target"), [None, *range(len(classes))], key=sidebar.relabelled("attr_target"),
                             format_func=i18n.bound(lambda i: t("attribution.predicted", label=predicted.label)

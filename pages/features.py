@@ -14,7 +14,7 @@ if not selection.loaded.status.pretrained:
 
 record = selection.analysis().record
 spatial = [tap.name for tap in zoo.taps(spec.key) if activations.is_spatial(record.outputs[tap.name])]
-classes = zoo.imagenet_classes()
+classes = selection.loaded.class_names
 
 left, right = st.columns([3, 2])
 with right:

@@ -98,4 +98,4 @@ right.plotly_chart(figures.depth_profile_figure({selection.spec.name: (single.co
                                                 t("gradflow.conv_grads"), t("gradflow.gradient_norm")),
                    key="single_convs")
 st.caption(t("gradflow.single_caption", weights=sidebar.weights_label(selection.loaded.status),
-             target=zoo.imagenet_classes()[single.target]))
+             target=selection.loaded.class_names[single.target]))

@@ -23,7 +23,8 @@ with st.container(border=True):
     st.caption(t("home.start.glossary"))
 
 st.title(spec.name)
-st.caption(f"“{spec.paper.title}” — {spec.paper.authors}, {spec.paper.year}")
+st.caption(f"“{spec.paper.title}” — {spec.paper.authors}, {spec.paper.year}" if spec.paper
+           else t("home.found_by_name", name=spec.key))
 if spec.notes:
     st.info(str(spec.notes), icon=":material/info:")
 
@@ -65,7 +66,7 @@ if spec.family in ("alexnet", "zfnet"):
 st.subheader(t("home.prediction"))
 with st.spinner(t("home.running")):
     analysis = selection.analysis()
-predictions = inference.top_k(analysis.record.logits)
+predictions = inference.top_k(analysis.record.logits, classes=selection.loaded.class_names)
 st.plotly_chart(figures.top_k_bar(predictions), key="top5")
 if not selection.loaded.status.pretrained:
     st.caption(t("home.random_classes"))

@@ -47,7 +47,7 @@ def test_predict_json_on_a_sample():
 
 
 @pytest.mark.parametrize("args, reason", [
-    (("summary", "lenet", "--json"), "invalid choice"),
+    (("summary", "lenet", "--json"), "unknown network 'lenet'"),
     (("predict", "alexnet", "/no/such/file.jpg", "--json"), "No such file"),
     (("predict", "alexnet", str(SAMPLES / "CREDITS"), "--json"), "not an image"),
     (("predict", "alexnet", str(SAMPLES / "cat.jpg"), "--device", "cuda:7"), "not available"),

@@ -71,7 +71,7 @@ NOT_UI_PROSE = {
     "out of memory",  # matched in torch's own error messages
     "Apple MPS",  # a device's name
     "CIFAR ResNet-20", "CIFAR ResNet-56", "CIFAR ResNet-110",  # network names
-    "seeded random init (seed ",  # WeightsStatus.location: for logs and the CLI, never drawn
+    "seeded random init (seed ", "uploaded, kept in memory",  # WeightsStatus.location: for logs, never drawn
     "ZFNet (wide conv3-5)",  # an English name: readers see the text zoo.name.zfnet_wide
     "warm slides", "warming slide %s failed",  # a thread's name and a server log line
 }

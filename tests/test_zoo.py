@@ -95,6 +95,6 @@ def test_imagenet_classes_come_from_torchvision():
     assert len(classes) == 1000 and classes[281] == "tabby"
 
 
-def test_unknown_network_names_the_known_ones():
-    with pytest.raises(KeyError, match="known: alexnet"):
+def test_an_unknown_network_says_what_names_are_known():
+    with pytest.raises(KeyError, match="not registered, and not a torchvision classification network"):
         zoo.get("lenet")

@@ -24,6 +24,14 @@ def loaded_model(key: str) -> inference.LoadedModel:
     return inference.load(key)
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def user_model(key: str, file_id: str, file: str, class_file_id: str | None, _data: bytes,
+               _class_data: bytes | None, class_file: str) -> inference.LoadedModel:
+    """A network with uploaded weights, once per upload (its bytes are not hashed on every rerun:
+    the upload's id stands for them); WeightsError is raised, never cached."""
+    return inference.load_user(key, _data, file, _class_data, class_file)
+
+
 @st.cache_resource(show_spinner=False)
 def results() -> ByteBudgetCache:
     return ByteBudgetCache()

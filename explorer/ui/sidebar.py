@@ -72,7 +72,7 @@ def escape_markdown(text: str) -> str:
 # ---------------------------------------------------------------- the session's choices
 
 _KEPT = "_kept"  # widget key -> the value the session chose: the truth behind the sidebar's widgets
-DEFAULTS = {"image_source": "Sample", "sample": next(iter(SAMPLES))}
+DEFAULTS = {"image_source": "Sample", "sample": next(iter(SAMPLES)), "named": []}
 SOURCES = ("Sample", "Upload")
 
 
@@ -114,12 +114,35 @@ def _kept_index(key: str, options: Sequence[object]) -> int:
     return list(options).index(value)
 
 
+def add_named(name: str) -> str | None:
+    """Add a network found by name to this session's list and choose it; the reason, if it
+    cannot be (an unknown name, a network that is not a CNN)."""
+    name = name.strip()
+    try:
+        key = zoo.get(name).key
+    except (KeyError, ValueError) as error:
+        return str(error.args[0]) if error.args else str(error)
+    if key not in zoo.REGISTRY:
+        choose("named", list(dict.fromkeys([*(chosen("named") or []), key])))
+    choose("network", key)
+    return None
+
+
+def _add_typed_name() -> None:
+    st.session_state["_named_error"] = add_named(st.session_state["named_input"]) if st.session_state["named_input"] \
+        else None
+
+
 def _network_picker() -> zoo.ModelSpec:
-    keys = [spec.key for specs in zoo.by_family().values() for spec in specs]
+    keys = [spec.key for specs in zoo.by_family().values() for spec in specs] + list(chosen("named") or [])
     key = st.selectbox(t("sidebar.network"), keys, index=_kept_index("network", keys), key="network",
                        on_change=_keep, args=("network",),
                        format_func=i18n.bound(lambda k: f"{t(f'zoo.family.{zoo.get(k).family}')} · {zoo.get(k).name}"),
                        help=t("sidebar.network_help"))
+    st.text_input(t("sidebar.by_name"), key="named_input", on_change=_add_typed_name,
+                  placeholder="densenet121, convnext_tiny, timm/resnet50d", help=t("sidebar.by_name_help"))
+    if st.session_state.get("_named_error"):
+        st.error(escape_markdown(st.session_state["_named_error"]), icon=":material/error:")
     return zoo.get(key)
 
 
@@ -146,7 +169,27 @@ def _image_picker() -> tuple[images.LoadedImage, str, str | None]:
 
 def weights_label(status: weights.WeightsStatus) -> str:
     """How a page names the weights in use."""
+    if status.yours:
+        return t("sidebar.weights_yours", file=escape_markdown(status.source.removeprefix("yours:")))
     return t("sidebar.weights_pretrained", source=status.source) if status.pretrained else t("sidebar.weights_random")
+
+
+def _own_weights(loaded: inference.LoadedModel) -> inference.LoadedModel:
+    """An expander where a person uploads weights for this network (and class names); the network
+    with them when they fit, else the message and the network as it was. Nothing is written to disk."""
+    key = loaded.spec.key
+    with st.expander(t("sidebar.own_weights")):
+        upload = st.file_uploader(t("sidebar.own_weights_file"), type=list(weights.UPLOAD_TYPES),
+                                  key=f"own_weights:{key}", help=t("sidebar.own_weights_help"))
+        names = st.file_uploader(t("sidebar.own_classes_file"), type=["txt"], key=f"own_classes:{key}")
+        if upload is None:
+            return loaded
+        try:
+            return cache.user_model(key, upload.file_id, upload.name, names.file_id if names else None,
+                                    upload.getvalue(), names.getvalue() if names else None, names.name if names else "")
+        except weights.WeightsError as error:
+            st.error(escape_markdown(str(error)), icon=":material/error:")
+            return loaded
 
 
 def _fetch_missing_weights(spec: zoo.ModelSpec) -> None:
@@ -209,8 +252,8 @@ def restore_view() -> None:
         if params in st.session_state.get("_urls_written", ()):
             params = {}
     st.session_state["_incoming_view"] = params
-    if params.get("net") in zoo.REGISTRY:
-        choose("network", params["net"])
+    if params.get("net"):
+        add_named(params["net"])  # a registered network, or one found by name; an unknown name changes nothing
     if params.get("img") in SAMPLES:
         choose("sample", params["img"])
         choose("image_source", "Sample")
@@ -319,6 +362,7 @@ def render(page: str) -> Selection | None:
         except (RuntimeError, backend.BackendError) as error:
             st.error(t("sidebar.load_failed", name=spec.name, error=error))
             return None
+        loaded = _own_weights(loaded)
         _weights_box(loaded)
         glossary()
     selection = Selection(loaded, image, label, sample)
