@@ -359,5 +359,12 @@ def taps(key: str) -> tuple[Tap, ...]:
 
 
 @memoize
+def leaf_taps(key: str) -> tuple[Tap, ...]:
+    """Every leaf layer of the network (each convolution, norm, activation, pooling, linear), in
+    forward order: the finest view, for any network."""
+    return tuple(tap_layouts.auto_layout(meta_model(key), get(key).preprocess.crop, every_leaf=True))
+
+
+@memoize
 def imagenet_classes() -> tuple[str, ...]:
     return tuple(get_model_weights("alexnet").DEFAULT.meta["categories"])

@@ -7,15 +7,17 @@ from explorer.ui import cache, sidebar, widgets
 
 selection = sidebar.current()
 spec = selection.spec
-taps = zoo.taps(spec.key)
-by_name = {tap.name: tap for tap in taps}
 
 st.title(t("activations.title", name=spec.name))
 st.caption(t("activations.intro"))
+sidebar.linked("leaves", "every_leaf", [True])
+leaves = st.toggle(t("activations.every_leaf"), key="every_leaf", help=t("activations.every_leaf_help"))
+taps = zoo.leaf_taps(spec.key) if leaves else zoo.taps(spec.key)
+by_name = {tap.name: tap for tap in taps}
 with st.spinner(t("activations.running", name=spec.name)):
-    record = selection.analysis().record
+    record = cache.analysis(selection.loaded, selection.image, leaves).record
 
-tap_key = f"tap:{spec.key}"
+tap_key = f"tap:{spec.key}{':leaves' if leaves else ''}"
 sidebar.linked("tap", tap_key, list(by_name))
 tap = by_name[widgets.stepper(t("activations.layer"), list(by_name), key=tap_key,
                               format_func=lambda n: ("    ↳ " if by_name[n].parent else "") + n)]
@@ -60,7 +62,7 @@ if activations.is_spatial(output) and output.shape[1] * output.shape[2] > 1:
                       key=sidebar.relabelled("grid_scale"), format_func=i18n.names("activations.scale"))
     shared = scale == "shared"
     chosen = activations.top_channels(output, None if show == "all" else k, metric)
-    grid_png = cache.grid_png(selection.loaded, selection.image, tap.name, chosen, shared)
+    grid_png = cache.grid_png(selection.loaded, selection.image, tap.name, chosen, shared, leaves)
     st.image(grid_png, caption=t("activations.grid_caption" if show == "all" else "activations.grid_top_caption",
                                  shown=len(chosen), total=channels_total,
                                  ranking=t(f"activations.ranking.{metric}"),
@@ -69,9 +71,9 @@ if activations.is_spatial(output) and output.shape[1] * output.shape[2] > 1:
                        file_name=f"{spec.key}-{tap.name.replace('/', '_')}.png", mime="image/png",
                        key="grid_download")
 
-    one_channel(output, tap.name, chosen, dict(show=show, k=k, rank=metric, scale=scale))
+    one_channel(output, tap.name, chosen, dict(show=show, k=k, rank=metric, scale=scale, leaves=True if leaves else None))
 else:
-    sidebar.share(tap=tap.name, ch=None, show=None, k=None, rank=None, scale=None)
+    sidebar.share(tap=tap.name, ch=None, show=None, k=None, rank=None, scale=None, leaves=True if leaves else None)
     vector = output.flatten()
     st.plotly_chart(figures.vector_strip(vector, t("activations.vector_title", tap=tap.name, count=vector.numel())),
                     key="vector")

@@ -61,3 +61,20 @@ def test_top_k_and_download():
     caption = next(i.proto.imgs[0].caption for i in app.get("image") if "channels" in (i.proto.imgs[0].caption or ""))
     assert caption.startswith("8 of 512 channels, best first by strongest single response")
     assert any(b.proto.label == "Download grid (PNG)" for b in app.get("download_button"))
+
+
+def test_every_layer_shows_each_leaf_module_and_travels_in_the_link():
+    from streamlit.testing.v1 import AppTest
+
+    app = apptest.start("densenet121", "pages/activations.py")
+    assert len(app.selectbox(key="tap:densenet121").options) == len(zoo.taps("densenet121"))
+    app.toggle(key="every_leaf").set_value(True).run()
+    assert not apptest.errors(app)
+    leaves = app.selectbox(key="tap:densenet121:leaves").options
+    assert len(leaves) == len(zoo.leaf_taps("densenet121")) > 300
+    assert "features.denseblock1.denselayer1.conv1" in leaves
+    assert app.query_params["leaves"] in ("True", ["True"])
+    linked = AppTest.from_file(apptest.APP, default_timeout=300)
+    linked.query_params.update(net="resnet18", leaves="True", tap="layer1.0.conv2")
+    linked.switch_page("pages/activations.py").run()
+    assert linked.toggle(key="every_leaf").value and linked.selectbox(key="tap:resnet18:leaves").value == "layer1.0.conv2"

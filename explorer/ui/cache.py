@@ -64,17 +64,21 @@ def decoded(data: bytes, name: str) -> LoadedImage:
     return results().get_or_compute(("image", None, None, digest), lambda: images.load(data, name))
 
 
-def analysis(loaded: inference.LoadedModel, image: LoadedImage) -> inference.Analysis:
-    """Every tap of the image through the network, computed once per (model, weights, image)."""
+def analysis(loaded: inference.LoadedModel, image: LoadedImage, leaves: bool = False) -> inference.Analysis:
+    """Every tap of the image through the network — or every leaf layer — computed once per
+    (model, weights, image)."""
+    if leaves:
+        return _cached("analysis_leaves", loaded, image, compute=lambda: inference.analyse(
+            loaded, image, zoo.leaf_taps(loaded.spec.key)))
     return _cached("analysis", loaded, image, compute=lambda: inference.analyse(loaded, image))
 
 
 def grid_png(loaded: inference.LoadedModel, image: LoadedImage, tap: str, channels: list[int],
-             shared: bool) -> bytes:
+             shared: bool, leaves: bool = False) -> bytes:
     """A tap's channel grid as PNG, encoded once per (model, weights, image, tap, channels, scale):
     moving an unrelated widget does not encode it again."""
-    output = analysis(loaded, image).record.outputs[tap]
-    return _cached("grid", loaded, image, tap, tuple(channels), shared, compute=lambda: figures.png_bytes(
+    output = analysis(loaded, image, leaves).record.outputs[tap]
+    return _cached("grid", loaded, image, tap, tuple(channels), shared, leaves, compute=lambda: figures.png_bytes(
         figures.channel_grid(output, list(channels), shared_scale=shared)))
 
 

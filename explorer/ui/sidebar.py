@@ -134,7 +134,10 @@ def _add_typed_name() -> None:
 
 
 def _network_picker() -> zoo.ModelSpec:
-    keys = [spec.key for specs in zoo.by_family().values() for spec in specs] + list(chosen("named") or [])
+    curated = [spec.key for specs in zoo.by_family().values() for spec in specs]
+    if chosen("network") not in curated + list(chosen("named") or []):
+        add_named(str(chosen("network")))  # chosen by name before this run (a test, a script): list it
+    keys = curated + list(chosen("named") or [])
     key = st.selectbox(t("sidebar.network"), keys, index=_kept_index("network", keys), key="network",
                        on_change=_keep, args=("network",),
                        format_func=i18n.bound(lambda k: f"{t(f'zoo.family.{zoo.get(k).family}')} · {zoo.get(k).name}"),
