@@ -13,6 +13,7 @@ PAGES = [  # (file, icon); titles are texts "app.page.<file stem>"
     ("pages/home.py", ":material/home:"),
     ("pages/activations.py", ":material/grid_view:"),
     ("pages/costs.py", ":material/functions:"),
+    ("pages/graph.py", ":material/account_tree:"),
     ("pages/inception.py", ":material/call_split:"),
     ("pages/gradient_flow.py", ":material/trending_down:"),
     ("pages/compare.py", ":material/compare_arrows:"),

@@ -239,6 +239,7 @@ SCREENS = {"laptop": (1366, 768), "projector": (1920, 1080)}
 PAGE_VIEWS = [("", "alexnet2012"), ("activations", "alexnet2012"), ("costs", "alexnet"), ("inception", "inception_v3"),
               ("gradient_flow", "resnet34"), ("compare", "alexnet"), ("efficient", "squeezenet1_1"),
               ("attribution", "resnet18"), ("lecture", "resnet50"), ("features", "efficientnet_lite0&tap=stage4.1"),
+              ("graph", "googlenet"),
               ("compare", "alexnet&nets=alexnet,vgg16,googlenet,resnet50,squeezenet1_1,mobilenet_v2,"
                           "shufflenet_v2_x1_0,efficientnet_lite0")]
 
@@ -285,3 +286,15 @@ def test_feature_visualisation_journey(page, artifacts):
     assert not browser.exceptions(page) and "ch=3%2C17%2C20%2C30" in page.url
     assert browser.layout_problems(page) == []
     browser.screenshot_whole_page(page, artifacts / "features-efficientnet-lite0-stage4.png")
+
+
+def test_a_click_on_the_network_graph_opens_that_layer(page, artifacts):
+    """A student clicks AlexNet's first box after the input (conv1) and lands on its activations."""
+    url = page.url.split("?")[0].rstrip("/")
+    page.goto(f"{url}/graph?net=alexnet")
+    page.get_by_role("heading", name="Network graph · AlexNet (torchvision)").wait_for(timeout=120_000)
+    browser.wait_idle(page)
+    page.screenshot(path=str(artifacts / "graph-alexnet.png"))
+    page.locator(".js-plotly-plot .scatterlayer .trace .points path").nth(1).click(force=True)
+    page.get_by_role("heading", name="Activations · AlexNet (torchvision)").wait_for(timeout=120_000)
+    assert "tap=conv1" in page.url and not browser.exceptions(page)

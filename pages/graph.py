@@ -1,0 +1,32 @@
+"""Network graph: every module and merge of the chosen network, as boxes and the edges the data takes."""
+import streamlit as st
+
+from explorer import figures, graph, i18n
+from explorer.i18n import t
+from explorer.ui import sidebar
+
+selection = sidebar.current()
+spec = selection.spec
+st.title(t("graph.title", name=spec.name))
+st.caption(t("graph.intro"))
+
+found = graph.network_graph(spec.key)
+merges = {kind: sum(node.kind == kind for node in found.nodes) for kind in ("add", "concat", "multiply")}
+st.markdown(t("graph.summary", modules=sum(node.module is not None for node in found.nodes), edges=len(found.edges),
+              depth=max(node.depth for node in found.nodes), add=merges["add"], concat=merges["concat"],
+              multiply=merges["multiply"]))
+if not found.traced:
+    st.warning(t("graph.chain", reason=found.reason), icon=":material/linear_scale:")
+sidebar.linked("by", "graph_by", ["macs", "params"])
+by = st.radio(t("graph.colour_by"), ["macs", "params"], horizontal=True, key=sidebar.relabelled("graph_by"),
+              format_func=i18n.names("figures.graph_colour"))
+sidebar.share(by=by)
+event = st.plotly_chart(figures.network_graph_figure(found, graph.lanes(found), by, graph.tap_labels(spec.key)), key="network_graph", on_select="rerun", selection_mode="points",
+                        config={"scrollZoom": True})
+st.caption(t("graph.how_to"))
+
+clicked = [point["customdata"][0] for point in (event.selection.points if event else []) if point.get("customdata")]
+if clicked and clicked[0]:
+    view = graph.activations_view(spec.key, clicked[0])
+    st.switch_page("pages/activations.py", query_params={"net": spec.key, **view}
+                   | ({"img": selection.sample} if selection.sample else {}))
