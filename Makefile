@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test weights bench chromium clean
+.PHONY: run serve test weights bench debian clean
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
@@ -18,21 +18,26 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 run: $(VENV)/.installed
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-# Debian's Chromium drives the browser tests (Playwright never downloads a browser),
-# with a CJK font so the 中文 screenshots show characters, not boxes.
-chromium:
-	@{ command -v chromium && fc-list :lang=zh | grep -q .; } >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
-	  else echo "chromium or a CJK font is missing: install Debian's chromium and fonts-wqy-microhei"; fi; }
+# REPLICAS copies of the app behind HAProxy with cookie affinity, on $(PORT) (see deploy/)
+REPLICAS ?= 2
+serve: $(VENV)/.installed debian
+	$(PY) -m deploy.serve --replicas $(REPLICAS) --port $(PORT)
 
-test: $(VENV)/.installed-dev chromium
+# Debian packages: Chromium drives the browser tests (Playwright never downloads a browser), with a
+# CJK font so the 中文 screenshots show characters, not boxes; HAProxy balances `make serve`'s replicas.
+debian:
+	@{ command -v chromium && command -v haproxy && fc-list :lang=zh | grep -q .; } >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei haproxy >/dev/null; \
+	  else echo "install Debian's chromium, fonts-wqy-microhei and haproxy packages"; fi; }
+
+test: $(VENV)/.installed-dev debian
 	$(PY) -m pytest -q
 
 weights: $(VENV)/.installed
 	$(PY) -m explorer weights fetch
 
-bench: $(VENV)/.installed-dev chromium
+bench: $(VENV)/.installed-dev debian
 	$(PY) -m explorer bench --json
 
 clean:

@@ -30,6 +30,7 @@ selection = sidebar.render(navigation.url_path)
 if selection is None:
     st.stop()
 slides.presenter_style()
+sidebar.moved_notice()
 sidebar.random_weights_banner(selection)
 navigation.run()
 sidebar.backend_box(selection)

@@ -1,10 +1,13 @@
 """The whole network as a graph: one node per module call and per merge (a residual addition, a
-concatenation), with the edges the data takes, traced by torch.fx on the meta device.
+concatenation, a squeeze-and-excitation product), with the edges the data takes.
 
-Each node carries its output shape (propagated through the traced graph on the meta device), its
-parameters and its MACs (from `costs.summary`'s counts). Operations that only move data (flatten,
-view, getattr) are folded into the edges. A network torch.fx cannot trace (Python control flow that
-depends on values) is drawn as the chain of its modules in forward order, and the graph says so.
+Traced by running the network once on the meta device (no memory, no weights): forward hooks on
+a private copy's leaf modules record each module call, and a torch function mode — which, unlike
+torch.fx's tracer, patches nothing process-wide and sees only this thread, so the sessions running
+networks meanwhile are untouched — records the merges between them and follows every tensor
+through the operations that only move data (flatten, view, functional activations) into the
+edges. Data-dependent Python control flow is no obstacle: the pass simply takes its path. Each node
+carries its output shape, its parameters and its MACs (from `costs.summary`'s counts).
 
 Example:
     >>> from explorer import graph
@@ -18,21 +21,22 @@ import operator
 from dataclasses import dataclass
 
 import torch
-import torch.fx
-from torch import nn
-from torch.fx.passes.shape_prop import ShapeProp
+from torch import Tensor, nn
+from torch.overrides import TorchFunctionMode
 
 from . import costs, zoo
 from .cache import memoize
 
-MERGES = {operator.add: "add", operator.iadd: "add", torch.add: "add", torch.cat: "concat",
-          operator.mul: "multiply", torch.mul: "multiply"}
+MERGES = {torch.add: "add", Tensor.add: "add", Tensor.add_: "add", Tensor.__add__: "add", Tensor.__radd__: "add",
+          Tensor.__iadd__: "add", operator.add: "add", torch.cat: "concat", torch.concat: "concat",
+          torch.mul: "multiply", Tensor.mul: "multiply", Tensor.mul_: "multiply", Tensor.__mul__: "multiply",
+          Tensor.__rmul__: "multiply", Tensor.__imul__: "multiply"}
 
 
 @dataclass(frozen=True)
 class Node:
     index: int
-    name: str  # the module path, or the merge's own name
+    name: str  # the module path, or the merge's kind and number
     kind: str  # the module's class name, or "add", "concat", "multiply", "input"
     shape: tuple[int, ...]  # output shape, batch dimension dropped
     params: int
@@ -46,64 +50,92 @@ class Graph:
     key: str
     nodes: tuple[Node, ...]
     edges: tuple[tuple[int, int], ...]  # (from, to) node indices
-    traced: bool  # False: FX could not trace the network; drawn as a chain of its modules
-    reason: str = ""  # why it could not be traced
 
 
-def _shape(node: torch.fx.Node) -> tuple[int, ...]:
-    meta = node.meta.get("tensor_meta")
-    shape = getattr(meta, "shape", None)
-    return tuple(shape[1:]) if shape is not None else ()
+def _tensors(value) -> list[Tensor]:
+    if isinstance(value, Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in _tensors(item)]
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in _tensors(item)]
+    return []
+
+
+class _Recorder(TorchFunctionMode):
+    """Which node produced each live tensor, and the nodes and edges so far."""
+
+    def __init__(self, summary: costs.Summary, model: nn.Module) -> None:
+        super().__init__()
+        self.summary, self.model = summary, model
+        self.nodes: list[Node] = []
+        self.edges: set[tuple[int, int]] = set()
+        self.producers: dict[int, tuple[Tensor, frozenset[int]]] = {}  # id -> (the tensor kept alive, nodes)
+        self.inside = 0  # > 0 while a leaf module runs: its own functional calls are its business
+        self.merges = 0
+
+    def sources(self, values) -> frozenset[int]:
+        found = [self.producers.get(id(t)) for t in _tensors(values)]
+        return frozenset().union(*(entry[1] for entry in found if entry and entry[0] is not None))
+
+    def produce(self, output, nodes: frozenset[int]) -> None:
+        for tensor in _tensors(output):
+            self.producers[id(tensor)] = (tensor, nodes)
+
+    def add(self, name: str, kind: str, inputs: frozenset[int], output, module: str | None) -> None:
+        index = len(self.nodes)
+        depth = 1 + max((self.nodes[i].depth for i in inputs), default=-1)
+        shapes = _tensors(output)
+        shape = tuple(shapes[0].shape[1:]) if shapes else ()
+        params = costs.count_params(self.model.get_submodule(module)) if module else 0
+        self.nodes.append(Node(index, name, kind, shape, params,
+                               self.summary.module_macs.get(module, 0) if module else 0, depth, module))
+        self.edges.update((source, index) for source in inputs)
+        self.produce(output, frozenset({index}))
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        result = func(*args, **(kwargs or {}))
+        if self.inside:
+            return result
+        inputs = self.sources((args, kwargs or {}))
+        kind = MERGES.get(func)
+        if kind and len(_tensors((args, kwargs or {}))) > 1 and len(inputs) > 1:
+            self.merges += 1
+            self.add(f"{kind} {self.merges}", kind, inputs, result, None)
+        elif inputs:
+            self.produce(result, inputs)  # the value only moves: it comes from the same nodes
+        return result
 
 
 @memoize
 def network_graph(key: str) -> Graph:
-    """The network's modules and merges as a directed graph (see the module's docstring)."""
+    """The network's module calls and merges as a directed graph (see the module's docstring)."""
     spec = zoo.get(key)
-    model = zoo.fresh_meta_model(key)
-    summary = costs.summary(key)
+    model = zoo.fresh_meta_model(key)  # a private instance: its hooks are nobody else's
+    recorder = _Recorder(costs.summary(key), model)
+
+    def entering(_module, _args):
+        recorder.inside += 1
+
+    def leaving(path: str):
+        def hook(module, args, output):
+            recorder.inside -= 1
+            recorder.add(path, type(module).__name__, recorder.sources(args), output, path)
+        return hook
+
+    handles = []
+    for path, module in model.named_modules():
+        if path and not any(module.children()):
+            handles += [module.register_forward_pre_hook(entering), module.register_forward_hook(leaving(path))]
+    x = torch.zeros(1, *spec.input_size, device="meta")
     try:
-        traced = torch.fx.symbolic_trace(model)
-        ShapeProp(traced).propagate(torch.zeros(1, *spec.input_size, device="meta"))
-    except Exception as error:  # control flow on values, unsupported calls: say so, draw a chain
-        return _chain(key, model, summary, f"{type(error).__name__}: {str(error).splitlines()[0][:160]}")
-    sources: dict[torch.fx.Node, set[int]] = {}  # the kept nodes each FX node's value comes from
-    nodes: list[Node] = []
-    edges: set[tuple[int, int]] = set()
-    depth: dict[int, int] = {}
-    for fx_node in traced.graph.nodes:
-        inputs = set().union(*(sources.get(arg, set()) for arg in fx_node.all_input_nodes))
-        kind = module = None
-        if fx_node.op == "placeholder":
-            kind = "input"
-        elif fx_node.op == "call_module":
-            module = str(fx_node.target)
-            kind = type(traced.get_submodule(module)).__name__
-        elif fx_node.op == "call_function" and fx_node.target in MERGES and len(inputs) > 1:
-            kind = MERGES[fx_node.target]
-        if kind is None:
-            sources[fx_node] = inputs  # folded: the value passes through
-            continue
-        index = len(nodes)
-        depth[index] = 1 + max((depth[i] for i in inputs), default=-1)
-        params = costs.count_params(model.get_submodule(module)) if module else 0
-        nodes.append(Node(index, module or (fx_node.name if kind != "input" else "input"), kind, _shape(fx_node),
-                          params, summary.module_macs.get(module, 0) if module else 0, depth[index], module))
-        edges.update((source, index) for source in inputs)
-        sources[fx_node] = {index}
-    return Graph(key, tuple(nodes), tuple(sorted(edges)), True)
-
-
-def _chain(key: str, model: nn.Module, summary: costs.Summary, reason: str) -> Graph:
-    """The leaf modules in forward order, one after another (the fallback when FX cannot trace)."""
-    shapes = {tap.module: tap.shape for tap in costs.summary(key).taps}
-    leaves = [tap.module for tap in zoo.leaf_taps(key)]
-    nodes = [Node(0, "input", "input", tuple(zoo.get(key).input_size), 0, 0, 0, None)]
-    for path in leaves:
-        module = model.get_submodule(path)
-        nodes.append(Node(len(nodes), path, type(module).__name__, tuple(shapes.get(path, ())),
-                          costs.count_params(module), summary.module_macs.get(path, 0), len(nodes), path))
-    return Graph(key, tuple(nodes), tuple((i, i + 1) for i in range(len(nodes) - 1)), False, reason)
+        with torch.no_grad(), recorder:
+            recorder.add("input", "input", frozenset(), x, None)
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return Graph(key, tuple(recorder.nodes), tuple(sorted(recorder.edges)))
 
 
 def lanes(graph: Graph) -> dict[int, int]:

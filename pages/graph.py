@@ -15,8 +15,6 @@ merges = {kind: sum(node.kind == kind for node in found.nodes) for kind in ("add
 st.markdown(t("graph.summary", modules=sum(node.module is not None for node in found.nodes), edges=len(found.edges),
               depth=max(node.depth for node in found.nodes), add=merges["add"], concat=merges["concat"],
               multiply=merges["multiply"]))
-if not found.traced:
-    st.warning(t("graph.chain", reason=found.reason), icon=":material/linear_scale:")
 sidebar.linked("by", "graph_by", ["macs", "params"])
 by = st.radio(t("graph.colour_by"), ["macs", "params"], horizontal=True, key=sidebar.relabelled("graph_by"),
               format_func=i18n.names("figures.graph_colour"))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -347,6 +348,17 @@ def _language_picker() -> None:
     default = languages[_kept_index("lang", languages)]
     st.segmented_control(t("sidebar.language"), languages, default=default, key="lang", on_change=_switch_language,
                          format_func=i18n.LANGUAGES.get, required=True, label_visibility="collapsed")
+
+
+def moved_notice() -> None:
+    """Behind the load balancer (deploy/): when the replica that held this browser's session has
+    stopped, the balancer sends it to another one, which starts a new session from the page's URL;
+    say so once, so a student knows why widgets not in the link are back to their defaults."""
+    here = os.environ.get("EXPLORER_REPLICA_NAME")
+    before = st.context.headers.get("X-Explorer-Was")
+    if here and before and before != here and not st.session_state.get("_moved_told"):
+        st.session_state["_moved_told"] = True
+        st.info(t("sidebar.moved"), icon=":material/swap_horiz:")
 
 
 def render(page: str) -> Selection | None:

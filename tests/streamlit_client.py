@@ -1,0 +1,113 @@
+"""A Streamlit session without a browser: the websocket protocol the frontend speaks (protobuf
+BackMsg/ForwardMsg over /_stcore/stream), for load tests of many sessions through a load balancer.
+
+A visit fetches the page over HTTP (as a browser does, receiving the balancer's affinity cookie),
+opens the session's websocket with that cookie, runs the app and then each further page, and
+records which replica answered every request (the balancer's X-Explorer-Replica header).
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+REPLICA_HEADER = "X-Explorer-Replica"
+
+
+@dataclass
+class Visit:
+    replicas: list[str] = field(default_factory=list)  # the replica of each request, in order
+    page_seconds: list[float] = field(default_factory=list)
+    exceptions: list[str] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)  # the first heading each page drew
+    notices: list[str] = field(default_factory=list)  # the texts of info, warning and error boxes
+    reconnects: int = 0
+    error: str | None = None
+
+
+def _cookies(headers: list[str], jar: dict[str, str]) -> None:
+    for header in headers:
+        parsed = SimpleCookie()
+        parsed.load(header)
+        jar.update({name: morsel.value for name, morsel in parsed.items()})
+
+
+def _header(jar: dict[str, str]) -> dict[str, str]:
+    return {"Cookie": "; ".join(f"{name}={value}" for name, value in jar.items())} if jar else {}
+
+
+def _get(url: str, jar: dict[str, str]) -> str | None:
+    """A plain HTTP request with the browser's cookies; the replica that answered."""
+    request = urllib.request.Request(url, headers=_header(jar))
+    with urllib.request.urlopen(request, timeout=60) as response:
+        response.read()
+        _cookies(response.headers.get_all("Set-Cookie") or [], jar)
+        return response.headers.get(REPLICA_HEADER)
+
+
+async def _run(socket, query: str, page_hash: str = "") -> tuple[list[str], list[str], list[str], dict[str, str]]:
+    """Ask for one script run; (exceptions, headings, notices, url path -> page hash) once it has finished."""
+    message = BackMsg()
+    message.rerun_script.query_string = query
+    message.rerun_script.page_script_hash = page_hash
+    await socket.send(message.SerializeToString())
+    exceptions, headings, notices, pages = [], [], [], {}
+    while True:
+        forward = ForwardMsg()
+        forward.ParseFromString(await socket.recv())
+        kind = forward.WhichOneof("type")
+        if kind == "navigation":
+            pages = {page.url_pathname: page.page_script_hash for page in forward.navigation.app_pages}
+        elif kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
+            element = forward.delta.new_element
+            if element.WhichOneof("type") == "exception":
+                exceptions.append(element.exception.message)
+            elif element.WhichOneof("type") == "heading" and element.heading.tag == "h1":
+                headings.append(element.heading.body)
+            elif element.WhichOneof("type") == "alert":
+                notices.append(element.alert.body)
+        elif kind == "script_finished" and forward.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+            return exceptions, headings, notices, pages
+
+
+async def visit(base: str, query: str, pages: list[str], pause_s: float = 0.0) -> Visit:
+    """Open the app at `base` with `query`, then each of `pages` (url paths) in the same session;
+    after a dropped connection (its replica died) reconnect once, as the browser does."""
+    result = Visit()
+    jar: dict[str, str] = {}
+    for attempt in range(2):
+        try:
+            # the page itself first; after a dropped connection, the health check the frontend polls
+            first = f"{base}/?{query}" if attempt == 0 else f"{base}/_stcore/health"
+            result.replicas.append(await asyncio.to_thread(_get, first, jar))
+            uri = base.replace("http", "ws", 1) + "/_stcore/stream"
+            async with websockets.connect(uri, subprotocols=["streamlit"], max_size=2**26, open_timeout=60,
+                                          additional_headers=_header(jar)) as socket:
+                _cookies(socket.response.headers.get_all("Set-Cookie"), jar)
+                result.replicas.append(socket.response.headers.get(REPLICA_HEADER))
+                start = time.perf_counter()
+                exceptions, headings, notices, hashes = await _run(socket, query)
+                result.page_seconds.append(time.perf_counter() - start)
+                result.exceptions += exceptions
+                result.titles += headings[:1]
+                result.notices += notices
+                for page in pages:
+                    await asyncio.sleep(pause_s)
+                    start = time.perf_counter()
+                    exceptions, headings, notices, _ = await _run(socket, query, hashes[page])
+                    result.page_seconds.append(time.perf_counter() - start)
+                    result.exceptions += exceptions
+                    result.titles += headings[:1]
+                    result.notices += notices
+            result.error = None
+            return result
+        except (websockets.ConnectionClosed, ConnectionError, OSError) as error:
+            result.reconnects += 1
+            result.error = f"{type(error).__name__}: {error}"
+    return result
