@@ -140,7 +140,8 @@ def read_upload(data: bytes, file: str) -> dict[str, torch.Tensor]:
 
             state = load(data)
         else:
-            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+            buffer = io.BytesIO(data)
+            state = torch.load(buffer, map_location="cpu", weights_only=True)
     except Exception as error:  # refused pickles, cut files, lying headers: one sentence each
         raise WeightsError(Text("weights.unreadable_upload", file=file, error=_first_line(error)[:160])) from error
     if isinstance(state, dict):

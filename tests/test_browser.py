@@ -34,9 +34,9 @@ def page(context, server):
 
 def test_upload_see_predictions_switch_network_and_open_every_page(page, artifacts):
     with page.expect_file_chooser() as chooser:
-        page.get_by_text("Upload", exact=True).click()
+        page.locator(".st-key-image_source").get_by_text("Upload", exact=True).click()
         browser.wait_idle(page)
-        page.get_by_test_id("stFileUploaderDropzone").get_by_test_id("stBaseButton-secondary").click()
+        page.locator(".st-key-upload").get_by_test_id("stBaseButton-secondary").click()
     chooser.value.set_files(str(SAMPLES / "coffee.jpg"))
     browser.wait_idle(page)
     page.get_by_text("Mean-subtracted input").wait_for()
@@ -77,9 +77,9 @@ def test_a_first_visit_shows_a_trained_network_on_the_cat(context, server, artif
 def test_a_text_file_named_jpg_gets_a_friendly_message(page, tmp_path):
     fake = tmp_path / "holiday.jpg"
     fake.write_text("this is not a photo")
-    page.get_by_text("Upload", exact=True).click()
+    page.locator(".st-key-image_source").get_by_text("Upload", exact=True).click()
     browser.wait_idle(page)
-    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(fake))
+    page.locator(".st-key-upload [data-testid='stFileUploaderDropzoneInput']").set_input_files(str(fake))
     browser.wait_idle(page)
     alert = page.locator("[data-testid='stAlert']").filter(has_text="not an image")
     alert.wait_for()
@@ -89,9 +89,9 @@ def test_a_text_file_named_jpg_gets_a_friendly_message(page, tmp_path):
 
 def test_activations_journey_steps_through_layers_and_overlays_a_channel(page, artifacts):
     with page.expect_file_chooser() as chooser:
-        page.get_by_text("Upload", exact=True).click()
+        page.locator(".st-key-image_source").get_by_text("Upload", exact=True).click()
         browser.wait_idle(page)
-        page.get_by_test_id("stFileUploaderDropzone").get_by_test_id("stBaseButton-secondary").click()
+        page.locator(".st-key-upload").get_by_test_id("stBaseButton-secondary").click()
     chooser.value.set_files(str(SAMPLES / "cat.jpg"))
     browser.wait_idle(page)
     page.locator("[data-testid='stSidebarNav'] a", has_text="Activations").click()

@@ -50,10 +50,10 @@ async def upload_and_go_home(context, url: str, network: str, language: str, num
         with i18n.use(language):
             upload_label = i18n.t("sidebar.source.Upload")
         sidebar = page.get_by_test_id("stSidebar")
-        uploader = sidebar.locator("input[type='file']")
+        uploader = sidebar.locator(".st-key-upload input[type='file']")
         step = "choose Upload"
         for attempt in range(3):  # a click that lands while the page redraws can be lost: a person clicks again
-            await sidebar.get_by_text(upload_label, exact=True).click()
+            await sidebar.locator(".st-key-image_source").get_by_text(upload_label, exact=True).click()
             try:
                 await uploader.wait_for(state="attached", timeout=STEP_MS // 4)
                 break
@@ -111,7 +111,7 @@ VISITS = [  # (page path, network, extra query parameters)
     ("", "resnet18", ""), ("", "squeezenet1_1", ""), ("", "mobilenet_v3_small", "&lang=zh"),
     ("activations", "alexnet", "&tap=conv2"), ("activations", "googlenet", "&tap=inception_4a"),
     ("activations", "vgg11", ""),
-    ("costs", "resnet50", ""), ("costs", "googlenet_paper", "&tap=inception_3a"), ("efficient", "squeezenet1_1", ""),
+    ("graph", "googlenet", ""), ("costs", "googlenet_paper", "&tap=inception_3a"), ("efficient", "squeezenet1_1", ""),
     ("inception", "googlenet", "&module=inception_3b"), ("inception", "googlenet_paper", ""),
     ("gradient_flow", "resnet18", ""),
     ("compare", "alexnet", ""),
