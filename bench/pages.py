@@ -24,8 +24,8 @@ from tests import apptest
 
 SAMPLE = "assets/samples/cat.jpg"
 LECTURE = ("alexnet", "zfnet", "vgg16", "googlenet", "resnet50")
-PAGES = tuple(f"pages/{name}.py" for name in ("home", "activations", "costs", "inception", "gradient_flow",
-                                              "compare", "attribution", "efficient", "lecture"))
+PAGES = tuple(f"pages/{name}.py" for name in ("home", "activations", "costs", "graph", "inception", "gradient_flow",
+                                              "compare", "attribution", "efficient", "features", "lecture"))
 FIRST_VIEW_S, INTERACTION_S = 5.0, 1.0
 SLOW_FIRST_VIEWS = {("inception_v3", "pages/inception.py"): 10.0, ("inception_v4", "pages/inception.py"): 10.0}
 # a bare forward of the sample on the 2-core machine the targets were set on (median seconds, measured
@@ -67,6 +67,9 @@ INTERACTIONS: dict[str, dict[str, Action]] = {
     "pages/attribution.py": {"opacity": lambda app, _key: app.slider(key="attr_opacity").set_value(0.3).run()},
     "pages/efficient.py": {"shuffle groups": lambda app, _key: app.select_slider(key="shuffle_groups").set_value(4).run()},
     "pages/lecture.py": {},
+    "pages/graph.py": {"colour by": lambda app, _key: app.radio(key="graph_by").set_value("params").run()},
+    "pages/features.py": {"steps": lambda app, _key: app.select_slider(key="fv_steps").set_value(64).run(),
+                          "image size": lambda app, _key: app.select_slider(key="fv_size").set_value(96).run()},
 }
 EVERY_PAGE: dict[str, Action] = {
     "rerun": lambda app, _key: app.run(),
