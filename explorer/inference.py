@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Sequence, TypeVar
@@ -61,7 +62,8 @@ def load_user(key: str, data: bytes, file: str, class_data: bytes | None = None,
     checked, the classifier resized to the file's classes; WeightsError says what is wrong."""
     spec = zoo.get(key)
     classes = weights.read_class_names(class_data, class_file) if class_data is not None else None
-    model, status = weights.with_user_weights(spec, weights.read_upload(data, file), file, classes)
+    model, status = weights.with_user_weights(spec, weights.read_upload(data, file), file, classes,
+                                              hashlib.sha256(data).hexdigest())
     device = device or backend.choose_device()
     return LoadedModel(spec, model.to(device), status, device, classes=classes)
 

@@ -59,6 +59,12 @@ class WeightsStatus:
         """Weights a person uploaded (`with_user_weights`)."""
         return self.source.startswith("yours:")
 
+    @property
+    def uploaded_file(self) -> str:
+        """The name of the uploaded file (its source is "yours:<content digest>:<file>", so two
+        students' files of the same name are two sets of weights, and two cache keys)."""
+        return self.source.split(":", 2)[2] if self.yours else ""
+
 
 def seed_for(key: str) -> int:
     return zlib.crc32(key.encode())
@@ -164,7 +170,7 @@ def read_class_names(data: bytes, file: str) -> tuple[str, ...]:
 
 
 def with_user_weights(spec: ModelSpec, state: dict[str, torch.Tensor], file: str,
-                      classes: tuple[str, ...] | None = None) -> tuple[nn.Module, WeightsStatus]:
+                      classes: tuple[str, ...] | None = None, digest: str = "") -> tuple[nn.Module, WeightsStatus]:
     """The network with an uploaded state dict: its classifier resized to the file's number of
     classes, then every tensor checked and loaded strictly; a class-name list must match."""
     model = random_model(spec)
@@ -180,7 +186,7 @@ def with_user_weights(spec: ModelSpec, state: dict[str, torch.Tensor], file: str
         raise WeightsError(Text("weights.class_count", classes=len(classes), outputs=outputs, file=file))
     if spec.finalize:
         spec.finalize(model)
-    return model.eval(), WeightsStatus(True, f"yours:{file}", "uploaded, kept in memory")
+    return model.eval(), WeightsStatus(True, f"yours:{digest[:16]}:{file}", "uploaded, kept in memory")
 
 
 def classifier_path(model: nn.Module) -> str:

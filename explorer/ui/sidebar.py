@@ -174,7 +174,7 @@ def _image_picker() -> tuple[images.LoadedImage, str, str | None]:
 def weights_label(status: weights.WeightsStatus) -> str:
     """How a page names the weights in use."""
     if status.yours:
-        return t("sidebar.weights_yours", file=escape_markdown(status.source.removeprefix("yours:")))
+        return t("sidebar.weights_yours", file=escape_markdown(status.uploaded_file))
     return t("sidebar.weights_pretrained", source=status.source) if status.pretrained else t("sidebar.weights_random")
 
 
