@@ -20,7 +20,7 @@ from captum.attr import (GuidedGradCam, IntegratedGradients, LayerAttribution, L
 from torch import Tensor, nn
 from torchvision.transforms.v2 import functional as TF
 
-from . import backend, costs, images, inference, zoo
+from . import backend, costs, images, inference, rng, zoo
 from .modelstate import preserved
 from .zoo import Preprocess
 
@@ -60,6 +60,7 @@ def default_tap(key: str) -> str:
     return spatial[-1].name
 
 
+SMOOTHGRAD_SEED = 0  # the same noise on every run: one map per (network, image, settings)
 BATCHES = {"integrated_gradients": 8, "smoothgrad": 4, "occlusion": 16}  # images per captum pass
 
 
@@ -184,9 +185,10 @@ def _run(model: nn.Module, x: Tensor, s: Settings, target: int, layer: nn.Module
                                                     internal_batch_size=BATCHES["integrated_gradients"])
     if s.method == "smoothgrad":
         spread = float(x.detach().max() - x.detach().min()) * s.noise
-        return NoiseTunnel(Saliency(model)).attribute(x, nt_type="smoothgrad", nt_samples=s.samples,
-                                                      nt_samples_batch_size=BATCHES["smoothgrad"], stdevs=spread,
-                                                      target=target)
+        with rng.seeded(SMOOTHGRAD_SEED):  # captum draws the noise from the global generator
+            return NoiseTunnel(Saliency(model)).attribute(x, nt_type="smoothgrad", nt_samples=s.samples,
+                                                          nt_samples_batch_size=BATCHES["smoothgrad"], stdevs=spread,
+                                                          target=target)
     if s.method == "occlusion":
         return Occlusion(model).attribute(x, sliding_window_shapes=(3, s.window, s.window),
                                           strides=(3, s.stride, s.stride), baselines=0.0, target=target,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn.utils import skip_init
 from torchvision.models.shufflenetv2 import channel_shuffle
 
 from . import costs, zoo
@@ -93,7 +94,7 @@ def group_reach(channels: int = 12, groups: int = 3, shuffle: bool = True, seed:
     derived: each input group is perturbed in turn and the change of every output group is
     recorded (1 where it changed)."""
     generator = torch.Generator().manual_seed(seed)
-    first, second = (nn.Conv2d(channels, channels, 1, groups=groups, bias=False) for _ in range(2))
+    first, second = (skip_init(nn.Conv2d, channels, channels, 1, groups=groups, bias=False) for _ in range(2))
     for conv in (first, second):
         conv.weight.data = torch.rand(conv.weight.shape, generator=generator) + 0.1
 

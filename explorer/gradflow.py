@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
-from . import backend, images, inference, weights, zoo
+from . import backend, images, inference, rng, zoo
 from .architectures.cifar import CifarBlock, cifar_net
 from .cache import memoize
 from .modelstate import preserved
@@ -59,7 +59,7 @@ def build_twins(config: FlowConfig) -> tuple[nn.Module, nn.Module]:
 @memoize(most=2)  # both BatchNorm modes of one pair: the lecture's card, a switch on the page
 def _built_twins(pair: str, init: str, seed: int, without_batchnorm: bool) -> tuple[nn.Module, nn.Module]:
     _, _, residual_builder, plain_builder, _ = PAIRS[pair]
-    with weights.seeded(seed):
+    with rng.seeded(seed):
         residual = residual_builder()
         plain = plain_builder()
     plain.load_state_dict({k: v for k, v in residual.state_dict().items() if k in plain.state_dict()})

@@ -20,14 +20,15 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import torch
 from torch import nn
+from torch.nn.utils import skip_init
 
+from . import rng
 from .i18n import Text
 from .zoo import REGISTRY, ModelSpec, WeightsSource, get
 
@@ -201,10 +202,11 @@ def output_count(model: nn.Module) -> int:
 
 
 def _resized(layer: nn.Module, outputs: int) -> nn.Module:
+    """The classifier with `outputs` classes, uninitialised: the upload's tensors fill it."""
     if isinstance(layer, nn.Linear):
-        return nn.Linear(layer.in_features, outputs, bias=layer.bias is not None)
+        return skip_init(nn.Linear, layer.in_features, outputs, bias=layer.bias is not None)
     if isinstance(layer, nn.Conv2d):  # SqueezeNet's classifier is a 1x1 convolution
-        return nn.Conv2d(layer.in_channels, outputs, layer.kernel_size, layer.stride, layer.padding,
+        return skip_init(nn.Conv2d, layer.in_channels, outputs, layer.kernel_size, layer.stride, layer.padding,
                          bias=layer.bias is not None)
     raise WeightsError(Text("weights.head", kind=type(layer).__name__))
 
@@ -235,22 +237,9 @@ def load_into(spec: ModelSpec, model: nn.Module, path: Path, safetensors: bool |
     apply_state_dict(model, _adapted(spec, model, read_state_dict(path, safetensors), path), spec.name)
 
 
-_GLOBAL_RNG = threading.Lock()  # builders draw from torch's process-wide generator
-
-
-@contextmanager
-def seeded(seed: int) -> Iterator[None]:
-    """Build under a fixed seed without disturbing the caller's generator. Serialised: two
-    sessions building networks at once would otherwise interleave their draws and get
-    different weights for the same seed."""
-    with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
 def random_model(spec: ModelSpec) -> nn.Module:
     """The builder's own initialisation under a per-network seed: the same on every run."""
-    with seeded(seed_for(spec.key)):
+    with rng.seeded(seed_for(spec.key)):
         return spec.build()
 
 

@@ -19,7 +19,7 @@ from torchvision.models import get_model, get_model_weights, list_models
 from . import taps as tap_layouts
 from .architectures import alexnet2012, efficientnet_lite, googlenet_paper, plain, zfnet
 from .cache import memoize
-from . import i18n
+from . import i18n, rng
 from .i18n import Text
 from .taps import Tap
 
@@ -302,7 +302,8 @@ def _meta_instance(spec: ModelSpec) -> nn.Module:
         with torch.device("meta"):
             return spec.instantiate()
     except NotImplementedError:
-        return spec.instantiate().to("meta")
+        with rng.seeded(0):  # its draws are thrown away, but must not shift a build in another thread
+            return spec.instantiate().to("meta")
 
 
 def _torchvision_named(name: str) -> ModelSpec:

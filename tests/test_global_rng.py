@@ -1,0 +1,116 @@
+"""Torch's process-wide random generator is shared by every session on the server.
+
+A network without published weights is its builder's initialisation under a fixed seed, so
+every visitor sees the same untrained network. Any other draw from the global generator while
+a network is being built (a throwaway layer constructed, SmoothGrad's noise) shifts that build's
+draws: a class of twenty once saw GoogLeNet's channel 116 where one visitor sees channel 178.
+The rule these tests hold the code to: only `rng.seeded` draws from the global generator.
+"""
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import torch
+from torchvision.models import resnet18
+
+from explorer import attribution, efficient, gradflow, images, rng, weights, zoo
+from tests import apptest
+from tests.conftest import SAMPLES
+
+
+def _small_image() -> torch.Tensor:
+    spec = zoo.get("squeezenet1_1")
+    return images.preprocess(images.load((SAMPLES / "cat.jpg").read_bytes()).image, spec.preprocess)
+
+
+def _smoothgrad() -> None:
+    model = weights.random_model(zoo.get("squeezenet1_1")).eval()
+    attribution.attribute(model, _small_image(), attribution.Settings("smoothgrad", samples=4))
+
+
+def _ten_class_upload() -> None:
+    state = resnet18(num_classes=10).state_dict()  # made here, before the generator is watched
+    _ten_class_upload.state = state
+
+
+WORK = {  # everything of ours that builds layers or draws random numbers outside a network's build
+    "channel shuffle reach": lambda: efficient.group_reach(12, 3, shuffle=True),
+    "smoothgrad": _smoothgrad,
+    "uploaded weights with another head": lambda: weights.with_user_weights(
+        zoo.get("resnet18"), _ten_class_upload.state, "ten.pth", digest="0" * 64),
+    "a named network built on the CPU": lambda: zoo.fresh_meta_model("regnet_y_400mf"),
+    "residual and plain twins": lambda: gradflow.twins_on_image(
+        gradflow.FlowConfig(), images.load((SAMPLES / "cat.jpg").read_bytes()), crops=1, target=None),
+}
+
+
+@pytest.mark.parametrize("name", WORK)
+def test_our_work_leaves_the_global_generator_as_it_found_it(name):
+    _ten_class_upload()
+    torch.manual_seed(1234)
+    before = torch.random.get_rng_state()
+    WORK[name]()
+    assert torch.equal(torch.random.get_rng_state(), before), f"{name} drew from torch's global generator"
+
+
+def test_smoothgrad_is_the_same_map_on_every_run():
+    model = weights.random_model(zoo.get("squeezenet1_1")).eval()
+    x = _small_image()
+    settings = attribution.Settings("smoothgrad", samples=4)
+    first, second = (attribution.attribute(model, x, settings) for _ in range(2))
+    assert torch.equal(first.raw, second.raw)
+
+
+def test_a_seeded_build_is_the_same_while_other_sessions_work():
+    _ten_class_upload()
+    key = "squeezenet1_1"
+    alone = weights.random_model(zoo.get(key)).state_dict()
+
+    def busy(_: int) -> None:
+        for name in WORK:
+            if name != "residual and plain twins":  # the slow one adds nothing the others do not
+                WORK[name]()
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        others = [pool.submit(busy, n) for n in range(2)]
+        builds = [pool.submit(lambda: weights.random_model(zoo.get(key)).state_dict()) for _ in range(6)]
+        for future in others:
+            future.result()
+        for future in builds:
+            state = future.result()
+            assert all(torch.equal(state[name], value) for name, value in alone.items())
+
+
+def _smoothgrad_asked(app: apptest.AppTest) -> None:
+    app.selectbox(key="left_method").set_value("smoothgrad").run()
+    app.button(key="left_run").click().run()
+
+
+PAGE_VISITS = [  # (page, network, what a person then does): each page, with the views that draw at random
+    ("home", "resnet18", None), ("activations", "googlenet", None), ("graph", "googlenet", None),
+    ("costs", "vgg16", None), ("efficient", "squeezenet1_1", None), ("inception", "googlenet", None),
+    ("gradient_flow", "resnet18", None), ("compare", "alexnet", None),
+    ("attribution", "shufflenet_v2_x0_5", _smoothgrad_asked), ("lecture", "alexnet", None),
+    ("features", "efficientnet_lite0", None),
+]
+
+
+def test_every_page_leaves_the_global_generator_as_it_found_it():
+    with apptest.navigation_pinned():
+        for page, network, then in PAGE_VISITS:
+            torch.manual_seed(99)
+            before = torch.random.get_rng_state()
+            app = apptest.start(network, None if page == "home" else f"pages/{page}.py")
+            if then:
+                then(app)
+            assert not apptest.errors(app), (page, apptest.errors(app))
+            assert torch.equal(torch.random.get_rng_state(), before), f"the {page} page drew from the global generator"
+
+
+def test_seeded_restores_the_callers_generator_and_repeats_its_draws():
+    torch.manual_seed(5)
+    before = torch.random.get_rng_state()
+    with rng.seeded(7):
+        first = torch.rand(3)
+    with rng.seeded(7):
+        second = torch.rand(3)
+    assert torch.equal(first, second) and torch.equal(torch.random.get_rng_state(), before)
