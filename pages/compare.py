@@ -26,13 +26,13 @@ def keep_the_first_chosen() -> None:
 if "compare_networks" not in st.session_state:
     st.session_state["compare_networks"] = compare.PRESETS["lecture"]
 sidebar.linked("preset", "compare_preset", list(compare.PRESETS))
-sidebar.linked_list("nets", "compare_networks", list(zoo.REGISTRY), most=compare.MOST_NETWORKS)
+networks = sidebar.linked_networks("nets", "compare_networks", most=compare.MOST_NETWORKS)
 left, right = st.columns([1, 3])
 preset = left.selectbox(t("compare.preset"), list(compare.PRESETS), key=sidebar.relabelled("compare_preset"),
                         on_change=apply_preset, format_func=i18n.names("compare.presets"))
-keys = right.multiselect(t("compare.networks", most=compare.MOST_NETWORKS), list(zoo.REGISTRY),
+keys = right.multiselect(t("compare.networks", most=compare.MOST_NETWORKS), networks,
                          key=sidebar.relabelled("compare_networks"), on_change=keep_the_first_chosen,
-                         format_func=sidebar.network_name())
+                         format_func=sidebar.network_name(), help=t("compare.networks_help"))
 sidebar.share(preset=preset, nets=",".join(keys) or None)
 if len(keys) < 2:
     st.info(t("compare.pick_two"))

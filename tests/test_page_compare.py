@@ -41,3 +41,27 @@ def test_a_ninth_network_is_taken_back_with_a_note():
     assert app.multiselect(key="compare_networks").value == nine[:8]
     assert "At most 8 networks" in " ".join(toast.value for toast in app.toast)
     assert not apptest.errors(app)
+
+
+def test_networks_added_by_name_are_offered_and_counted_as_torchvision_publishes():
+    from torchvision.models import get_model_weights
+
+    app = apptest.start("alexnet")
+    app.text_input(key="named_input").set_value("densenet121").run()
+    app.switch_page(PAGE).run()
+    assert "densenet121" in app.multiselect(key="compare_networks").options
+    app.multiselect(key="compare_networks").set_value(["alexnet", "densenet121"]).run()
+    assert not apptest.errors(app)
+    table = app.dataframe[0].value
+    assert list(table.iloc[:, 0]) == [zoo.get("alexnet").name, "densenet121"]
+    assert table.iloc[1, 1] == get_model_weights("densenet121").DEFAULT.meta["num_params"] == 7_978_856
+
+
+def test_a_link_may_compare_networks_found_by_name_without_changing_the_sidebar():
+    from tests.test_permalinks import _open
+
+    app = _open(PAGE, net="alexnet", nets="alexnet,timm/resnet50d,no_such_net")
+    assert not apptest.errors(app)
+    assert app.multiselect(key="compare_networks").value == ["alexnet", "timm/resnet50d"]
+    assert app.selectbox(key="network").value == "alexnet"
+    assert app.query_params["nets"] in ("alexnet,timm/resnet50d", ["alexnet,timm/resnet50d"])

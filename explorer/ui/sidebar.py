@@ -115,9 +115,9 @@ def _kept_index(key: str, options: Sequence[object]) -> int:
     return list(options).index(value)
 
 
-def add_named(name: str) -> str | None:
-    """Add a network found by name to this session's list and choose it; the reason, if it
-    cannot be (an unknown name, a network that is not a CNN)."""
+def add_named(name: str, pick: bool = True) -> str | None:
+    """Add a network found by name to this session's list (and choose it, if `pick`); the
+    reason, if it cannot be (an unknown name, a network that is not a CNN)."""
     name = name.strip()
     try:
         key = zoo.get(name).key
@@ -125,8 +125,27 @@ def add_named(name: str) -> str | None:
         return str(error.args[0]) if error.args else str(error)
     if key not in zoo.REGISTRY:
         choose("named", list(dict.fromkeys([*(chosen("named") or []), key])))
-    choose("network", key)
+    if pick:
+        choose("network", key)
     return None
+
+
+def session_networks() -> list[str]:
+    """The networks this session can pick: the registered ones in the lecture's order, then
+    those it found by name."""
+    return [spec.key for specs in zoo.by_family().values() for spec in specs] + list(chosen("named") or [])
+
+
+def linked_networks(param: str, state_key: str, most: int) -> list[str]:
+    """Before a multiselect of networks: `linked_list` over this session's networks, where the
+    link may name networks found by name (they join the session's list). The options."""
+    wanted = st.session_state.get("_incoming_view", {}).get(param) or ""
+    for name in wanted.split(","):
+        if name and name not in zoo.REGISTRY:
+            add_named(name, pick=False)  # an unknown name adds nothing; linked_list then drops it
+    options = session_networks()
+    linked_list(param, state_key, options, most)
+    return options
 
 
 def _add_typed_name() -> None:
@@ -135,10 +154,9 @@ def _add_typed_name() -> None:
 
 
 def _network_picker() -> zoo.ModelSpec:
-    curated = [spec.key for specs in zoo.by_family().values() for spec in specs]
-    if chosen("network") not in curated + list(chosen("named") or []):
+    if chosen("network") not in session_networks():
         add_named(str(chosen("network")))  # chosen by name before this run (a test, a script): list it
-    keys = curated + list(chosen("named") or [])
+    keys = session_networks()
     key = st.selectbox(t("sidebar.network"), keys, index=_kept_index("network", keys), key="network",
                        on_change=_keep, args=("network",),
                        format_func=i18n.bound(lambda k: f"{t(f'zoo.family.{zoo.get(k).family}')} · {zoo.get(k).name}"),
