@@ -330,9 +330,9 @@ GRAPH_MAX_PX = 12_000
 def network_graph_figure(graph: "Graph", lanes: dict[int, int], by: str = "macs",
                          labels: dict[str, str] | None = None) -> go.Figure:
     """Modules as squares from the input (top) down, coloured by MACs or parameters (log scale;
-    merges grey), edges as lines; hover for shape, parameters and MACs; a point carries its
+    merges grey), edges as lines beneath; hover for shape, parameters and MACs; a point carries its
     module path (customdata) for a click to open. A module is labelled by `labels` (its tap name)
-    or the last two parts of its path."""
+    or the last two parts of its path, a merge by its block and kind."""
     nodes, labels = graph.nodes, labels or {}
     xs = {node.index: lanes[node.index] for node in nodes}
     ys = {node.index: -node.depth for node in nodes}
@@ -342,18 +342,20 @@ def network_graph_figure(graph: "Graph", lanes: dict[int, int], by: str = "macs"
         edge_y += [ys[source], ys[target], None]
     values = [math.log10(getattr(node, by) + 1) if node.module else float("nan") for node in nodes]
     figure = go.Figure()
-    figure.add_trace(go.Scattergl(x=edge_x, y=edge_y, mode="lines", line=dict(color="#b0b0b0", width=1),
-                                  hoverinfo="skip", showlegend=False))
+    # SVG like the boxes, drawn first: a WebGL trace would lie on top of every box and label
+    figure.add_trace(go.Scatter(x=edge_x, y=edge_y, mode="lines", line=dict(color="#c8c8c8", width=1),
+                                hoverinfo="skip", showlegend=False))
     figure.add_trace(go.Scatter(
         x=[xs[n.index] for n in nodes], y=[ys[n.index] for n in nodes], mode="markers+text",
-        text=[labels.get(n.module) or ".".join(n.name.split(".")[-2:]) if n.module else n.kind for n in nodes],
+        text=[labels.get(n.module) or ".".join(n.name.split(".")[-2:]) if n.module else n.label for n in nodes],
         textposition="middle right",
         textfont_size=10, showlegend=False,
         marker=dict(symbol=["square" if n.module else "circle" for n in nodes], size=13, color=values,
                     colorscale="Viridis", line=dict(color="#444", width=0.5),
                     colorbar=dict(title=dict(text=t(f"figures.graph_colour.{by}")), tickvals=list(range(0, 12)),
                                   ticktext=[f"10{str(v).translate(_SUPERSCRIPTS)}" for v in range(0, 12)])),
-        customdata=[[n.module or "", n.name, n.kind, " × ".join(map(str, n.shape)), n.params, n.macs] for n in nodes],
+        customdata=[[n.module or "", n.name if n.module else n.label, n.kind, " × ".join(map(str, n.shape)), n.params,
+                     n.macs] for n in nodes],
         hovertemplate=t("figures.graph_hover")))
     figure.update_layout(height=min(GRAPH_MAX_PX, 120 + GRAPH_ROW_PX * (max((n.depth for n in nodes), default=0) + 1)),
                          margin=dict(l=10, r=10, t=30, b=10), dragmode="pan", clickmode="event+select",

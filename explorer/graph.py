@@ -43,6 +43,12 @@ class Node:
     macs: int
     depth: int  # the longest path from the input, in nodes
     module: str | None  # the module path a click opens (None for merges and the input)
+    within: str = ""  # the innermost module running when it was made ("" at the top): a merge's block
+
+    @property
+    def label(self) -> str:
+        """How a merge is named on the graph: its block and kind ("inception3a concat")."""
+        return f"{self.within} {self.kind}".strip()
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class _Recorder(TorchFunctionMode):
         self.edges: set[tuple[int, int]] = set()
         self.producers: dict[int, tuple[Tensor, frozenset[int]]] = {}  # id -> (the tensor kept alive, nodes)
         self.inside = 0  # > 0 while a leaf module runs: its own functional calls are its business
+        self.running: list[str] = []  # the paths of the container modules running now, outermost first
         self.merges = 0
 
     def sources(self, values) -> frozenset[int]:
@@ -89,7 +96,8 @@ class _Recorder(TorchFunctionMode):
         shape = tuple(shapes[0].shape[1:]) if shapes else ()
         params = costs.count_params(self.model.get_submodule(module)) if module else 0
         self.nodes.append(Node(index, name, kind, shape, params,
-                               self.summary.module_macs.get(module, 0) if module else 0, depth, module))
+                               self.summary.module_macs.get(module, 0) if module else 0, depth, module,
+                               self.running[-1] if self.running else ""))
         self.edges.update((source, index) for source in inputs)
         self.produce(output, frozenset({index}))
 
@@ -123,10 +131,18 @@ def network_graph(key: str) -> Graph:
             recorder.add(path, type(module).__name__, recorder.sources(args), output, path)
         return hook
 
+    def opening(path: str):
+        return lambda _module, _args: recorder.running.append(path)
+
+    def closing(_module, _args, _output):
+        recorder.running.pop()
+
     handles = []
     for path, module in model.named_modules():
         if path and not any(module.children()):
             handles += [module.register_forward_pre_hook(entering), module.register_forward_hook(leaving(path))]
+        elif path:  # a block: the merges made inside it are named after it
+            handles += [module.register_forward_pre_hook(opening(path)), module.register_forward_hook(closing)]
     x = torch.zeros(1, *spec.input_size, device="meta")
     try:
         with torch.no_grad(), recorder:

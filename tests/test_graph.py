@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from explorer import costs, graph, zoo
+from explorer import costs, figures, graph, zoo
 from tests import apptest
 
 
@@ -102,3 +102,15 @@ def test_the_graph_page_renders_and_counts(key):
     assert f"**{len(found.edges)}** edges" in apptest.texts(app)
     app.radio(key="graph_by").set_value("params").run()
     assert not apptest.errors(app) and app.query_params["by"] in ("params", ["params"])
+
+
+def test_merges_are_named_after_the_block_that_makes_them():
+    googlenet = graph.network_graph("googlenet")
+    assert [n.label for n in googlenet.nodes if n.kind == "concat"] == \
+        [f"inception{m} concat" for m in ("3a", "3b", "4a", "4b", "4c", "4d", "4e", "5a", "5b")]
+    assert [n.label for n in graph.network_graph("resnet18").nodes if n.kind == "add"] == \
+        [f"layer{i}.{j} add" for i in range(1, 5) for j in range(2)]
+    figure = figures.network_graph_figure(googlenet, graph.lanes(googlenet))
+    edges, boxes = figure.data
+    assert edges.type == "scatter" and edges.mode == "lines"  # SVG beneath the boxes, not WebGL over them
+    assert "inception4e concat" in boxes.text and "input" in boxes.text
