@@ -47,8 +47,10 @@ if left_out:
 device = selection.loaded.device
 device_name = backend.device_name(device)
 latencies = st.session_state.setdefault(f"compare_latency:{device}", {})
-table = pd.DataFrame([r.as_dict(latencies.get(r.key, ())) for r in rows]).rename(
-    columns=lambda c: t(f"column.{c}", device=device_name))
+table = pd.DataFrame([r.as_dict(latencies.get(r.key, ())) for r in rows])
+if not any(key in latencies for key in keys):  # the latency columns come with the first measurement
+    table = table.drop(columns=[f"latency{batch}" for batch in compare.LATENCY_BATCHES])
+table = table.rename(columns=lambda c: t(f"column.{c}", device=device_name))
 st.dataframe(table, hide_index=True, key="compare_table",
              column_config={t(f"column.{c}"): st.column_config.NumberColumn(format="localized")
                             for c in ("params", "macs")}

@@ -1,7 +1,8 @@
 """The Compare page through AppTest, for each preset."""
 import pytest
+import torch
 
-from explorer import compare, zoo
+from explorer import backend, compare, zoo
 from tests import apptest
 
 PAGE = "pages/compare.py"
@@ -26,8 +27,12 @@ def test_each_preset(preset):
 def test_latency_is_measured_on_the_named_device():
     app = apptest.start("alexnet", PAGE)
     app.multiselect(key="compare_networks").set_value(["squeezenet1_1", "shufflenet_v2_x0_5"]).run()
+    assert not any(column.startswith("ms, batch") for column in app.dataframe[0].value.columns)  # until measured
     app.button(key="measure").click().run()
     assert not apptest.errors(app)
+    measured = [column for column in app.dataframe[0].value.columns if column.startswith("ms, batch")]
+    assert measured == [f"ms, batch 1 ({backend.device_name(torch.device('cpu'))})", "ms, batch 16"]
+    assert app.dataframe[0].value[measured].notna().all().all()
     latencies = app.session_state["compare_latency:cpu"]
     assert set(latencies) == {"squeezenet1_1", "shufflenet_v2_x0_5"}
     assert all(0 < b1.seconds < b16.seconds for b1, b16 in latencies.values())
