@@ -51,7 +51,7 @@ table = pd.DataFrame([r.as_dict(latencies.get(r.key, ())) for r in rows])
 if not any(key in latencies for key in keys):  # the latency columns come with the first measurement
     table = table.drop(columns=[f"latency{batch}" for batch in compare.LATENCY_BATCHES])
 table = table.rename(columns=lambda c: t(f"column.{c}", device=device_name))
-st.dataframe(table, hide_index=True, key="compare_table",
+st.dataframe(table, hide_index=True, key="compare_table", placeholder=widgets.NO_VALUE,
              column_config={t(f"column.{c}"): st.column_config.NumberColumn(format="localized")
                             for c in ("params", "macs")}
              | {t(f"column.{c}"): st.column_config.NumberColumn(format="%.1f") for c in ("file_mb", "peak_mb")}

@@ -23,7 +23,7 @@ st.caption(t("costs.counting", not_counted=t("costs.not_counted")))
 
 st.subheader(t("costs.every_layer"))
 table = pd.DataFrame(costs.tap_table(spec.key)).rename(columns=lambda c: t(f"column.{c}"))
-st.dataframe(table, hide_index=True, height=360, key="cost_table",
+st.dataframe(table, hide_index=True, height=360, key="cost_table", placeholder=widgets.NO_VALUE,
              column_config={t("column.activation_kib"): st.column_config.NumberColumn(format="%.1f")}
              | {t(f"column.{c}"): st.column_config.NumberColumn(format="localized") for c in ("params", "macs", "flops")})
 st.download_button(t("costs.download"), table.to_csv(index=False), file_name=f"{spec.key}-costs.csv",

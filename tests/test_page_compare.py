@@ -70,3 +70,11 @@ def test_a_link_may_compare_networks_found_by_name_without_changing_the_sidebar(
     assert app.multiselect(key="compare_networks").value == ["alexnet", "timm/resnet50d"]
     assert app.selectbox(key="network").value == "alexnet"
     assert app.query_params["nets"] in ("alexnet,timm/resnet50d", ["alexnet,timm/resnet50d"])
+
+
+def test_a_number_never_published_is_a_dash_not_none():
+    app = apptest.start("alexnet", PAGE)
+    app.multiselect(key="compare_networks").set_value(["alexnet", "efficientnet_lite0"]).run()
+    table = app.dataframe[0]
+    assert table.value.iloc[1].isna().sum() == 1  # EfficientNet-Lite0's release gives no top-5
+    assert table.proto.placeholder == "—"

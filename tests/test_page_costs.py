@@ -18,6 +18,9 @@ def test_page_runs_for_every_family(network):
     downloads = [b.proto for b in app.get("download_button")]
     assert any(d.label == "Download table (CSV)" for d in downloads)
     assert len(app.get("plotly_chart")) == 4  # per layer, shares, treemap, cumulative
+    table = app.dataframe[0]  # a vector (after flatten, fc layers) has no receptive field: a dash, not "None"
+    assert table.value["receptive field"].isna().sum() == sum(tap.rf is None for tap in costs.summary(network).taps)
+    assert table.proto.placeholder == "—"
 
 
 def test_claims_and_what_if_on_vgg16():

@@ -49,6 +49,7 @@ def first_layer_kernels(selection: Selection) -> None:
     st.caption(t("widgets.kernels_caption"))
 
 
+NO_VALUE = "—"  # a table cell with nothing to show (a top-5 never published, fc6's receptive field), not "None"
 VERDICT_COLOURS = {"holds": "green", "roughly": "orange", "differs": "red", "unseen": "gray"}
 
 
