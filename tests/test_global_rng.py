@@ -38,6 +38,8 @@ WORK = {  # everything of ours that builds layers or draws random numbers outsid
     "uploaded weights with another head": lambda: weights.with_user_weights(
         zoo.get("resnet18"), _ten_class_upload.state, "ten.pth", digest="0" * 64),
     "a named network built on the CPU": lambda: zoo.fresh_meta_model("regnet_y_400mf"),
+    "named networks on the meta device": lambda: [zoo.fresh_meta_model(name) for name in ("densenet121",
+                                                                                        "timm/resnet50d")],
     "residual and plain twins": lambda: gradflow.twins_on_image(
         gradflow.FlowConfig(), images.load((SAMPLES / "cat.jpg").read_bytes()), crops=1, target=None),
 }
