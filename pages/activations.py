@@ -26,6 +26,7 @@ st.caption(t("activations.tap_caption" if tap.io == "output" else "activations.t
              kind=tap.kind, module=tap.module, shape=" × ".join(map(str, output.shape))))
 
 
+@st.fragment  # picking a channel or moving the opacity redraws this section only
 def one_channel(output, tap_name: str, chosen: list[int], view: dict) -> None:
     st.subheader(t("activations.one_channel"))
     channel_key = f"channel:{spec.key}:{tap_name}"

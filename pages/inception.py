@@ -46,6 +46,7 @@ st.caption(t("inception.energy_caption"))
 
 
 
+@st.fragment  # moving the slider redraws these maps only
 def branch_maps(module: inception.Module, outputs) -> None:
     k = st.slider(t("inception.per_branch"), 1, 32, 8, key="branch_k")
     for column, branch in zip(st.columns(len(module.branches)), module.branches):

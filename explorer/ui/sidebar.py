@@ -288,7 +288,8 @@ def restore_view() -> None:
 
 def linked(param: str, state_key: str, options: Sequence[object]) -> None:
     """Before a page's widget: a link naming `param` chooses the widget's value, if it is one of
-    `options` (compared as text, as URLs carry them). A link applies once."""
+    `options` (compared as text, as URLs carry them). A link applies once: a fragment's rerun,
+    which does not read the URL again, must not set the widget back."""
     wanted = st.session_state.get("_incoming_view", {}).pop(param, None)
     match = next((option for option in options if str(option) == wanted), None)
     if wanted is not None and match is not None:
