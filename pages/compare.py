@@ -51,13 +51,13 @@ table = pd.DataFrame([r.as_dict(latencies.get(r.key, ())) for r in rows])
 if not any(key in latencies for key in keys):  # the latency columns come with the first measurement
     table = table.drop(columns=[f"latency{batch}" for batch in compare.LATENCY_BATCHES])
 table = table.rename(columns=lambda c: t(f"column.{c}", device=device_name))
-st.dataframe(table, hide_index=True, key="compare_table", placeholder=widgets.NO_VALUE,
-             column_config={t(f"column.{c}"): st.column_config.NumberColumn(format="localized")
-                            for c in ("params", "macs")}
-             | {t(f"column.{c}"): st.column_config.NumberColumn(format="%.1f") for c in ("file_mb", "peak_mb")}
-             | {t(f"column.{c}"): st.column_config.NumberColumn(format="%.2f") for c in ("top1", "top5")}
-             | {t(f"column.{c}", device=device_name): st.column_config.NumberColumn(format="%.1f")
-                for c in ("latency1", "latency16")})
+widgets.table(table, key="compare_table",
+              column_config={t(f"column.{c}"): st.column_config.NumberColumn(format="localized")
+                             for c in ("params", "macs")}
+              | {t(f"column.{c}"): st.column_config.NumberColumn(format="%.1f") for c in ("file_mb", "peak_mb")}
+              | {t(f"column.{c}"): st.column_config.NumberColumn(format="%.2f") for c in ("top1", "top5")}
+              | {t(f"column.{c}", device=device_name): st.column_config.NumberColumn(format="%.1f")
+                 for c in ("latency1", "latency16")})
 st.download_button(t("compare.download"), table.to_csv(index=False), "comparison.csv", "text/csv",
                    key="compare_csv")
 st.caption(t("compare.table_caption"))
@@ -90,7 +90,7 @@ for index, key in enumerate(keys):
 progress.empty()
 top5 = {zoo.get(key).name: [f"{p.label} · {p.prob:.1%}" for p in inference.top_k(analyses[key].record.logits)]
         for key in keys}
-st.dataframe(pd.DataFrame({t("compare.rank"): range(1, 6)} | top5), hide_index=True, key="compare_top5")
+widgets.table(pd.DataFrame({t("compare.rank"): range(1, 6)} | top5), key="compare_top5")
 st.caption(t("compare.stages_caption"))
 for column, key in zip(st.columns(len(keys)), keys):
     column.markdown(f"**{zoo.get(key).name}**")

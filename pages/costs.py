@@ -23,9 +23,9 @@ st.caption(t("costs.counting", not_counted=t("costs.not_counted")))
 
 st.subheader(t("costs.every_layer"))
 table = pd.DataFrame(costs.tap_table(spec.key)).rename(columns=lambda c: t(f"column.{c}"))
-st.dataframe(table, hide_index=True, height=360, key="cost_table", placeholder=widgets.NO_VALUE,
-             column_config={t("column.activation_kib"): st.column_config.NumberColumn(format="%.1f")}
-             | {t(f"column.{c}"): st.column_config.NumberColumn(format="localized") for c in ("params", "macs", "flops")})
+widgets.table(table, height=360, key="cost_table",
+              column_config={t("column.activation_kib"): st.column_config.NumberColumn(format="%.1f")}
+              | {t(f"column.{c}"): st.column_config.NumberColumn(format="localized") for c in ("params", "macs", "flops")})
 st.download_button(t("costs.download"), table.to_csv(index=False), file_name=f"{spec.key}-costs.csv",
                    mime="text/csv", key="cost_csv")
 st.caption(t("costs.table_caption"))
@@ -67,12 +67,12 @@ if pair:
 options = costs.fc6_what_if(spec.key)
 if options:
     st.subheader(t("costs.what_if"))
-    st.dataframe(pd.DataFrame([{t("costs.head"): t(f"costs.head_option.{o.kind}", **o.sizes),
-                                t("costs.fc6_params"): o.fc6_params,
-                                t("costs.network_params"): o.network_params} for o in options]),
-                 hide_index=True, key="what_if",
-                 column_config={t(c): st.column_config.NumberColumn(format="localized")
-                                for c in ("costs.fc6_params", "costs.network_params")})
+    widgets.table(pd.DataFrame([{t("costs.head"): t(f"costs.head_option.{o.kind}", **o.sizes),
+                                 t("costs.fc6_params"): o.fc6_params,
+                                 t("costs.network_params"): o.network_params} for o in options]),
+                  key="what_if",
+                  column_config={t(c): st.column_config.NumberColumn(format="localized")
+                                 for c in ("costs.fc6_params", "costs.network_params")})
     st.caption(t("costs.what_if_caption", name=spec.name, channels=options[0].sizes["channels"],
                  fc6=figures.human_count(options[0].fc6_params)))
 

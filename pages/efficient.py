@@ -4,7 +4,7 @@ import streamlit as st
 
 from explorer import activations, costs, efficient, figures, zoo
 from explorer.i18n import t
-from explorer.ui import cache, sidebar
+from explorer.ui import cache, sidebar, widgets
 
 selection = sidebar.current()
 st.title(t("efficient.title"))
@@ -19,14 +19,14 @@ with fire_tab:
     st.markdown(t("efficient.fire_what", params=squeeze_params, alexnet=alexnet_params,
                   ratio=alexnet_params / squeeze_params))
     taps = {tap.module: tap.name for tap in zoo.taps(key)}
-    st.dataframe(pd.DataFrame([{"module": taps.get(f.module, f.module), "in": f.in_channels, "squeeze": f.squeeze,
-                                "expand": f"{f.expand1x1} + {f.expand3x3}", "params": f.params,
-                                "plain_params": f.plain_params, "saving": f.plain_params / f.params}
-                               for f in fires]).rename(columns=lambda c: t(f"efficient.column.{c}")),
-                 hide_index=True, key="fire_table",
-                 column_config={t("efficient.column.saving"): st.column_config.NumberColumn(format="%.1f×")}
-                 | {t(f"efficient.column.{c}"): st.column_config.NumberColumn(format="localized")
-                    for c in ("params", "plain_params")})
+    widgets.table(pd.DataFrame([{"module": taps.get(f.module, f.module), "in": f.in_channels, "squeeze": f.squeeze,
+                                 "expand": f"{f.expand1x1} + {f.expand3x3}", "params": f.params,
+                                 "plain_params": f.plain_params, "saving": f.plain_params / f.params}
+                                for f in fires]).rename(columns=lambda c: t(f"efficient.column.{c}")),
+                  key="fire_table",
+                  column_config={t("efficient.column.saving"): st.column_config.NumberColumn(format="%.1f×")}
+                  | {t(f"efficient.column.{c}"): st.column_config.NumberColumn(format="localized")
+                     for c in ("params", "plain_params")})
     st.plotly_chart(figures.saving_bars([taps.get(f.module, f.module) for f in fires], [f.params for f in fires],
                                         [f.plain_params for f in fires], t("efficient.fire_chart"),
                                         t("efficient.fire_name"), t("efficient.plain_3x3")), key="fire_chart")
@@ -50,16 +50,16 @@ with separable_tab:
     standard = sum(l.standard_macs for l in layers)
     st.markdown(t("efficient.separable_what", name=zoo.get(key).name, layers=len(layers),
                   spent=figures.human_count(spent), standard=figures.human_count(standard), share=spent / standard))
-    st.dataframe(pd.DataFrame([{"depthwise": l.depthwise, "kernel": f"{l.kernel}×{l.kernel}/{l.stride}",
-                                "channels": f"{l.channels} → {l.out_channels}", "depthwise_macs": l.depthwise_macs,
-                                "pointwise_macs": l.pointwise_macs, "standard_macs": l.standard_macs,
-                                "share": l.share, "formula": 1 / l.out_channels + 1 / l.kernel ** 2}
-                               for l in layers]).rename(columns=lambda c: t(f"efficient.column.{c}")),
-                 hide_index=True, key="separable_table",
-                 column_config={t(f"efficient.column.{c}"): st.column_config.NumberColumn(format="localized")
-                                for c in ("depthwise_macs", "pointwise_macs", "standard_macs")}
-                 | {t(f"efficient.column.{c}"): st.column_config.NumberColumn(format="percent")
-                    for c in ("share", "formula")})
+    widgets.table(pd.DataFrame([{"depthwise": l.depthwise, "kernel": f"{l.kernel}×{l.kernel}/{l.stride}",
+                                 "channels": f"{l.channels} → {l.out_channels}", "depthwise_macs": l.depthwise_macs,
+                                 "pointwise_macs": l.pointwise_macs, "standard_macs": l.standard_macs,
+                                 "share": l.share, "formula": 1 / l.out_channels + 1 / l.kernel ** 2}
+                                for l in layers]).rename(columns=lambda c: t(f"efficient.column.{c}")),
+                  key="separable_table",
+                  column_config={t(f"efficient.column.{c}"): st.column_config.NumberColumn(format="localized")
+                                 for c in ("depthwise_macs", "pointwise_macs", "standard_macs")}
+                  | {t(f"efficient.column.{c}"): st.column_config.NumberColumn(format="percent")
+                     for c in ("share", "formula")})
     st.plotly_chart(figures.saving_bars([str(i + 1) for i in range(len(layers))],
                                         [l.depthwise_macs + l.pointwise_macs for l in layers],
                                         [l.standard_macs for l in layers], t("efficient.separable_chart"),

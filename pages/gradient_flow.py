@@ -57,9 +57,9 @@ st.info(t("gradflow.why"), icon=":material/lightbulb:")
 
 st.subheader(t("gradflow.training"))
 table_2 = zoo.RESNET_TABLE_2
-st.dataframe(pd.DataFrame([{t("gradflow.depth"): depth, t("gradflow.plain"): table_2[f"plain{depth}"],
-                            t("gradflow.resnet"): table_2[f"resnet{depth}"]} for depth in (18, 34)]),
-             hide_index=True, key="table_2")
+widgets.table(pd.DataFrame([{t("gradflow.depth"): depth, t("gradflow.plain"): table_2[f"plain{depth}"],
+                             t("gradflow.resnet"): table_2[f"resnet{depth}"]} for depth in (18, 34)]),
+              key="table_2")
 st.caption(t("gradflow.degradation", plain18=table_2["plain18"], plain34=table_2["plain34"],
              resnet18=table_2["resnet18"], resnet34=table_2["resnet34"]))
 shortcut_params = costs.summary("resnet34").params - costs.summary("plain34").params

@@ -37,11 +37,11 @@ elif all(b.size == module.size for b in module.branches):
 if not module.covered:
     right.caption(t("inception.uncovered"))
 table = pd.DataFrame(inception.branch_rows(module, shares[module.tap.name]))
-st.dataframe(table.rename(columns=lambda c: t(f"inception.column.{c}")), hide_index=True, key="branch_table",
-             column_config={t(f"inception.column.{c}"): st.column_config.ProgressColumn(format="percent", min_value=0,
-                                                                                          max_value=1)
-                            for c in ("channel_share", "energy_share")}
-             | {t(f"inception.column.{c}"): st.column_config.NumberColumn(format="localized") for c in ("params", "macs")})
+widgets.table(table.rename(columns=lambda c: t(f"inception.column.{c}")), key="branch_table",
+              column_config={t(f"inception.column.{c}"): st.column_config.ProgressColumn(format="percent", min_value=0,
+                                                                                           max_value=1)
+                             for c in ("channel_share", "energy_share")}
+              | {t(f"inception.column.{c}"): st.column_config.NumberColumn(format="localized") for c in ("params", "macs")})
 st.caption(t("inception.energy_caption"))
 
 
@@ -65,11 +65,11 @@ if naive:
     st.subheader(t("inception.why_reductions"))
     frame = pd.DataFrame([row | {"build": zoo.get(row["build"]).name} for row in naive])
     counts = ("built_macs", "naive_macs", "built_params", "naive_params")
-    st.dataframe(frame[frame["module"] == module.tap.name].rename(columns=lambda c: t(f"inception.column.{c}")),
-                 hide_index=True, key="naive_module",
-                 column_config={t(f"inception.column.{c}"): st.column_config.NumberColumn(format="localized")
-                                for c in counts}
-                 | {t("inception.column.ratio"): st.column_config.NumberColumn(format="%.2f×")})
+    widgets.table(frame[frame["module"] == module.tap.name].rename(columns=lambda c: t(f"inception.column.{c}")),
+                  key="naive_module",
+                  column_config={t(f"inception.column.{c}"): st.column_config.NumberColumn(format="localized")
+                                 for c in counts}
+                  | {t("inception.column.ratio"): st.column_config.NumberColumn(format="%.2f×")})
     st.markdown(" · ".join(t("inception.totals", build=zoo.get(build).name, built=figures.human_count(built),
                              naive=figures.human_count(naive_macs), ratio=naive_macs / built)
                            for build, (built, naive_macs) in inception.reduction_totals(naive).items()))

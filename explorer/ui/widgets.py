@@ -4,6 +4,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Callable, Iterator, Sequence
 
+import pandas as pd
 import streamlit as st
 
 from explorer import activations, figures, zoo
@@ -49,7 +50,15 @@ def first_layer_kernels(selection: Selection) -> None:
     st.caption(t("widgets.kernels_caption"))
 
 
-NO_VALUE = "—"  # a table cell with nothing to show (a top-5 never published, fc6's receptive field), not "None"
+NO_VALUE = "—"  # a table cell with nothing to show (a top-5 never published, fc6's receptive field)
+
+
+def table(data: pd.DataFrame, key: str, **options) -> None:
+    """A table as every page shows it: no index column, and a dash where a value does not exist
+    (Streamlit writes "None" there unless told otherwise). `options` go to st.dataframe."""
+    st.dataframe(data, hide_index=True, key=key, placeholder=NO_VALUE, **options)
+
+
 VERDICT_COLOURS = {"holds": "green", "roughly": "orange", "differs": "red", "unseen": "gray"}
 
 
