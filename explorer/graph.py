@@ -47,7 +47,7 @@ class Node:
 
     @property
     def label(self) -> str:
-        """How a merge is named on the graph: its block and kind ("inception3a concat")."""
+        """How a merge is named on the graph: its block and kind ("inception3a concat"); "input" for the input."""
         return f"{self.within} {self.kind}".strip()
 
 

@@ -6,6 +6,7 @@ a network is being built (a throwaway layer constructed, SmoothGrad's noise) shi
 draws: a class of twenty once saw GoogLeNet's channel 116 where one visitor sees channel 178.
 The rule these tests hold the code to: only `rng.seeded` draws from the global generator.
 """
+import functools
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -27,16 +28,18 @@ def _smoothgrad() -> None:
     attribution.attribute(model, _small_image(), attribution.Settings("smoothgrad", samples=4))
 
 
-def _ten_class_upload() -> None:
-    state = resnet18(num_classes=10).state_dict()  # made here, before the generator is watched
-    _ten_class_upload.state = state
+@functools.cache
+def _ten_class_upload() -> dict[str, torch.Tensor]:
+    """A fine-tuned ResNet-18's state dict with 10 classes (made under a seed: the test draws nothing)."""
+    with rng.seeded(10):
+        return resnet18(num_classes=10).state_dict()
 
 
 WORK = {  # everything of ours that builds layers or draws random numbers outside a network's build
     "channel shuffle reach": lambda: efficient.group_reach(12, 3, shuffle=True),
     "smoothgrad": _smoothgrad,
     "uploaded weights with another head": lambda: weights.with_user_weights(
-        zoo.get("resnet18"), _ten_class_upload.state, "ten.pth", digest="0" * 64),
+        zoo.get("resnet18"), _ten_class_upload(), "ten.pth", digest="0" * 64),
     "a named network built on the CPU": lambda: zoo.fresh_meta_model("regnet_y_400mf"),
     "named networks on the meta device": lambda: [zoo.fresh_meta_model(name) for name in ("densenet121",
                                                                                         "timm/resnet50d")],
@@ -47,7 +50,6 @@ WORK = {  # everything of ours that builds layers or draws random numbers outsid
 
 @pytest.mark.parametrize("name", WORK)
 def test_our_work_leaves_the_global_generator_as_it_found_it(name):
-    _ten_class_upload()
     torch.manual_seed(1234)
     before = torch.random.get_rng_state()
     WORK[name]()
@@ -63,7 +65,6 @@ def test_smoothgrad_is_the_same_map_on_every_run():
 
 
 def test_a_seeded_build_is_the_same_while_other_sessions_work():
-    _ten_class_upload()
     key = "squeezenet1_1"
     alone = weights.random_model(zoo.get(key)).state_dict()
 
