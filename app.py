@@ -4,7 +4,7 @@ from pathlib import Path
 import streamlit as st
 
 from explorer.i18n import t
-from explorer.ui import sidebar, slides
+from explorer.ui import collector, sidebar, slides
 
 st.set_page_config(page_title="CNN Explorer", page_icon=":material/neurology:", layout="wide")
 sidebar.restore_view()  # before any text: it sets the language
@@ -34,3 +34,4 @@ sidebar.moved_notice()
 sidebar.random_weights_banner(selection)
 navigation.run()
 sidebar.backend_box(selection)
+collector.settle(navigation.url_path)  # this page is warm now: see explorer/ui/collector.py

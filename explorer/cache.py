@@ -25,7 +25,7 @@ DEFAULT_BUDGET = int(float(os.environ.get("EXPLORER_CACHE_MB", "1024")) * 2**20)
 
 
 def nbytes(value: object) -> int:
-    """Memory a cached value holds: tensors, arrays, images and bytes, found through
+    """Memory a cached value holds: tensors, arrays, images, bytes and plotly figures, found through
     dataclasses, mappings and sequences (shared objects counted once)."""
     seen: set[int] = set()
 
@@ -41,6 +41,8 @@ def nbytes(value: object) -> int:
             return item.width * item.height * len(item.getbands())
         if isinstance(item, (bytes, bytearray)):
             return len(item)
+        if callable(getattr(item, "to_plotly_json", None)):  # a plotly figure: what it sends, as JSON
+            return len(item.to_json(validate=False))
         if isinstance(getattr(item, "nbytes", None), int):  # objects that know their size
             return item.nbytes
         if dataclasses.is_dataclass(item) and not isinstance(item, type):

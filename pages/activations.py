@@ -1,7 +1,7 @@
 """Activations: every layer's feature maps for the chosen image."""
 import streamlit as st
 
-from explorer import activations, figures, i18n, images, inference, zoo
+from explorer import activations, figures, i18n, inference, zoo
 from explorer.i18n import t
 from explorer.ui import cache, sidebar, widgets
 
@@ -34,13 +34,15 @@ def one_channel(output, tap_name: str, chosen: list[int], view: dict) -> None:
     channel = st.selectbox(t("activations.channel"), chosen, key=channel_key)
     sidebar.share(tap=tap_name, ch=channel, **view)
     heat_col, overlay_col = st.columns(2)
-    heat_col.plotly_chart(figures.channel_heatmap(output[channel], t("activations.channel_title", tap=tap_name,
-                                                                       channel=channel)),
+    heat_col.plotly_chart(cache.figure("channel_heatmap", selection.loaded, selection.image, tap_name, channel, leaves,
+                                       build=lambda: figures.channel_heatmap(output[channel], t(
+                                           "activations.channel_title", tap=tap_name, channel=channel))),
                           key="channel_heatmap")
     opacity = overlay_col.slider(t("activations.opacity"), 0.0, 1.0, 0.55, 0.05, key="overlay_opacity")
-    picture = images.input_views(selection.image.image, spec.preprocess).cropped
-    overlay_col.image(figures.overlay(picture, output[channel], opacity), width="stretch",
-                      caption=t("activations.overlay_caption"))
+    picture = cache.network_input(selection.image, spec.preprocess)
+    widgets.picture(overlay_col, cache.png("overlay", selection.loaded, selection.image, tap_name, channel, opacity,
+                                           leaves, draw=lambda: figures.overlay(picture, output[channel], opacity)),
+                    width="stretch", caption=t("activations.overlay_caption"))
     st.page_link("pages/features.py", label=t("activations.looks_for", channel=channel), icon=":material/visibility:",
                  query_params={"net": spec.key, "tap": tap_name, "ch": str(channel)}
                  | ({"img": selection.sample} if selection.sample else {}))
@@ -63,10 +65,10 @@ if activations.is_spatial(output) and output.shape[1] * output.shape[2] > 1:
     shared = scale == "shared"
     chosen = activations.top_channels(output, None if show == "all" else k, metric)
     grid_png = cache.grid_png(selection.loaded, selection.image, tap.name, chosen, shared, leaves)
-    st.image(grid_png, caption=t("activations.grid_caption" if show == "all" else "activations.grid_top_caption",
-                                 shown=len(chosen), total=channels_total,
-                                 ranking=t(f"activations.ranking.{metric}"),
-                                 scale=t(f"activations.scale_caption.{'shared' if shared else 'own'}")))
+    widgets.picture(st, grid_png, caption=t(
+        "activations.grid_caption" if show == "all" else "activations.grid_top_caption", shown=len(chosen),
+        total=channels_total, ranking=t(f"activations.ranking.{metric}"),
+        scale=t(f"activations.scale_caption.{'shared' if shared else 'own'}")))
     st.download_button(t("activations.download_grid"), grid_png,
                        file_name=f"{spec.key}-{tap.name.replace('/', '_')}.png", mime="image/png",
                        key="grid_download")
@@ -84,7 +86,8 @@ else:
 
 st.subheader(t("activations.whole_network"))
 stats = cache.tap_stats(selection.loaded, selection.image)
-st.plotly_chart(figures.tap_stats_figure(stats), key="tap_stats")
+st.plotly_chart(cache.figure("tap_stats", selection.loaded, selection.image,
+                             build=lambda: figures.tap_stats_figure(stats)), key="tap_stats")
 st.caption(t("activations.whole_caption"))
 
 st.subheader(t("activations.kernels"))

@@ -73,8 +73,10 @@ if st.button(t("compare.measure", device=device_name), key="measure"):
     st.rerun()
 
 left, right = st.columns(2)
-left.plotly_chart(figures.accuracy_bubbles(rows), key="bubbles")
-right.plotly_chart(figures.accuracy_per_parameter(rows), key="per_param")
+left.plotly_chart(cache.figure("bubbles", None, None, tuple(keys), like_with_like, build=lambda: (
+    figures.accuracy_bubbles(rows))), key="bubbles")
+right.plotly_chart(cache.figure("per_param", None, None, tuple(keys), like_with_like, build=lambda: (
+    figures.accuracy_per_parameter(rows))), key="per_param")
 if latencies:
     st.plotly_chart(figures.latency_vs_macs(rows, {k: v[0].seconds for k, v in latencies.items()}, device_name),
                     key="latency")
@@ -95,8 +97,10 @@ st.caption(t("compare.stages_caption"))
 for column, key in zip(st.columns(len(keys)), keys):
     column.markdown(f"**{zoo.get(key).name}**")
     for stage, tap in compare.stage_taps(key).items():
-        column.image(figures.energy_map(analyses[key].record.outputs[tap]), width="stretch",
-                     caption=f"{t('compare.first_conv') if stage == 'first_conv' else stage}: {tap}")
+        output = analyses[key].record.outputs[tap]
+        widgets.picture(column, cache.png("energy", cache.loaded_model(key), selection.image, tap, draw=lambda: (
+            figures.energy_map(output))), width="stretch",
+            caption=f"{t('compare.first_conv') if stage == 'first_conv' else stage}: {tap}")
 
 alexnet = compare.alexnet_beside_zfnet(keys)
 if alexnet:
@@ -107,8 +111,10 @@ if alexnet:
     widgets.kernel_picture("zfnet", kernels_right)
     for tap in ("conv1", "conv2"):
         for column, key in zip(st.columns(2), (alexnet, "zfnet")):
-            column.image(figures.energy_map(analyses[key].record.outputs[tap], 160),
-                         caption=f"{zoo.get(key).name} {tap}: {compare.tap_shape(key, tap)}", width="stretch")
+            output = analyses[key].record.outputs[tap]
+            widgets.picture(column, cache.png("energy_160", cache.loaded_model(key), selection.image, tap, draw=lambda: (
+                figures.energy_map(output, 160))),
+                caption=f"{zoo.get(key).name} {tap}: {compare.tap_shape(key, tap)}", width="stretch")
 
 claims = compare.closing_claims(keys)
 if claims:

@@ -2,9 +2,9 @@
 import pandas as pd
 import streamlit as st
 
-from explorer import claims, costs, figures, i18n, images, zoo
+from explorer import claims, costs, figures, i18n, zoo
 from explorer.i18n import t
-from explorer.ui import sidebar, widgets
+from explorer.ui import cache, sidebar, widgets
 
 selection = sidebar.current()
 spec = selection.spec
@@ -32,16 +32,20 @@ st.caption(t("costs.table_caption"))
 
 st.subheader(t("costs.where"))
 layers = costs.weight_layers(spec.key)
-st.plotly_chart(figures.layer_costs_figure(layers, tap_names), key="layer_costs")
-st.plotly_chart(figures.shares_figure(shares), key="shares")
+loaded = selection.loaded
+st.plotly_chart(cache.figure("layer_costs", loaded, None, build=lambda: figures.layer_costs_figure(layers, tap_names)),
+                key="layer_costs")
+st.plotly_chart(cache.figure("shares", loaded, None, build=lambda: figures.shares_figure(shares)), key="shares")
 left, right = st.columns(2)
 with left:
     by = st.radio(t("costs.size_by"), ["params", "macs"], horizontal=True, key=sidebar.relabelled("treemap_by"),
                   format_func=i18n.names("figures.by"))
-    st.plotly_chart(figures.module_treemap(costs.module_tree(spec.key), by, spec.name, tap_names), key="treemap")
+    st.plotly_chart(cache.figure("treemap", loaded, None, by, build=lambda: figures.module_treemap(
+        costs.module_tree(spec.key), by, spec.name, tap_names)), key="treemap")
     st.caption(t("costs.treemap_top", shares=" · ".join(f"{name} {share:.1%}"
                                                          for name, share in costs.top_level_shares(spec.key, by))))
-right.plotly_chart(figures.cumulative_share_figure(layers, tap_names), key="cumulative")
+right.plotly_chart(cache.figure("cumulative", loaded, None, build=lambda: figures.cumulative_share_figure(
+    layers, tap_names)), key="cumulative")
 
 st.subheader(t("costs.receptive_field"))
 spatial = [tap for tap in summary.taps if tap.rf is not None]
@@ -49,11 +53,12 @@ rf_key = f"rf_tap:{spec.key}"
 sidebar.linked("tap", rf_key, [tap.name for tap in spatial])
 chosen = summary.tap(widgets.stepper(t("costs.tap"), [tap.name for tap in spatial], key=rf_key))
 sidebar.share(tap=chosen.name)
-picture = images.input_views(selection.image.image, spec.preprocess).cropped
+picture = cache.network_input(selection.image, spec.preprocess)
 left, right = st.columns([1, 1])
-left.image(figures.receptive_field_box(picture, chosen.rf, chosen.jump, chosen.start, chosen.shape[1]),
-           caption=t("costs.rf_caption_large" if chosen.rf > spec.preprocess.crop else "costs.rf_caption",
-                     tap=chosen.name, rf=chosen.rf), width="stretch")
+widgets.picture(left, cache.png("receptive_field", loaded, selection.image, chosen.name, draw=lambda: (
+    figures.receptive_field_box(picture, chosen.rf, chosen.jump, chosen.start, chosen.shape[1]))),
+    caption=t("costs.rf_caption_large" if chosen.rf > spec.preprocess.crop else "costs.rf_caption",
+              tap=chosen.name, rf=chosen.rf), width="stretch")
 right.markdown(t("costs.rf_summary", tap=chosen.name, shape="×".join(map(str, chosen.shape)), rf=chosen.rf,
                  jump=chosen.jump))
 right.caption(t("costs.rf_method"))

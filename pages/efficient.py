@@ -27,18 +27,18 @@ with fire_tab:
                   column_config={t("efficient.column.saving"): st.column_config.NumberColumn(format="%.1f×")}
                   | {t(f"efficient.column.{c}"): st.column_config.NumberColumn(format="localized")
                      for c in ("params", "plain_params")})
-    st.plotly_chart(figures.saving_bars([taps.get(f.module, f.module) for f in fires], [f.params for f in fires],
-                                        [f.plain_params for f in fires], t("efficient.fire_chart"),
-                                        t("efficient.fire_name"), t("efficient.plain_3x3")), key="fire_chart")
+    st.plotly_chart(cache.figure("fire_chart", None, None, key, build=lambda: figures.saving_bars(
+        [taps.get(f.module, f.module) for f in fires], [f.params for f in fires], [f.plain_params for f in fires],
+        t("efficient.fire_chart"), t("efficient.fire_name"), t("efficient.plain_3x3"))), key="fire_chart")
     fire_names = [taps[f.module] for f in fires if f.module in taps]
     sidebar.linked("fire", "fire_module", fire_names)
     chosen = st.selectbox(t("efficient.fire_pick"), fire_names, key="fire_module")
     loaded = cache.loaded_model(key)
     output = cache.analysis(loaded, selection.image).record.outputs[chosen]
     strongest = activations.top_channels(output, 16)
-    st.image(cache.grid_png(loaded, selection.image, chosen, strongest, True), width="stretch",
-             caption=t("efficient.fire_live", tap=chosen, name=zoo.get(key).name,
-                       weights=sidebar.weights_label(loaded.status), channels=output.shape[0]))
+    widgets.picture(st, cache.grid_png(loaded, selection.image, chosen, strongest, True), width="stretch",
+                    caption=t("efficient.fire_live", tap=chosen, name=zoo.get(key).name,
+                              weights=sidebar.weights_label(loaded.status), channels=output.shape[0]))
 
 with separable_tab:
     separable_keys = ["mobilenet_v2", "efficientnet_lite0"]
@@ -60,10 +60,10 @@ with separable_tab:
                                  for c in ("depthwise_macs", "pointwise_macs", "standard_macs")}
                   | {t(f"efficient.column.{c}"): st.column_config.NumberColumn(format="percent")
                      for c in ("share", "formula")})
-    st.plotly_chart(figures.saving_bars([str(i + 1) for i in range(len(layers))],
-                                        [l.depthwise_macs + l.pointwise_macs for l in layers],
-                                        [l.standard_macs for l in layers], t("efficient.separable_chart"),
-                                        t("efficient.separable_name"), t("efficient.standard")), key="separable_chart")
+    st.plotly_chart(cache.figure("separable_chart", None, None, key, build=lambda: figures.saving_bars(
+        [str(i + 1) for i in range(len(layers))], [l.depthwise_macs + l.pointwise_macs for l in layers],
+        [l.standard_macs for l in layers], t("efficient.separable_chart"), t("efficient.separable_name"),
+        t("efficient.standard"))), key="separable_chart")
     st.caption(t("efficient.separable_caption"))
 
 with shuffle_tab:
@@ -74,10 +74,10 @@ with shuffle_tab:
     st.markdown(t("efficient.shuffle_what", channels=channels, groups=groups,
                   grouped=efficient.grouped_params(channels, groups), full=efficient.grouped_params(channels, 1)))
     left, right = st.columns(2)
-    left.plotly_chart(figures.reach_heatmap(efficient.group_reach(channels, groups, shuffle=False),
-                                            t("efficient.without_shuffle")), key="reach_plain")
-    right.plotly_chart(figures.reach_heatmap(efficient.group_reach(channels, groups, shuffle=True),
-                                             t("efficient.with_shuffle")), key="reach_shuffled")
+    for column, shuffle, title in ((left, False, "efficient.without_shuffle"), (right, True, "efficient.with_shuffle")):
+        column.plotly_chart(cache.figure("reach", None, None, channels, groups, shuffle, build=lambda: (
+            figures.reach_heatmap(efficient.group_reach(channels, groups, shuffle=shuffle), t(title)))),
+            key="reach_shuffled" if shuffle else "reach_plain")
     st.caption(t("efficient.shuffle_order", groups=groups,
                  order=", ".join(map(str, efficient.shuffle_order(channels, groups)))))
     st.caption(t("efficient.shuffle_v2"))

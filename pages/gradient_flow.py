@@ -44,15 +44,19 @@ names = {"residual": t("gradflow.residual_series", name=gradflow.PAIRS[pair][0])
 series = lambda attribute, points: {names["residual"]: (getattr(residual, points), getattr(residual, attribute)),
                                     names["plain"]: (getattr(plain, points), getattr(plain, attribute))}
 colours = list(figures.PAIR_COLOURS.values())
+twin_figure = lambda kind, build: cache.figure(kind, None, selection.image, config, crops, target, build=build)
 left, right = st.columns(2)
-left.plotly_chart(figures.depth_profile_figure(series("output_grad", "points"), t("gradflow.block_grads"),
-                                               t("gradflow.gradient_norm"), colours=colours), key="flow_blocks")
-right.plotly_chart(figures.depth_profile_figure(series("weight_grad", "convs"), t("gradflow.conv_grads"),
-                                                t("gradflow.gradient_norm"), colours=colours), key="flow_convs")
+left.plotly_chart(twin_figure("flow_blocks", lambda: figures.depth_profile_figure(
+    series("output_grad", "points"), t("gradflow.block_grads"), t("gradflow.gradient_norm"), colours=colours)),
+    key="flow_blocks")
+right.plotly_chart(twin_figure("flow_convs", lambda: figures.depth_profile_figure(
+    series("weight_grad", "convs"), t("gradflow.conv_grads"), t("gradflow.gradient_norm"), colours=colours)),
+    key="flow_convs")
 left, right = st.columns(2)
-left.plotly_chart(figures.depth_profile_figure(series("activation_std", "points"), t("gradflow.forward_std"),
-                                               t("figures.std"), colours=colours), key="flow_std")
-right.plotly_chart(figures.split_figure(result.splits), key="flow_split")
+left.plotly_chart(twin_figure("flow_std", lambda: figures.depth_profile_figure(
+    series("activation_std", "points"), t("gradflow.forward_std"), t("figures.std"), colours=colours)),
+    key="flow_std")
+right.plotly_chart(twin_figure("flow_split", lambda: figures.split_figure(result.splits)), key="flow_split")
 st.info(t("gradflow.why"), icon=":material/lightbulb:")
 
 st.subheader(t("gradflow.training"))
@@ -91,11 +95,11 @@ with st.spinner(t("gradflow.backward")):
 single = flow.profile
 widgets.fell_back(flow.run)
 left, right = st.columns(2)
-left.plotly_chart(figures.depth_profile_figure({selection.spec.name: (single.points, single.output_grad)},
-                                               t("gradflow.single_outputs"), t("gradflow.gradient_norm")),
-                  key="single_outputs")
-right.plotly_chart(figures.depth_profile_figure({selection.spec.name: (single.convs, single.weight_grad)},
-                                                t("gradflow.conv_grads"), t("gradflow.gradient_norm")),
-                   key="single_convs")
+left.plotly_chart(cache.figure("single_outputs", selection.loaded, selection.image, build=lambda: (
+    figures.depth_profile_figure({selection.spec.name: (single.points, single.output_grad)},
+                                 t("gradflow.single_outputs"), t("gradflow.gradient_norm")))), key="single_outputs")
+right.plotly_chart(cache.figure("single_convs", selection.loaded, selection.image, build=lambda: (
+    figures.depth_profile_figure({selection.spec.name: (single.convs, single.weight_grad)},
+                                 t("gradflow.conv_grads"), t("gradflow.gradient_norm")))), key="single_convs")
 st.caption(t("gradflow.single_caption", weights=sidebar.weights_label(selection.loaded.status),
              target=selection.loaded.class_names[single.target]))

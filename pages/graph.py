@@ -3,7 +3,7 @@ import streamlit as st
 
 from explorer import figures, graph, i18n
 from explorer.i18n import t
-from explorer.ui import sidebar
+from explorer.ui import cache, sidebar
 
 selection = sidebar.current()
 spec = selection.spec
@@ -19,7 +19,9 @@ sidebar.linked("by", "graph_by", ["macs", "params"])
 by = st.radio(t("graph.colour_by"), ["macs", "params"], horizontal=True, key=sidebar.relabelled("graph_by"),
               format_func=i18n.names("figures.graph_colour"))
 sidebar.share(by=by)
-event = st.plotly_chart(figures.network_graph_figure(found, graph.lanes(found), by, graph.tap_labels(spec.key)), key="network_graph", on_select="rerun", selection_mode="points",
+drawn = cache.figure("network_graph", selection.loaded, None, by, build=lambda: figures.network_graph_figure(
+    found, graph.lanes(found), by, graph.tap_labels(spec.key)))
+event = st.plotly_chart(drawn, key="network_graph", on_select="rerun", selection_mode="points",
                         config={"scrollZoom": True})
 st.caption(t("graph.how_to"))
 

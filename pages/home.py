@@ -3,7 +3,7 @@ import streamlit as st
 
 from explorer import costs, figures, images, inference, weights
 from explorer.i18n import t
-from explorer.ui import sidebar
+from explorer.ui import cache, sidebar, widgets
 
 selection = sidebar.current()
 spec = selection.spec
@@ -43,14 +43,15 @@ if spec.original_recipe:
 
 st.subheader(t("home.input_heading"))
 pre = spec.preprocess
-views = images.input_views(selection.image.image, pre)
+cropped, mean, mean_subtracted = cache.input_views(selection.image, pre)
 st.caption(t("home.input_caption", label=selection.image_label, width=selection.image.original_size[0],
              height=selection.image.original_size[1], format=selection.image.format, resize=pre.resize,
              interpolation=pre.interpolation, crop=pre.crop))
 left, middle, right = st.columns(3)
-left.image(views.cropped, caption=t("home.cropped"), width="stretch")
-middle.image(views.mean, caption=t("home.mean", mean=", ".join(f"{m * 255:.0f}" for m in pre.mean)), width="stretch")
-right.image(views.mean_subtracted, caption=t("home.mean_subtracted"), width="stretch")
+widgets.picture(left, cropped, caption=t("home.cropped"), width="stretch")
+widgets.picture(middle, mean, caption=t("home.mean", mean=", ".join(f"{m * 255:.0f}" for m in pre.mean)),
+                width="stretch")
+widgets.picture(right, mean_subtracted, caption=t("home.mean_subtracted"), width="stretch")
 st.caption(t("home.mean_caption", std=", ".join(f"{s:.3f}" for s in pre.std)))
 if spec.family in PAPER_INPUT:
     st.caption(t(f"home.paper_input.{spec.family}"))
@@ -67,6 +68,7 @@ st.subheader(t("home.prediction"))
 with st.spinner(t("home.running")):
     analysis = selection.analysis()
 predictions = inference.top_k(analysis.record.logits, classes=selection.loaded.class_names)
-st.plotly_chart(figures.top_k_bar(predictions), key="top5")
+st.plotly_chart(cache.figure("top5", selection.loaded, selection.image, build=lambda: figures.top_k_bar(predictions)),
+                key="top5")
 if not selection.loaded.status.pretrained:
     st.caption(t("home.random_classes"))

@@ -49,12 +49,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(env: dict[str, str] | None = None) -> Iterator[str]:
+def streamlit_server(env: dict[str, str] | None = None, script: Path = ROOT / "app.py",
+                     launcher: str = "streamlit") -> Iterator[str]:
+    """`python -m <launcher> run <script>` on a free loopback port until the block ends; its URL."""
     port = free_port()
     (ROOT / "tests" / "artifacts").mkdir(parents=True, exist_ok=True)
     log = open(ROOT / "tests" / "artifacts" / f"streamlit-{port}.log", "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+        [sys.executable, "-m", launcher, "run", str(script), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 
@@ -27,6 +28,10 @@ class Visit:
     exceptions: list[str] = field(default_factory=list)
     titles: list[str] = field(default_factory=list)  # the first heading each page drew
     notices: list[str] = field(default_factory=list)  # the texts of info, warning and error boxes
+    elements: list[Counter] = field(default_factory=list)  # per page drawn: element kind -> count
+    images: list[str] = field(default_factory=list)  # the media URL of every picture drawn, in order
+    media: dict[str, bytes] = field(default_factory=dict)  # picture URL -> its bytes, when asked to fetch them
+    seconds: float = 0.0  # from the first request until the last page was drawn
     reconnects: int = 0
     error: str | None = None
 
@@ -42,17 +47,23 @@ def _header(jar: dict[str, str]) -> dict[str, str]:
     return {"Cookie": "; ".join(f"{name}={value}" for name, value in jar.items())} if jar else {}
 
 
-def _get(url: str, jar: dict[str, str]) -> str | None:
-    """A plain HTTP request with the browser's cookies; the replica that answered."""
+def _fetch(url: str, jar: dict[str, str]) -> tuple[str | None, bytes]:
+    """A plain HTTP request with the browser's cookies; (the replica that answered, the body)."""
     request = urllib.request.Request(url, headers=_header(jar))
     with urllib.request.urlopen(request, timeout=60) as response:
-        response.read()
+        body = response.read()
         _cookies(response.headers.get_all("Set-Cookie") or [], jar)
-        return response.headers.get(REPLICA_HEADER)
+        return response.headers.get(REPLICA_HEADER), body
 
 
-async def _run(socket, query: str, page_hash: str = "") -> tuple[list[str], list[str], list[str], dict[str, str]]:
-    """Ask for one script run; (exceptions, headings, notices, url path -> page hash) once it has finished."""
+def _get(url: str, jar: dict[str, str]) -> str | None:
+    return _fetch(url, jar)[0]
+
+
+async def _run(socket, query: str, page_hash: str = "", elements: Counter | None = None,
+               pictures: list[str] | None = None) -> tuple[list[str], list[str], list[str], dict[str, str]]:
+    """Ask for one script run; (exceptions, headings, notices, url path -> page hash) once it has finished.
+    Each element drawn is counted by kind into `elements`, each picture's URL appended to `pictures`."""
     message = BackMsg()
     message.rerun_script.query_string = query
     message.rerun_script.page_script_hash = page_hash
@@ -66,6 +77,10 @@ async def _run(socket, query: str, page_hash: str = "") -> tuple[list[str], list
             pages = {page.url_pathname: page.page_script_hash for page in forward.navigation.app_pages}
         elif kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
             element = forward.delta.new_element
+            if elements is not None:
+                elements[element.WhichOneof("type")] += 1
+            if pictures is not None and element.WhichOneof("type") == "imgs":
+                pictures += [picture.url for picture in element.imgs.imgs]
             if element.WhichOneof("type") == "exception":
                 exceptions.append(element.exception.message)
             elif element.WhichOneof("type") == "heading" and element.heading.tag == "h1":
@@ -76,11 +91,22 @@ async def _run(socket, query: str, page_hash: str = "") -> tuple[list[str], list
             return exceptions, headings, notices, pages
 
 
-async def visit(base: str, query: str, pages: list[str], pause_s: float = 0.0) -> Visit:
-    """Open the app at `base` with `query`, then each of `pages` (url paths) in the same session;
-    after a dropped connection (its replica died) reconnect once, as the browser does."""
+async def _fetch_media(base: str, jar: dict[str, str], result: Visit) -> None:
+    """The pictures of the run just drawn, while they are still served."""
+    for picture in result.images:
+        if picture not in result.media:
+            result.media[picture] = (await asyncio.to_thread(_fetch, base + picture, jar))[1]
+
+
+async def visit(base: str, query: str, pages: list[str], pause_s: float = 0.0,
+                page_queries: list[str] | None = None, fetch_media: bool = False) -> Visit:
+    """Open the app at `base` with `query`, then each of `pages` (url paths; "" is the main page) in
+    the same session, with `page_queries[i]` instead of `query` where given, fetching the pictures
+    while the session is open if asked (Streamlit drops them with the session); after a dropped
+    connection (its replica died) reconnect once, as the browser does."""
     result = Visit()
     jar: dict[str, str] = {}
+    began = time.perf_counter()
     for attempt in range(2):
         try:
             # the page itself first; after a dropped connection, the health check the frontend polls
@@ -92,20 +118,30 @@ async def visit(base: str, query: str, pages: list[str], pause_s: float = 0.0) -
                 _cookies(socket.response.headers.get_all("Set-Cookie"), jar)
                 result.replicas.append(socket.response.headers.get(REPLICA_HEADER))
                 start = time.perf_counter()
-                exceptions, headings, notices, hashes = await _run(socket, query)
+                result.elements.append(Counter())
+                exceptions, headings, notices, hashes = await _run(socket, query, elements=result.elements[-1],
+                                                                   pictures=result.images)
                 result.page_seconds.append(time.perf_counter() - start)
                 result.exceptions += exceptions
                 result.titles += headings[:1]
                 result.notices += notices
-                for page in pages:
+                if fetch_media:
+                    await _fetch_media(base, jar, result)
+                for index, page in enumerate(pages):
                     await asyncio.sleep(pause_s)
                     start = time.perf_counter()
-                    exceptions, headings, notices, _ = await _run(socket, query, hashes[page])
+                    result.elements.append(Counter())
+                    exceptions, headings, notices, _ = await _run(
+                        socket, page_queries[index] if page_queries else query, hashes.get(page, ""),
+                        result.elements[-1], result.images)
                     result.page_seconds.append(time.perf_counter() - start)
                     result.exceptions += exceptions
                     result.titles += headings[:1]
                     result.notices += notices
+                    if fetch_media:
+                        await _fetch_media(base, jar, result)
             result.error = None
+            result.seconds = time.perf_counter() - began
             return result
         except (websockets.WebSocketException, ConnectionError, OSError) as error:  # closed, refused, 503
             result.reconnects += 1

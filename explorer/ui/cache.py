@@ -7,12 +7,16 @@ keyed by `key_of`, computed once per key however many sessions ask at once.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Callable, Hashable, Sequence, TypeVar
 
+import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
+from PIL import Image
 
 from explorer import activations, attribution as explorer_attribution, featurevis, figures, gradflow, images
-from explorer import inception, inference, invariance, zoo
+from explorer import i18n, inception, inference, invariance, zoo
 from explorer.cache import ByteBudgetCache
 from explorer.images import LoadedImage
 
@@ -58,10 +62,48 @@ def forget_model(key: str) -> None:
     results().forget(lambda cached: cached[1] == key)
 
 
+def png(kind: str, loaded: inference.LoadedModel | None, image: LoadedImage | None, *details: Hashable,
+        draw: Callable[[], Image.Image | np.ndarray]) -> bytes:
+    """A picture drawn from a result, PNG-encoded once per key for every session. Shown through
+    `widgets.picture`, Streamlit passes these bytes on as they are (no decode, no re-encode)."""
+    return _cached(f"png:{kind}", loaded, image, *details, compute=lambda: figures.png_bytes(draw()))
+
+
+def figure(kind: str, loaded: inference.LoadedModel | None, image: LoadedImage | None, *details: Hashable,
+           build: Callable[[], go.Figure]) -> go.Figure:
+    """A plotly figure built once per key and language (its texts are translated) for every
+    session; st.plotly_chart copies it (`to_dict`) before serialising, so sharing it is safe."""
+    return _cached(f"figure:{kind}", loaded, image, i18n.language(), *details, compute=build)
+
+
+def first_layer(key: str) -> activations.FirstLayer:
+    """A network's first convolution and its RGB kernels, read once per (model, weights)."""
+    loaded = loaded_model(key)
+    return _cached("first_layer", loaded, None, compute=lambda: activations.first_layer(loaded))
+
+
+def input_views(image: LoadedImage, pre: zoo.Preprocess) -> tuple[bytes, bytes, bytes]:
+    """Home's three pictures of mean subtraction as PNG, once per (image, preprocessing)."""
+    def draw() -> tuple[bytes, bytes, bytes]:
+        views = images.input_views(image.image, pre)
+        return figures.png_bytes(views.cropped), figures.png_bytes(views.mean), figures.png_bytes(views.mean_subtracted)
+    return _cached("input_views", None, image, pre, compute=draw)
+
+
+def network_input(image: LoadedImage, pre: zoo.Preprocess) -> np.ndarray:
+    """The image cropped as the network sees it (HxWx3 uint8), once per (image, preprocessing)."""
+    return _cached("network_input", None, image, pre, compute=lambda: images.input_views(image.image, pre).cropped)
+
+
 def decoded(data: bytes, name: str) -> LoadedImage:
     """An upload or sample decoded once per content (ImageError is raised, never cached)."""
     digest = hashlib.sha256(data).hexdigest()
     return results().get_or_compute(("image", None, None, digest), lambda: images.load(data, name))
+
+
+def sample(path: Path) -> LoadedImage:
+    """A bundled sample photo, read and decoded once per server (not read and hashed every run)."""
+    return results().get_or_compute(("sample", None, None, str(path)), lambda: images.load(path.read_bytes(), path.name))
 
 
 def analysis(loaded: inference.LoadedModel, image: LoadedImage, leaves: bool = False) -> inference.Analysis:

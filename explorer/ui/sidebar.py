@@ -186,7 +186,7 @@ def _image_picker() -> tuple[images.LoadedImage, str, str | None]:
             except images.ImageError as error:
                 st.error(t("sidebar.upload_failed", error=escape_markdown(str(error)), sample=t(f"sample.{sample}")))
     path = SAMPLES_DIR / SAMPLES[sample]
-    return cache.decoded(path.read_bytes(), path.name), t("sidebar.sample_label", sample=t(f"sample.{sample}")), sample
+    return cache.sample(path), t("sidebar.sample_label", sample=t(f"sample.{sample}")), sample
 
 
 def weights_label(status: weights.WeightsStatus) -> str:
@@ -420,7 +420,7 @@ def _warm_deck() -> None:
         for slide in slides.SLIDES:
             path = SAMPLES_DIR / SAMPLES[slide.sample]
             try:
-                cache.analysis(cache.loaded_model(slide.network), cache.decoded(path.read_bytes(), path.name))
+                cache.analysis(cache.loaded_model(slide.network), cache.sample(path))
             except Exception:  # the slide itself computes again and shows what went wrong
                 logging.getLogger(__name__).warning("warming slide %s failed", slide.name, exc_info=True)
 

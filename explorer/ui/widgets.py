@@ -31,11 +31,18 @@ def stepper(label: str, options: Sequence[str], key: str,
     return select.selectbox(label, options, key=key, format_func=format_func)
 
 
+def picture(where, png: bytes, **options) -> None:
+    """Show PNG bytes (from `cache.png`) as they are: with output_format="PNG" and no more than
+    Streamlit's widest content (1460 px), st.image neither decodes nor re-encodes them."""
+    where.image(png, output_format="PNG", **options)
+
+
 def kernel_picture(key: str, column) -> None:
-    first = activations.first_layer(cache.loaded_model(key))
-    column.image(figures.png_bytes(figures.kernel_grid(first.kernels)), width="stretch",
-                 caption=t("widgets.kernels", name=zoo.get(key).name, count=first.kernels.shape[0],
-                           kernel=first.kernel, stride=first.stride, path=first.path))
+    loaded = cache.loaded_model(key)
+    first = cache.first_layer(key)
+    picture(column, cache.png("kernels", loaded, None, draw=lambda: figures.kernel_grid(first.kernels)),
+            width="stretch", caption=t("widgets.kernels", name=zoo.get(key).name, count=first.kernels.shape[0],
+                                       kernel=first.kernel, stride=first.stride, path=first.path))
 
 
 def first_layer_kernels(selection: Selection) -> None:

@@ -1,0 +1,97 @@
+"""What a warm session costs the server, against plain Streamlit drawing the same elements.
+
+A class of sessions arrives at once on one warm server (sessions speak Streamlit's websocket protocol)
+and opens Home, or Home and one more page; the server's CPU seconds per session, the collector's share
+of them (bench/gc_probe.py) and the p95 until a session's pages are drawn are set beside the same
+class on `bench/bare_page.py`, which draws exactly the elements the app's pages drew (counted by kind
+from the app's own messages) with no app logic. Both servers run in the same benchmark, one after the
+other, so the ratio holds on any machine. Images are served as media files that this client does
+not fetch, for both servers alike.
+"""
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import torch
+
+from bench import gc_probe
+from bench.common import Result
+from tests import browser, streamlit_client
+
+ROOT = Path(__file__).resolve().parents[1]
+NETWORK = "efficientnet_lite0"  # what a first visit opens on a machine without downloaded weights
+PAGES = ["", "activations", "costs", "graph", "inception", "gradient_flow", "compare", "efficient", "features",
+         "attribution", "lecture"]  # "" is Home alone
+CLASS = 40
+RATIO_TARGET = 1.2
+
+
+def _elements_query(counts: Counter) -> str:
+    return "elements=" + ",".join(f"{kind}:{count}" for kind, count in sorted(counts.items()))
+
+
+async def _arrive(url: str, queries: list[str], pages: list[str], count: int) -> list[streamlit_client.Visit]:
+    return await asyncio.gather(*[streamlit_client.visit(url, queries[0], pages, page_queries=queries[1:] or None)
+                                  for _ in range(count)])
+
+
+def _measure(url: str, probe_file: str, queries: list[str], pages: list[str], count: int) -> dict:
+    """A warm-up visit, then `count` sessions at once: server CPU and collector seconds per session,
+    p95 of the session times, failed sessions, and the warm-up's element counts per page."""
+    warm = asyncio.run(_arrive(url, queries, pages, 2))[0]
+    time.sleep(0.6)  # the probe's file is written every quarter second
+    before = gc_probe.read(probe_file)
+    visits = asyncio.run(_arrive(url, queries, pages, count))
+    time.sleep(0.6)
+    after = gc_probe.read(probe_file)
+    return {"cpu": (after["cpu_seconds"] - before["cpu_seconds"]) / count,
+            "gc": (after["seconds"] - before["seconds"]) / count,
+            "full": (after["full_collections"] - before["full_collections"]) / count,
+            "p95": statistics.quantiles([v.seconds for v in visits], n=20)[-1],
+            "failed": sum(bool(v.error or v.exceptions) for v in visits), "elements": warm.elements}
+
+
+def _server(script: Path, probe_file: str):
+    return browser.streamlit_server({"GC_PROBE_FILE": probe_file}, script=script, launcher="bench.gc_probe")
+
+
+def run(device: torch.device | None = None, pages: list[str] = PAGES, count: int = CLASS) -> list[Result]:
+    folder = Path(tempfile.mkdtemp(prefix="explorer-warm-"))
+    app_probe, bare_probe = str(folder / "app.json"), str(folder / "bare.json")
+    measured = {}
+    with _server(ROOT / "app.py", app_probe) as url:
+        for page in pages:
+            visit_pages = [page] if page else []
+            measured[page] = {"app": _measure(url, app_probe, [f"net={NETWORK}"], visit_pages, count)}
+    with _server(ROOT / "bench" / "bare_page.py", bare_probe) as url:
+        for page in pages:
+            queries = [_elements_query(counts) for counts in measured[page]["app"]["elements"]]
+            measured[page]["bare"] = _measure(url, bare_probe, queries, [""] * (len(queries) - 1), count)
+    results = []
+    for page, both in measured.items():
+        app, bare = both["app"], both["bare"]
+        name = f"Home + {page}" if page else "Home"
+        results += [
+            Result.at_most(f"warm_session_server_cpu / bare page's [{name}, {NETWORK}, class of {count}]",
+                           app["cpu"] / bare["cpu"], "ratio", RATIO_TARGET),
+            Result(f"warm_session_server_cpu [{name}]", round(app["cpu"] * 1000, 1), "ms", 0.0, True),
+            Result(f"bare_page_server_cpu [{name}'s elements]", round(bare["cpu"] * 1000, 1), "ms", 0.0, True),
+            Result.at_most(f"warm_session_collector_share [{name}]", app["gc"] / app["cpu"], "ratio", 0.05),
+            Result(f"warm_session_full_collections [{name}]", round(app["full"], 3), "per session", 0.0, True),
+            Result.at_most(f"warm_class_p95 [{name}, class of {count}]", app["p95"], "s", 3.0),
+            Result(f"bare_class_p95 [{name}'s elements, class of {count}]", round(bare["p95"], 2), "s", 0.0, True),
+            Result.at_most(f"warm_class_failed_sessions [{name}]", app["failed"] + bare["failed"], "sessions", 0)]
+    return results
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    chosen = sys.argv[1:] or PAGES
+    print(json.dumps([r.as_dict() for r in run(pages=[p if p != "home" else "" for p in chosen])], indent=1))

@@ -1,0 +1,130 @@
+"""A warm session is cheap for the server (issue 26): no full garbage collection after every script
+run, pictures encoded once for every session and handed on by Streamlit as they are, and memory
+flat over a thousand sessions. Sessions speak Streamlit's websocket protocol to a real server that
+runs under bench/gc_probe.py, which counts the collections from inside the server process."""
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+
+import pytest
+
+from explorer import activations, figures, inference
+from tests import browser, streamlit_client
+from tests.conftest import ROOT
+
+QUERY = "net=efficientnet_lite0"
+
+
+def _class(url: str, count: int, pages: list[str], fetch_media: bool = False) -> list[streamlit_client.Visit]:
+    async def arrive():
+        return await asyncio.gather(*[streamlit_client.visit(url, QUERY, pages, fetch_media=fetch_media)
+                                      for _ in range(count)])
+    visits = asyncio.run(arrive())
+    assert [v.error for v in visits if v.error or v.exceptions] == []
+    return visits
+
+
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+
+
+def _probe(path: str) -> dict:
+    from bench import gc_probe
+
+    time.sleep(0.6)  # the probe writes its totals every quarter second
+    return gc_probe.read(path)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    probe = str(tmp_path_factory.mktemp("gc") / "gc.json")
+    with browser.streamlit_server({"GC_PROBE_FILE": probe}, launcher="bench.gc_probe") as url:
+        yield url, probe, browser.last_server_pid()
+
+
+def test_two_sessions_are_sent_the_same_picture_bytes_that_were_encoded_once(server):
+    url, _, _ = server
+    first, second = _class(url, 2, ["activations"], fetch_media=True)
+    assert first.images and first.images == second.images  # a media URL is the hash of its bytes
+    served = first.media
+    assert served == second.media and set(served) == set(first.images)
+    # the first-layer kernels as the core draws them, byte for byte: Streamlit re-encoded nothing
+    kernels = activations.first_layer(inference.load("efficientnet_lite0")).kernels
+    assert figures.png_bytes(figures.kernel_grid(kernels)) in served.values()
+    assert all(data.startswith(b"\x89PNG") for data in served.values())
+
+
+def test_memory_stays_flat_and_no_full_collection_runs_per_session_over_a_thousand_sessions(server):
+    url, probe, pid = server
+    for _ in range(4):  # warm: every cache this visit fills, filled
+        _class(url, 25, [])
+    start_rss, start_gc = _rss_mb(pid), _probe(probe)
+    for _ in range(40):
+        _class(url, 25, [])
+    end_rss, end_gc = _rss_mb(pid), _probe(probe)
+    assert end_rss <= 1.05 * start_rss, (start_rss, end_rss)
+    # Streamlit's default is one full collection after every run: 1,000 here
+    assert end_gc["full_collections"] - start_gc["full_collections"] <= 20, (start_gc, end_gc)
+
+
+def test_each_page_freezes_what_lives_once_per_process():
+    program = ("import gc; from explorer.ui import collector; assert gc.get_freeze_count() == 0; "
+               "first = collector.settle('home'); frozen = gc.get_freeze_count(); again = collector.settle('home'); "
+               "same = gc.get_freeze_count() == frozen; kept = [[i] for i in range(1000)]; other = collector.settle('costs'); "
+               "print(first, again, same, frozen > 10_000, other, gc.get_freeze_count() > frozen)")
+    done = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["True", "False", "True", "True", "True", "True"], done.stderr
+
+
+def test_the_server_runs_no_collection_after_each_script_run():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
+
+
+def _in_thread(work):
+    """work() run in another thread, as another session's script thread runs it."""
+    found = []
+    thread = __import__("threading").Thread(target=lambda: found.append(work()))
+    thread.start()
+    thread.join(60)
+    return found[0]
+
+
+def test_a_picture_is_drawn_and_encoded_once_and_every_session_gets_those_bytes(cat_image):
+    import numpy as np
+
+    from explorer.ui import cache
+
+    draws = []
+
+    def draw():
+        draws.append(1)
+        return np.full((8, 8, 3), 7, np.uint8)
+
+    mine = cache.png("test_picture", None, cat_image, 1, draw=draw)
+    theirs = _in_thread(lambda: cache.png("test_picture", None, cat_image, 1, draw=draw))
+    assert theirs is mine and mine.startswith(b"\x89PNG") and draws == [1]
+    assert cache.png("test_picture", None, cat_image, 2, draw=draw) is not mine and draws == [1, 1]
+
+
+def test_a_figure_is_built_once_per_language_and_shared(cat_image):
+    from explorer import i18n
+    from explorer.ui import cache
+
+    builds = []
+
+    def build():
+        builds.append(i18n.language())
+        return figures.top_k_bar([inference.Prediction(281, i18n.t("figures.probability"), 0.5)])
+
+    english = cache.figure("test_figure", None, cat_image, build=build)
+    assert _in_thread(lambda: cache.figure("test_figure", None, cat_image, build=build)) is english
+    with i18n.use("zh"):
+        chinese = cache.figure("test_figure", None, cat_image, build=build)
+    assert builds == ["en", "zh"] and chinese.layout.title.text != english.layout.title.text
