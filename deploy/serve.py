@@ -2,8 +2,9 @@
 
 `make serve REPLICAS=2` (or `python -m deploy.serve --replicas 2 --port 8501`) starts the replicas
 on the ports after --port + 100, writes the balancer's configuration from deploy/haproxy.cfg.template
-and runs HAProxy in front until interrupted. The replicas share one cookie secret, so a session that
-moves after its replica died keeps a valid XSRF cookie. Tests and benchmarks use `cluster()`.
+and runs HAProxy in front until interrupted, starting again any replica that dies (`Supervisor`). The
+replicas share one cookie secret, so a session that moves after its replica died keeps a valid XSRF
+cookie. Tests and benchmarks use `cluster()`.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = Path(__file__).with_name("haproxy.cfg.template")
@@ -34,11 +35,18 @@ class Cluster:
     replicas: dict[str, subprocess.Popen]  # name -> process
     ports: dict[str, int]
     balancer: subprocess.Popen
+    start_replica: Callable[[str], subprocess.Popen]  # a new process for a replica's name, on its port
 
     def kill(self, name: str) -> None:
         """Kill one replica outright, as a crashed or evicted process."""
         self.replicas[name].kill()
         self.replicas[name].wait(timeout=30)
+
+    def restart(self, name: str) -> subprocess.Popen:
+        """A new process in a dead replica's place, on its port: HAProxy's health checks take it
+        back in once it answers (`rise 2`)."""
+        self.replicas[name] = self.start_replica(name)
+        return self.replicas[name]
 
 
 def free_port() -> int:
@@ -82,13 +90,17 @@ def cluster(count: int, port: int | None = None, bind: str = "127.0.0.1", logs: 
     shared = {"STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(16)}
     replicas: dict[str, subprocess.Popen] = {}
     balancer = None
+
+    def start_replica(name: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(ports[name]),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=ROOT, env={**os.environ, **shared, "EXPLORER_REPLICA_NAME": name, **(env or {})},
+            stdout=open(logs / f"replica-{name}.log", "a"), stderr=subprocess.STDOUT)
+
     try:
-        for name, replica_port in ports.items():
-            replicas[name] = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(replica_port),
-                 "--server.address", "127.0.0.1", "--server.headless", "true"],
-                cwd=ROOT, env={**os.environ, **shared, "EXPLORER_REPLICA_NAME": name, **(env or {})},
-                stdout=open(logs / f"replica-{name}.log", "w"), stderr=subprocess.STDOUT)
+        for name in ports:
+            replicas[name] = start_replica(name)
         for name, replica_port in ports.items():
             _wait(f"http://127.0.0.1:{replica_port}", list(replicas.values()))
         config = folder / "haproxy.cfg"
@@ -97,7 +109,7 @@ def cluster(count: int, port: int | None = None, bind: str = "127.0.0.1", logs: 
                                     stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         _wait(url, [balancer])
-        yield Cluster(url, replicas, ports, balancer)
+        yield Cluster(url, replicas, ports, balancer, start_replica)
     finally:
         for process in [*replicas.values(), *([balancer] if balancer else [])]:
             if process.poll() is None:
@@ -109,20 +121,64 @@ def cluster(count: int, port: int | None = None, bind: str = "127.0.0.1", logs: 
                 process.kill()
 
 
+class Supervisor:
+    """Keeps a cluster's replicas running: a replica that exits (a crash, `kill -9`, the kernel's
+    out-of-memory killer) is started again on its port after a back-off that doubles while it keeps
+    dying young (1 s up to 60 s), while HAProxy sends its sessions to the others. The balancer is
+    the one process whose end ends the cluster."""
+
+    def __init__(self, running: Cluster, log: Callable[[str], None],
+                 first_delay_s: float = 1.0, max_delay_s: float = 60.0, healthy_after_s: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.running, self.log, self.clock = running, log, clock
+        self.first_delay_s, self.max_delay_s, self.healthy_after_s = first_delay_s, max_delay_s, healthy_after_s
+        self.delay = {name: first_delay_s for name in running.replicas}
+        self.started = {name: clock() for name in running.replicas}
+        self.due: dict[str, float] = {}  # name -> when a dead replica is started again
+        self.restarts = 0
+
+    def check(self) -> bool:
+        """One look at every process; False once the balancer has gone."""
+        now = self.clock()
+        for name, process in self.running.replicas.items():
+            if name in self.due or process.poll() is None:
+                continue
+            if now - self.started[name] > self.healthy_after_s:
+                self.delay[name] = self.first_delay_s  # it had been up a while: not a crash loop
+            self.due[name] = now + self.delay[name]
+            self.log(f"replica {name} (pid {process.pid}) exited with status {process.returncode}; "
+                     f"starting it again in {self.delay[name]:g} s")
+            self.delay[name] = min(2 * self.delay[name], self.max_delay_s)
+        for name, when in list(self.due.items()):
+            if now >= when:
+                del self.due[name]
+                process = self.running.restart(name)
+                self.started[name], self.restarts = now, self.restarts + 1
+                self.log(f"replica {name} started again (pid {process.pid}, port {self.running.ports[name]})")
+        if self.running.balancer.poll() is not None:
+            self.log(f"HAProxy exited with status {self.running.balancer.returncode}: stopping the replicas")
+            return False
+        return True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m deploy.serve", description=__doc__.splitlines()[0])
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--port", type=int, default=8501)
     parser.add_argument("--bind", default="0.0.0.0", help="the balancer's address (replicas stay on 127.0.0.1)")
     args = parser.parse_args()
+    say = lambda line: print(line, flush=True)
     with cluster(args.replicas, args.port, args.bind) as running:
-        print(f"CNN Explorer: {args.replicas} replicas behind HAProxy on http://{args.bind}:{args.port} "
-              f"(replicas on ports {', '.join(map(str, running.ports.values()))}); Ctrl-C stops them all", flush=True)
+        say(f"CNN Explorer: {args.replicas} replicas behind HAProxy on http://{args.bind}:{args.port}; "
+            "Ctrl-C stops them all")
+        for name, process in running.replicas.items():
+            say(f"replica {name} (pid {process.pid}, port {running.ports[name]})")
         stop = lambda *_: (_ for _ in ()).throw(KeyboardInterrupt)
         signal.signal(signal.SIGTERM, stop)
+        supervisor = Supervisor(running, say)
         try:
-            while all(p.poll() is None for p in [*running.replicas.values(), running.balancer]):
-                time.sleep(1)
+            while supervisor.check():
+                time.sleep(0.5)
         except KeyboardInterrupt:
             pass
 

@@ -2,9 +2,14 @@
 real replicas behind the real HAProxy on loopback serve 40 sessions at once with affinity, then
 lose a replica without losing a session."""
 import asyncio
+import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -71,11 +76,35 @@ def test_forty_sessions_through_two_replicas_stay_on_their_replica_and_split_the
     assert set(shares) == {"r1", "r2"} and all(12 <= n <= 28 for n in shares.values()), shares  # 30–70 %
 
 
-def test_a_killed_replica_sends_its_sessions_to_the_other_with_a_message(cluster):
+@pytest.fixture
+def served(artifacts):
+    """`python -m deploy.serve`, what `make serve` runs, as a person starts it: (process, url, replica pids,
+    the lines it printed so far)."""
+    port = serve.free_port()
+    process = subprocess.Popen([sys.executable, "-m", "deploy.serve", "--replicas", "2", "--port", str(port),
+                                "--bind", "127.0.0.1"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
+    try:
+        deadline = time.monotonic() + 180
+        while sum(line.startswith("replica r") for line in lines) < 2:
+            assert process.poll() is None and time.monotonic() < deadline, lines
+            time.sleep(0.2)
+        pids = {match[1]: int(match[2]) for line in lines if (match := re.match(r"replica (r\d) \(pid (\d+)", line))}
+        yield process, f"http://127.0.0.1:{port}", pids, lines
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def test_a_killed_replica_sends_its_sessions_to_the_other_and_is_started_again(served):
+    process, url, pids, lines = served
+
     async def visits_and_a_crash():
-        running = asyncio.ensure_future(_class(cluster.url, 10, pause_s=4.0))
+        running = asyncio.ensure_future(_class(url, 10, pause_s=4.0))
         await asyncio.sleep(2.0)  # every session has its first page; none has its second
-        await asyncio.to_thread(cluster.kill, "r1")
+        os.kill(pids["r1"], signal.SIGKILL)
         return await running
 
     visits = asyncio.run(visits_and_a_crash())
@@ -89,3 +118,47 @@ def test_a_killed_replica_sends_its_sessions_to_the_other_with_a_message(cluster
         assert visit.reconnects == 1 and visit.replicas[-1] == "r2", visit.replicas
         assert any("The server that held your session stopped" in notice for notice in visit.notices), visit.notices
         assert len(visit.titles) >= 2  # the page it asked for, on the other replica
+    assert process.poll() is None, lines  # the cluster lives on
+    assert any(line.startswith("replica r1 started again") for line in lines), lines
+    # back in HAProxy's rotation once healthy: new sessions reach both replicas again
+    deadline = time.monotonic() + 180
+    while True:
+        reached = {v.replicas[0] for v in asyncio.run(_class(url, 4))}
+        if reached == {"r1", "r2"}:
+            break
+        assert time.monotonic() < deadline, reached
+        time.sleep(2)
+
+
+class _Process:
+    def __init__(self, pid: int):
+        self.pid, self.returncode = pid, None
+
+    def poll(self):
+        return self.returncode
+
+
+def test_a_replica_that_keeps_dying_is_started_again_later_each_time():
+    now = [0.0]
+    said: list[str] = []
+    replicas = {"r1": _Process(1), "r2": _Process(2)}
+    running = serve.Cluster("", replicas, {"r1": 1, "r2": 2}, _Process(0),
+                            start_replica=lambda name: _Process(max(p.pid for p in replicas.values()) + 1))
+    supervisor = serve.Supervisor(running, said.append, clock=lambda: now[0])
+    waits = []
+    for _ in range(4):  # r1 dies at once after every start: 1, 2, 4, 8 s before each new start
+        replicas["r1"].returncode = -9
+        dead = replicas["r1"]
+        assert supervisor.check()
+        started = now[0]
+        while replicas["r1"] is dead:
+            now[0] += 0.5
+            assert supervisor.check()
+        waits.append(now[0] - started)
+    assert waits == [1.0, 2.0, 4.0, 8.0] and supervisor.restarts == 4 and replicas["r2"].pid == 2
+    now[0] += 120  # up two minutes: its next death is not a crash loop, back to 1 s
+    replicas["r1"].returncode = 1
+    supervisor.check()
+    assert supervisor.due["r1"] == now[0] + 1.0
+    running.balancer.returncode = 0
+    assert not supervisor.check() and "HAProxy exited" in said[-1]
