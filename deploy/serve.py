@@ -26,6 +26,7 @@ from typing import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = Path(__file__).with_name("haproxy.cfg.template")
+CONNECTIONS_PER_SOURCE = 1000  # open connections one address may hold at the balancer
 HEALTH_INTERVAL_MS = 1000  # a dead replica is out after two failed checks (a refused one fails at once)
 
 
@@ -55,10 +56,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def haproxy_config(port: int, replicas: dict[str, int], bind: str = "127.0.0.1") -> str:
+def haproxy_config(port: int, replicas: dict[str, int], bind: str = "127.0.0.1",
+                   per_source: int = CONNECTIONS_PER_SOURCE) -> str:
     servers = "\n".join(f"    server {name} 127.0.0.1:{replica_port} check cookie {name} inter {HEALTH_INTERVAL_MS}"
                         f" fall 2 rise 2" for name, replica_port in replicas.items())
-    return TEMPLATE.read_text().format(bind=bind, port=port, servers=servers)
+    return TEMPLATE.read_text().format(bind=bind, port=port, servers=servers, per_source=per_source)
 
 
 def _healthy(url: str) -> bool:

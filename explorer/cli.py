@@ -45,9 +45,9 @@ def predict_command(args: argparse.Namespace) -> object:
     device = backend.choose_device(args.device)
     if args.weights:
         weights_file, classes_file = Path(args.weights), Path(args.classes) if args.classes else None
-        loaded = inference.load_user(spec.key, weights_file.read_bytes(), weights_file.name,
-                                     classes_file.read_bytes() if classes_file else None,
-                                     classes_file.name if classes_file else "", device)
+        loaded = inference.load_user(spec.key, weights.read_file(weights_file, weights.MAX_WEIGHTS_BYTES),
+                                     weights_file.name, weights.read_file(classes_file, weights.MAX_CLASS_FILE_BYTES)
+                                     if classes_file else None, classes_file.name if classes_file else "", device)
     elif args.classes:
         raise ValueError("--classes names the outputs of --weights: give both")
     else:

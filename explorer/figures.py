@@ -149,6 +149,14 @@ def png_bytes(image: Image.Image | np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def jpeg_bytes(image: Image.Image | np.ndarray, quality: int = 90) -> bytes:
+    """JPEG as Streamlit encodes a picture without transparency (quality 90)."""
+    buffer = io.BytesIO()
+    (Image.fromarray(image) if isinstance(image, np.ndarray) else image).convert("RGB").save(
+        buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
 # ---------------------------------------------------------------- interactive plotly views
 
 def channel_heatmap(channel_map: torch.Tensor, title: str) -> go.Figure:

@@ -104,7 +104,13 @@ def _decode(data: bytes, name: str) -> LoadedImage:
 
 
 def _count_frames(image: Image.Image) -> int:
-    """Frames (pages) of the file, counted no further than MAX_FRAMES_COUNTED + 1."""
+    """Frames (pages) of the file, counted no further than MAX_FRAMES_COUNTED + 1, and without
+    decoding any: seeking a GIF, APNG or WebP frame composites every frame before it onto the
+    canvas (a 1.6 KB GIF of 70 frames on a 6300² canvas took 7–16 s), while their `n_frames` only
+    parses the file (at most ~1 s for 20 MB of frames). TIFF pages are walked by seeking, which
+    reads each page's directory and no pixels, because its `n_frames` walks all of them."""
+    if image.format != "TIFF":
+        return min(getattr(image, "n_frames", 1), MAX_FRAMES_COUNTED + 1)
     count = 1
     try:
         while count <= MAX_FRAMES_COUNTED:

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from . import backend, images, weights, zoo
+from .i18n import Text
 from .modelstate import preserved
 from .taps import Record, Tap, capture
 
@@ -61,9 +62,15 @@ def load_user(key: str, data: bytes, file: str, class_data: bytes | None = None,
     """The network with weights a person uploaded (and their class names): read in memory,
     checked, the classifier resized to the file's classes; WeightsError says what is wrong."""
     spec = zoo.get(key)
-    classes = weights.read_class_names(class_data, class_file) if class_data is not None else None
-    model, status = weights.with_user_weights(spec, weights.read_upload(data, file), file, classes,
-                                              hashlib.sha256(data).hexdigest())
+    try:
+        classes = weights.read_class_names(class_data, class_file) if class_data is not None else None
+        model, status = weights.with_user_weights(spec, weights.read_upload(data, file), file, classes,
+                                                  hashlib.sha256(data).hexdigest())
+    except weights.WeightsError:
+        raise
+    except Exception as error:  # what torch cannot convert or load (float8 into float32 …): a sentence, no traceback
+        raise weights.WeightsError(Text("weights.unusable_upload", file=file,
+                                        error=weights.first_line(error)[:160])) from error
     device = device or backend.choose_device()
     return LoadedModel(spec, model.to(device), status, device, classes=classes)
 

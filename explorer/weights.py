@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,7 +117,10 @@ def read_state_dict(path: Path, safetensors: bool | None = None) -> dict[str, to
 
 
 def _checked_state(state: object, file: str) -> dict[str, torch.Tensor]:
-    """A mapping of parameter names to tensors, or the sentence saying what it is instead."""
+    """A mapping of parameter names to plain tensors, or the sentence saying what it is instead.
+    Nothing here reads a tensor's values: a tensor that claims more values than its storage holds
+    (stride 0, overlapping strides — a 45 KB file "holding" gigabytes) is refused before anything
+    could expand it, and so are sparse, meta and quantised tensors."""
     if not isinstance(state, dict):
         raise WeightsError(Text("weights.no_state_dict", file=file))
     odd_key = next((key for key in state if not isinstance(key, str)), None)
@@ -124,14 +128,56 @@ def _checked_state(state: object, file: str) -> dict[str, torch.Tensor]:
         raise WeightsError(Text("weights.bad_keys", file=file, entry=repr(odd_key)[:40]))
     odd_value = next((key for key, value in state.items() if not isinstance(value, torch.Tensor)), None)
     if odd_value is not None:
-        raise WeightsError(Text("weights.not_tensors", file=file, entry=odd_value[:80]))
+        raise WeightsError(Text("weights.not_tensors", file=file, entry=_short(odd_value)))
+    for key, tensor in state.items():
+        if tensor.layout != torch.strided or tensor.device.type != "cpu" or tensor.is_quantized:
+            raise WeightsError(Text("weights.not_plain", file=file, entry=_short(key),
+                                    kind=f"{tensor.layout} on {tensor.device.type}".replace("torch.", "")))
+        if tensor.numel() * tensor.element_size() > tensor.untyped_storage().nbytes():
+            raise WeightsError(Text("weights.not_dense", file=file, entry=_short(key),
+                                    shape="×".join(map(str, tensor.shape))))
     return state
+
+
+def _short(name: str, limit: int = 80) -> str:
+    """A key or a name as a message quotes it: a 10 MB key name is not a sentence."""
+    return name if len(name) <= limit else f"{name[:limit]}… ({len(name):,} characters)"
 
 
 # ---------------------------------------------------------------- weights a person uploads
 
 UPLOAD_TYPES = ("safetensors", "pth", "pt", "bin")
 MAX_CLASS_NAMES = 100_000
+MAX_CLASS_NAME_CHARS = 200
+MAX_CLASS_FILE_BYTES = 10 * 2**20
+MAX_WEIGHTS_BYTES = 1 * 2**30  # the largest state dict read (convnext_xlarge, 1.4 GB, is not taken)
+MAX_HEADER_BYTES = 16 * 2**20  # a safetensors header: ~100 KB for the largest networks here
+MAX_ARCHIVE_ENTRIES = 100_000  # a torch.save archive holds one entry per storage
+
+
+def _check_container(data: bytes, file: str, safetensors: bool) -> None:
+    """Refuse what would make the reader allocate more than the file holds, before it runs: a
+    safetensors header larger than any network's, a torch archive whose entries declare more
+    bytes than the file could hold (torch.save stores them uncompressed: a zip bomb does not), or
+    the pre-1.6 pickle format, whose storages declare their own sizes."""
+    if safetensors:
+        declared = int.from_bytes(data[:8], "little") if len(data) >= 8 else 0
+        if declared > MAX_HEADER_BYTES:
+            raise WeightsError(Text("weights.header_too_large", file=file, declared=declared / 2**20,
+                                    limit=MAX_HEADER_BYTES / 2**20))
+        return
+    buffer = io.BytesIO(data)
+    if not zipfile.is_zipfile(buffer):
+        raise WeightsError(Text("weights.legacy_format", file=file))
+    try:
+        with zipfile.ZipFile(buffer) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as error:
+        raise WeightsError(Text("weights.unreadable_upload", file=file, error=first_line(error)[:160])) from error
+    declared = sum(entry.file_size for entry in entries)
+    if len(entries) > MAX_ARCHIVE_ENTRIES or declared > 2 * len(data) + 2**20:
+        raise WeightsError(Text("weights.archive_sizes", file=file, entries=len(entries), declared=declared / 2**20,
+                                size=len(data) / 2**20))
 
 
 def read_upload(data: bytes, file: str) -> dict[str, torch.Tensor]:
@@ -141,6 +187,10 @@ def read_upload(data: bytes, file: str) -> dict[str, torch.Tensor]:
     suffix = file.rsplit(".", 1)[-1].lower()
     if suffix not in UPLOAD_TYPES:
         raise WeightsError(Text("weights.upload_type", file=file, types=", ".join(UPLOAD_TYPES)))
+    if len(data) > MAX_WEIGHTS_BYTES:
+        raise WeightsError(Text("weights.file_too_large", file=file, size=len(data) / 2**20,
+                                limit=MAX_WEIGHTS_BYTES / 2**20))
+    _check_container(data, file, suffix == "safetensors")
     try:
         if suffix == "safetensors":
             from safetensors.torch import load
@@ -150,13 +200,26 @@ def read_upload(data: bytes, file: str) -> dict[str, torch.Tensor]:
             buffer = io.BytesIO(data)
             state = torch.load(buffer, map_location="cpu", weights_only=True)
     except Exception as error:  # refused pickles, cut files, lying headers: one sentence each
-        raise WeightsError(Text("weights.unreadable_upload", file=file, error=_first_line(error)[:160])) from error
+        raise WeightsError(Text("weights.unreadable_upload", file=file, error=first_line(error)[:160])) from error
     if isinstance(state, dict):
         wrapped = [value for key, value in state.items() if key in ("state_dict", "model") and isinstance(value, dict)]
         state = wrapped[0] if len(wrapped) == 1 else state
         if state and all(isinstance(key, str) and key.startswith("module.") for key in state):
             state = {key.removeprefix("module."): value for key, value in state.items()}
     return _checked_state(state, file)
+
+
+def read_file(path: Path, limit: int) -> bytes:
+    """A weights or class-name file from disk (the CLI), read no further than `limit` bytes: a
+    device (/dev/zero) or a FIFO is refused before it is opened, so nothing grows or hangs."""
+    if not path.is_file():
+        raise WeightsError(Text("weights.not_a_file", file=path.name))
+    with path.open("rb") as opened:
+        data = opened.read(limit + 1)
+    if len(data) > limit:
+        raise WeightsError(Text("weights.file_too_large", file=path.name, size=path.stat().st_size / 2**20,
+                                limit=limit / 2**20))
+    return data
 
 
 def read_class_names(data: bytes, file: str) -> tuple[str, ...]:
@@ -167,6 +230,10 @@ def read_class_names(data: bytes, file: str) -> tuple[str, ...]:
         raise WeightsError(Text("weights.class_file", file=file)) from error
     if not names or len(names) > MAX_CLASS_NAMES:
         raise WeightsError(Text("weights.class_file", file=file))
+    long = next((name for name in names if len(name) > MAX_CLASS_NAME_CHARS), None)
+    if long is not None:
+        raise WeightsError(Text("weights.class_name_long", file=file, name=_short(long, 40),
+                                limit=MAX_CLASS_NAME_CHARS))
     return names
 
 
@@ -179,6 +246,9 @@ def with_user_weights(spec: ModelSpec, state: dict[str, torch.Tensor], file: str
     layer = model.get_submodule(head)
     weight = state.get(f"{head}.weight")
     if weight is not None and weight.dim() >= 2 and weight.shape[0] != layer.weight.shape[0]:
+        if weight.shape[0] > MAX_CLASS_NAMES:
+            raise WeightsError(Text("weights.too_many_classes", file=file, classes=weight.shape[0],
+                                    limit=MAX_CLASS_NAMES))
         parent, _, name = head.rpartition(".")
         setattr(model.get_submodule(parent) if parent else model, name, _resized(layer, weight.shape[0]))
     apply_state_dict(model, state, spec.name)
@@ -212,23 +282,29 @@ def _resized(layer: nn.Module, outputs: int) -> nn.Module:
 
 
 def apply_state_dict(model: nn.Module, state: dict[str, torch.Tensor], name: str) -> None:
-    """Load strictly, but say in a sentence how a checkpoint fails to fit: names, shapes, number
-    types (integers where the network has floats) and values (NaN or infinities)."""
+    """Load strictly, but say in a sentence how a checkpoint fails to fit: names, then shapes, then
+    number types (integers or exotic floats where the network has float32), then values (NaN, or
+    infinities — also those a float64 1e300 becomes in float32). Names and shapes come first, so
+    no value is read of a tensor the network could not take."""
     own = model.state_dict()
+    missing, unexpected = [key for key in own if key not in state], [key for key in state if key not in own]
+    if missing or unexpected:
+        raise WeightsError(Text("weights.keys", name=name, missing=len(missing), unexpected=len(unexpected),
+                                example=_short((missing or unexpected)[0])))
+    wrong = next((key for key, tensor in state.items() if tensor.shape != own[key].shape), None)
+    if wrong is not None:
+        raise WeightsError(Text("weights.shapes", name=name))
     for key, tensor in state.items():
-        if key in own and own[key].is_floating_point():
-            if not tensor.is_floating_point():
-                raise WeightsError(Text("weights.dtype", name=name, entry=key, dtype=str(tensor.dtype)))
-            if not torch.isfinite(tensor).all():
-                raise WeightsError(Text("weights.not_finite", name=name, entry=key))
-    try:
-        result = model.load_state_dict(state, strict=False)
-    except RuntimeError as error:  # strict=False still refuses tensors of the wrong shape
-        raise WeightsError(Text("weights.shapes", name=name)) from error
-    if result.missing_keys or result.unexpected_keys:
-        example = (result.missing_keys or result.unexpected_keys)[0]
-        raise WeightsError(Text("weights.keys", name=name, missing=len(result.missing_keys),
-                                unexpected=len(result.unexpected_keys), example=example))
+        if own[key].is_floating_point():
+            if tensor.dtype not in LOADABLE_FLOATS:
+                raise WeightsError(Text("weights.dtype", name=name, entry=_short(key),
+                                        dtype=str(tensor.dtype)))
+            if not torch.isfinite(tensor.to(own[key].dtype)).all():
+                raise WeightsError(Text("weights.not_finite", name=name, entry=_short(key)))
+    model.load_state_dict(state, strict=True)
+
+
+LOADABLE_FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
 def load_into(spec: ModelSpec, model: nn.Module, path: Path, safetensors: bool | None = None) -> None:
@@ -327,7 +403,8 @@ _JOBS_LOCK = threading.Lock()
 _FAILED: dict[str, WeightsError] = {}  # url host or file name -> why; until the server restarts
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
+    """An error as one line of a message (its type when it says nothing)."""
     return str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
 
 
@@ -416,7 +493,7 @@ def _download_job(job: _Job, spec: ModelSpec, destination: Path, deadline_s: flo
             _FAILED.pop(failed, None)
     except Exception as error:  # whatever happened, the waiting sessions get one clear message
         job.error = error if isinstance(error, WeightsError) else \
-            WeightsError(Text("weights.download_failed", url=url, reason=_first_line(error)))
+            WeightsError(Text("weights.download_failed", url=url, reason=first_line(error)))
         _FAILED[urllib.parse.urlsplit(url).netloc if job.error.unreachable else spec.weights.filename] = job.error
     finally:
         with _JOBS_LOCK:
@@ -510,7 +587,7 @@ def download(url: str, destination: Path, *, max_bytes: int, sha256_prefix: str 
         try:
             _resolve_within(url, connect_s)
         except OSError as error:
-            raise WeightsError(Text("weights.unreachable", url=url, reason=_first_line(error)),
+            raise WeightsError(Text("weights.unreachable", url=url, reason=first_line(error)),
                                unreachable=True) from error
         try:
             opener = urllib.request.build_opener(_HTTPHandler(stall_s), _HTTPSHandler(stall_s))
@@ -533,12 +610,12 @@ def download(url: str, destination: Path, *, max_bytes: int, sha256_prefix: str 
                     if progress:
                         progress(done, total)
         except urllib.error.HTTPError as error:
-            raise WeightsError(Text("weights.download_failed", url=url, reason=_first_line(error))) from error
+            raise WeightsError(Text("weights.download_failed", url=url, reason=first_line(error))) from error
         except urllib.error.URLError as error:  # could not connect or send the request
-            raise WeightsError(Text("weights.unreachable", url=url, reason=_first_line(error.reason)),
+            raise WeightsError(Text("weights.unreachable", url=url, reason=first_line(error.reason)),
                                unreachable=True) from error
         except (OSError, http.client.HTTPException, ValueError) as error:  # what else a broken server does
-            raise WeightsError(Text("weights.download_failed", url=url, reason=_first_line(error))) from error
+            raise WeightsError(Text("weights.download_failed", url=url, reason=first_line(error))) from error
         if (total is not None and done != total) or done == 0:
             raise WeightsError(Text("weights.truncated", url=url, done=done, total=total or "?"))
         if sha256_prefix and not digest.hexdigest().startswith(sha256_prefix):

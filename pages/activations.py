@@ -40,8 +40,9 @@ def one_channel(output, tap_name: str, chosen: list[int], view: dict) -> None:
                           key="channel_heatmap")
     opacity = overlay_col.slider(t("activations.opacity"), 0.0, 1.0, 0.55, 0.05, key="overlay_opacity")
     picture = cache.network_input(selection.image, spec.preprocess)
-    widgets.picture(overlay_col, cache.png("overlay", selection.loaded, selection.image, tap_name, channel, opacity,
-                                           leaves, draw=lambda: figures.overlay(picture, output[channel], opacity)),
+    widgets.picture(overlay_col, cache.picture("overlay", selection.loaded, selection.image, tap_name, channel, opacity,
+                                               leaves, photo=True,
+                                               draw=lambda: figures.overlay(picture, output[channel], opacity)),
                     width="stretch", caption=t("activations.overlay_caption"))
     st.page_link("pages/features.py", label=t("activations.looks_for", channel=channel), icon=":material/visibility:",
                  query_params={"net": spec.key, "tap": tap_name, "ch": str(channel)}
@@ -65,7 +66,8 @@ if activations.is_spatial(output) and output.shape[1] * output.shape[2] > 1:
     shared = scale == "shared"
     chosen = activations.top_channels(output, None if show == "all" else k, metric)
     grid_png = cache.grid_png(selection.loaded, selection.image, tap.name, chosen, shared, leaves)
-    widgets.picture(st, grid_png, caption=t(
+    shown = cache.grid_png(selection.loaded, selection.image, tap.name, chosen, shared, leaves, photo=True)
+    widgets.picture(st, shown, caption=t(
         "activations.grid_caption" if show == "all" else "activations.grid_top_caption", shown=len(chosen),
         total=channels_total, ranking=t(f"activations.ranking.{metric}"),
         scale=t(f"activations.scale_caption.{'shared' if shared else 'own'}")))

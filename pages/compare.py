@@ -98,7 +98,7 @@ for column, key in zip(st.columns(len(keys)), keys):
     column.markdown(f"**{zoo.get(key).name}**")
     for stage, tap in compare.stage_taps(key).items():
         output = analyses[key].record.outputs[tap]
-        widgets.picture(column, cache.png("energy", cache.loaded_model(key), selection.image, tap, draw=lambda: (
+        widgets.picture(column, cache.picture("energy", cache.loaded_model(key), selection.image, tap, draw=lambda: (
             figures.energy_map(output))), width="stretch",
             caption=f"{t('compare.first_conv') if stage == 'first_conv' else stage}: {tap}")
 
@@ -112,7 +112,7 @@ if alexnet:
     for tap in ("conv1", "conv2"):
         for column, key in zip(st.columns(2), (alexnet, "zfnet")):
             output = analyses[key].record.outputs[tap]
-            widgets.picture(column, cache.png("energy_160", cache.loaded_model(key), selection.image, tap, draw=lambda: (
+            widgets.picture(column, cache.picture("energy_160", cache.loaded_model(key), selection.image, tap, draw=lambda: (
                 figures.energy_map(output, 160))),
                 caption=f"{zoo.get(key).name} {tap}: {compare.tap_shape(key, tap)}", width="stretch")
 

@@ -55,7 +55,7 @@ chosen = summary.tap(widgets.stepper(t("costs.tap"), [tap.name for tap in spatia
 sidebar.share(tap=chosen.name)
 picture = cache.network_input(selection.image, spec.preprocess)
 left, right = st.columns([1, 1])
-widgets.picture(left, cache.png("receptive_field", loaded, selection.image, chosen.name, draw=lambda: (
+widgets.picture(left, cache.picture("receptive_field", loaded, selection.image, chosen.name, photo=True, draw=lambda: (
     figures.receptive_field_box(picture, chosen.rf, chosen.jump, chosen.start, chosen.shape[1]))),
     caption=t("costs.rf_caption_large" if chosen.rf > spec.preprocess.crop else "costs.rf_caption",
               tap=chosen.name, rf=chosen.rf), width="stretch")

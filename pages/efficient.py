@@ -36,7 +36,7 @@ with fire_tab:
     loaded = cache.loaded_model(key)
     output = cache.analysis(loaded, selection.image).record.outputs[chosen]
     strongest = activations.top_channels(output, 16)
-    widgets.picture(st, cache.grid_png(loaded, selection.image, chosen, strongest, True), width="stretch",
+    widgets.picture(st, cache.grid_png(loaded, selection.image, chosen, strongest, True, photo=True), width="stretch",
                     caption=t("efficient.fire_live", tap=chosen, name=zoo.get(key).name,
                               weights=sidebar.weights_label(loaded.status), channels=output.shape[0]))
 

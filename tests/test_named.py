@@ -177,7 +177,7 @@ def _hostile(fine_tuned) -> dict[str, tuple[bytes, str]]:
     wrong = io.BytesIO()
     torch.save(big.state_dict(), wrong)
     return {"code.pth": (pickled.getvalue(), "weights.unreadable_upload"),
-            "cut.pth": (good[:len(good) // 2], "weights.unreadable_upload"),
+            "cut.pth": (good[:len(good) // 2], "weights.legacy_format"),  # no central directory: not an archive
             "lying.safetensors": (struct.pack("<Q", len(lying)) + lying + safe[8 + header_length:],
                                   "weights.unreadable_upload"),
             "wrong.pth": (wrong.getvalue(), "weights.keys"),

@@ -1,6 +1,7 @@
 """What classrooms do to the app: the bad-input corpus, memory, failures, security."""
 import builtins
 import re
+import time
 
 import numpy as np
 import pytest
@@ -29,7 +30,9 @@ def test_every_bad_input_through_the_core(case, corpus):
             images.load(data, case.name)
         assert case.name in str(raised.value) and "Traceback" not in str(raised.value)
         return
+    start = time.perf_counter()
     loaded = images.load(data, case.name)
+    seconds = time.perf_counter() - start
     assert loaded.image.mode == "RGB"
     x = images.preprocess(loaded.image, inference.zoo.get("alexnet").preprocess)
     assert x.shape == (1, 3, 224, 224) and torch.isfinite(x).all()
@@ -38,6 +41,8 @@ def test_every_bad_input_through_the_core(case, corpus):
         assert loaded.image.size == (300, 150) and pixels[75, 20, 0] > 200 and pixels[75, 20, 1] < 80
     if case.check == "first_frame":
         assert pixels[0, 0, 0] > 200 and pixels[0, 0, 2] < 60 and "3 frames" in str(loaded.notes[0])
+    if case.check == "canvas_frames":  # frames counted without compositing them (7–16 s before)
+        assert f"more than {images.MAX_FRAMES_COUNTED} frames" in str(loaded.notes[0]) and seconds < 3.0, seconds
     if case.check == "many_pages":  # counted no further than a bound, in far less than a second
         assert f"more than {images.MAX_FRAMES_COUNTED} frames" in str(loaded.notes[0])
     if case.check == "white_background":

@@ -6,10 +6,12 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -162,3 +164,48 @@ def test_a_replica_that_keeps_dying_is_started_again_later_each_time():
     assert supervisor.due["r1"] == now[0] + 1.0
     running.balancer.returncode = 0
     assert not supervisor.check() and "HAProxy exited" in said[-1]
+
+
+def _health_seconds(url: str) -> float:
+    start = time.perf_counter()
+    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=30) as response:
+        assert response.read() == b"ok"
+    return time.perf_counter() - start
+
+
+def test_a_slowloris_client_neither_starves_the_balancer_nor_holds_its_connections(cluster):
+    """1,100 connections from one address (127.0.0.2), each trickling a header line every 2 s: the
+    ones past the per-source limit are refused at once, the rest are closed once the request
+    timeout passes, and a student elsewhere (127.0.0.1) is answered meanwhile."""
+    port = int(cluster.url.rsplit(":", 1)[1])
+    held = []
+    for _ in range(serve.CONNECTIONS_PER_SOURCE + 100):
+        attacker = socket.socket()
+        attacker.bind(("127.0.0.2", 0))
+        attacker.settimeout(5)
+        attacker.connect(("127.0.0.1", port))
+        attacker.sendall(b"GET / HTTP/1.1\r\nHost: explorer\r\n")
+        held.append(attacker)
+    try:
+        closed_at, start = {}, time.monotonic()
+        while time.monotonic() - start < 16 and len(closed_at) < len(held):
+            assert _health_seconds(cluster.url) < 2.0
+            for index, attacker in enumerate(held):
+                if index in closed_at:
+                    continue
+                try:
+                    attacker.sendall(b"X-Slow: 1\r\n")
+                    attacker.setblocking(False)
+                    if attacker.recv(4096, socket.MSG_PEEK) is not None:  # 408 or a close: the balancer let go
+                        closed_at[index] = time.monotonic() - start
+                except BlockingIOError:
+                    pass  # still held open, nothing said yet
+                except OSError:
+                    closed_at[index] = time.monotonic() - start
+            time.sleep(2)
+        assert len(closed_at) == len(held)  # none held past the request timeout
+        refused_at_once = sum(seconds < 3 for seconds in closed_at.values())
+        assert refused_at_once >= 100 and max(closed_at.values()) <= 15, sorted(closed_at.values())[-5:]
+    finally:
+        for attacker in held:
+            attacker.close()

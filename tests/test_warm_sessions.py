@@ -55,7 +55,7 @@ def test_two_sessions_are_sent_the_same_picture_bytes_that_were_encoded_once(ser
     # the first-layer kernels as the core draws them, byte for byte: Streamlit re-encoded nothing
     kernels = activations.first_layer(inference.load("efficientnet_lite0")).kernels
     assert figures.png_bytes(figures.kernel_grid(kernels)) in served.values()
-    assert all(data.startswith(b"\x89PNG") for data in served.values())
+    assert all(data.startswith((b"\x89PNG", b"\xff\xd8")) for data in served.values())
 
 
 def test_memory_stays_flat_and_no_full_collection_runs_per_session_over_a_thousand_sessions(server):
@@ -107,10 +107,12 @@ def test_a_picture_is_drawn_and_encoded_once_and_every_session_gets_those_bytes(
         draws.append(1)
         return np.full((8, 8, 3), 7, np.uint8)
 
-    mine = cache.png("test_picture", None, cat_image, 1, draw=draw)
-    theirs = _in_thread(lambda: cache.png("test_picture", None, cat_image, 1, draw=draw))
+    mine = cache.picture("test_picture", None, cat_image, 1, draw=draw)
+    theirs = _in_thread(lambda: cache.picture("test_picture", None, cat_image, 1, draw=draw))
     assert theirs is mine and mine.startswith(b"\x89PNG") and draws == [1]
-    assert cache.png("test_picture", None, cat_image, 2, draw=draw) is not mine and draws == [1, 1]
+    assert cache.picture("test_picture", None, cat_image, 2, draw=draw) is not mine and draws == [1, 1]
+    photo = cache.picture("test_picture", None, cat_image, 1, draw=draw, photo=True)
+    assert photo.startswith(b"\xff\xd8") and draws == [1, 1, 1]  # JPEG, its own entry
 
 
 def test_a_figure_is_built_once_per_language_and_shared(cat_image):

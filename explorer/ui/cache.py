@@ -7,6 +7,8 @@ keyed by `key_of`, computed once per key however many sessions ask at once.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Callable, Hashable, Sequence, TypeVar
 
@@ -19,6 +21,7 @@ from explorer import activations, attribution as explorer_attribution, featurevi
 from explorer import i18n, inception, inference, invariance, zoo
 from explorer.cache import ByteBudgetCache
 from explorer.images import LoadedImage
+from explorer.weights import WeightsError
 
 T = TypeVar("T")
 
@@ -29,11 +32,34 @@ def loaded_model(key: str) -> inference.LoadedModel:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def user_model(key: str, file_id: str, file: str, class_file_id: str | None, _data: bytes,
-               _class_data: bytes | None, class_file: str) -> inference.LoadedModel:
-    """A network with uploaded weights, once per upload (its bytes are not hashed on every rerun:
-    the upload's id stands for them); WeightsError is raised, never cached."""
+def _user_model(key: str, file_id: str, file: str, class_file_id: str | None, _data: bytes,
+                _class_data: bytes | None, class_file: str) -> inference.LoadedModel:
     return inference.load_user(key, _data, file, _class_data, class_file)
+
+
+_refusals: OrderedDict[tuple, WeightsError] = OrderedDict()  # (network, upload ids) -> why refused
+_refusals_lock = threading.Lock()
+MAX_REFUSALS = 256
+
+
+def user_model(key: str, file_id: str, file: str, class_file_id: str | None, data: bytes,
+               class_data: bytes | None, class_file: str) -> inference.LoadedModel:
+    """A network with uploaded weights, once per upload (its bytes are not hashed on every rerun:
+    the upload's id stands for them). A refusal is remembered too, so a refused 20 MB file is not
+    read again on every click of the session that keeps it in its uploader."""
+    upload = (key, file_id, class_file_id)
+    with _refusals_lock:
+        refused = _refusals.get(upload)
+    if refused is not None:
+        raise refused
+    try:
+        return _user_model(key, file_id, file, class_file_id, data, class_data, class_file)
+    except WeightsError as error:
+        with _refusals_lock:
+            _refusals[upload] = error
+            while len(_refusals) > MAX_REFUSALS:
+                _refusals.popitem(last=False)
+        raise
 
 
 @st.cache_resource(show_spinner=False)
@@ -62,11 +88,15 @@ def forget_model(key: str) -> None:
     results().forget(lambda cached: cached[1] == key)
 
 
-def png(kind: str, loaded: inference.LoadedModel | None, image: LoadedImage | None, *details: Hashable,
-        draw: Callable[[], Image.Image | np.ndarray]) -> bytes:
-    """A picture drawn from a result, PNG-encoded once per key for every session. Shown through
-    `widgets.picture`, Streamlit passes these bytes on as they are (no decode, no re-encode)."""
-    return _cached(f"png:{kind}", loaded, image, *details, compute=lambda: figures.png_bytes(draw()))
+def picture(kind: str, loaded: inference.LoadedModel | None, image: LoadedImage | None, *details: Hashable,
+            draw: Callable[[], Image.Image | np.ndarray], photo: bool = False) -> bytes:
+    """A picture drawn from a result, encoded once per key for every session: PNG, or JPEG at
+    quality 90 for a `photo` (an overlay on the input, a large heat-map grid: a third of the bytes,
+    as Streamlit itself would encode it). Shown through `widgets.picture`, Streamlit passes these
+    bytes on as they are (no decode, no re-encode)."""
+    encode = figures.jpeg_bytes if photo else figures.png_bytes
+    return _cached(f"picture:{kind}:{'jpeg' if photo else 'png'}", loaded, image, *details,
+                   compute=lambda: encode(draw()))
 
 
 def figure(kind: str, loaded: inference.LoadedModel | None, image: LoadedImage | None, *details: Hashable,
@@ -83,10 +113,12 @@ def first_layer(key: str) -> activations.FirstLayer:
 
 
 def input_views(image: LoadedImage, pre: zoo.Preprocess) -> tuple[bytes, bytes, bytes]:
-    """Home's three pictures of mean subtraction as PNG, once per (image, preprocessing)."""
+    """Home's three pictures of mean subtraction, encoded once per (image, preprocessing): the two
+    photographs as JPEG, the flat mean colour as PNG."""
     def draw() -> tuple[bytes, bytes, bytes]:
         views = images.input_views(image.image, pre)
-        return figures.png_bytes(views.cropped), figures.png_bytes(views.mean), figures.png_bytes(views.mean_subtracted)
+        return (figures.jpeg_bytes(views.cropped), figures.png_bytes(views.mean),
+                figures.jpeg_bytes(views.mean_subtracted))
     return _cached("input_views", None, image, pre, compute=draw)
 
 
@@ -116,11 +148,11 @@ def analysis(loaded: inference.LoadedModel, image: LoadedImage, leaves: bool = F
 
 
 def grid_png(loaded: inference.LoadedModel, image: LoadedImage, tap: str, channels: list[int],
-             shared: bool, leaves: bool = False) -> bytes:
-    """A tap's channel grid as PNG, encoded once per (model, weights, image, tap, channels, scale):
-    moving an unrelated widget does not encode it again."""
+             shared: bool, leaves: bool = False, photo: bool = False) -> bytes:
+    """A tap's channel grid, encoded once per (model, weights, image, tap, channels, scale): PNG
+    for the download, JPEG (`photo`) to show. Moving an unrelated widget does not encode it again."""
     output = analysis(loaded, image, leaves).record.outputs[tap]
-    return _cached("grid", loaded, image, tap, tuple(channels), shared, leaves, compute=lambda: figures.png_bytes(
+    return picture("grid", loaded, image, tap, tuple(channels), shared, leaves, photo=photo, draw=lambda: (
         figures.channel_grid(output, list(channels), shared_scale=shared)))
 
 

@@ -31,16 +31,16 @@ def stepper(label: str, options: Sequence[str], key: str,
     return select.selectbox(label, options, key=key, format_func=format_func)
 
 
-def picture(where, png: bytes, **options) -> None:
-    """Show PNG bytes (from `cache.png`) as they are: with output_format="PNG" and no more than
-    Streamlit's widest content (1460 px), st.image neither decodes nor re-encodes them."""
-    where.image(png, output_format="PNG", **options)
+def picture(where, encoded: bytes, **options) -> None:
+    """Show PNG or JPEG bytes (from `cache.picture`) as they are: told their format, and no wider
+    than Streamlit's widest content (1460 px), st.image neither decodes nor re-encodes them."""
+    where.image(encoded, output_format="PNG" if encoded.startswith(b"\x89PNG") else "JPEG", **options)
 
 
 def kernel_picture(key: str, column) -> None:
     loaded = cache.loaded_model(key)
     first = cache.first_layer(key)
-    picture(column, cache.png("kernels", loaded, None, draw=lambda: figures.kernel_grid(first.kernels)),
+    picture(column, cache.picture("kernels", loaded, None, draw=lambda: figures.kernel_grid(first.kernels)),
             width="stretch", caption=t("widgets.kernels", name=zoo.get(key).name, count=first.kernels.shape[0],
                                        kernel=first.kernel, stride=first.stride, path=first.path))
 
