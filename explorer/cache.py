@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 
 V = TypeVar("V")
-DEFAULT_BUDGET = int(float(os.environ.get("EXPLORER_CACHE_MB", "1024")) * 2**20)
+DEFAULT_BUDGET = int(float(os.environ.get("EXPLORER_CACHE_MB", "2048")) * 2**20)  # models and results
 
 
 def nbytes(value: object) -> int:
@@ -105,13 +105,17 @@ class ByteBudgetCache(Generic[V]):
             flight.done.set()
 
     def put(self, key: Hashable, value: V) -> None:
+        """Keep value under key, evicting the least recently used beyond the budget; a value
+        larger than the whole budget is not kept (it would evict everything, and still be over)."""
         size = self._size_of(value)
         with self._lock:
             if key in self._items:
                 self.bytes -= self._items.pop(key)[1]
+            if size > self.max_bytes:
+                return
             self._items[key] = (value, size)
             self.bytes += size
-            while self.bytes > self.max_bytes and len(self._items) > 1:
+            while self.bytes > self.max_bytes:
                 self.bytes -= self._items.popitem(last=False)[1][1]
 
     def forget(self, predicate: Callable[[Hashable], bool]) -> int:
@@ -125,6 +129,11 @@ class ByteBudgetCache(Generic[V]):
 
     def clear(self) -> None:
         self.forget(lambda _key: True)
+
+    def keys(self) -> list[Hashable]:
+        """The keys held now, least recently used first."""
+        with self._lock:
+            return list(self._items)
 
     def __len__(self) -> int:
         return len(self._items)

@@ -29,6 +29,11 @@ class LoadedModel:
     classes: tuple[str, ...] | None = None  # an uploaded class list; None: ImageNet's, or numbers
 
     @property
+    def nbytes(self) -> int:
+        """What the network's tensors hold, as the results cache counts it."""
+        return sum(t.numel() * t.element_size() for t in (*self.model.parameters(), *self.model.buffers()))
+
+    @property
     def class_names(self) -> tuple[str, ...]:
         """The names of the network's outputs: the uploaded list, ImageNet's for 1000 outputs,
         else "class 0", "class 1", …"""

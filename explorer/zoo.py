@@ -5,6 +5,8 @@ class names) are read from its weight metadata at import time, never copied.
 """
 from __future__ import annotations
 
+import difflib
+import os
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -264,6 +266,30 @@ class NotACNN(ValueError):
     """A network found by name that is not convolutional (a vision transformer, an MLP-mixer)."""
 
 
+class TooLarge(ValueError):
+    """A network found by name with more parameters than one request may build (MAX_PARAMS)."""
+
+
+# What one request may build: regnet_y_128gf (644 M parameters) took 76 s and 3.3 GB to build here.
+# The largest registered network, VGG19, has 143.7 M; a teacher raises it with EXPLORER_MAX_PARAMS.
+MAX_PARAMS = int(float(os.environ.get("EXPLORER_MAX_PARAMS", "200e6")))
+
+
+def _too_large(name: str, params: int) -> TooLarge:
+    return TooLarge(i18n.t("zoo.too_large", name=name, params=params / 1e6, limit=MAX_PARAMS / 1e6))
+
+
+def _unknown(key: str) -> KeyError:
+    """An unknown name, with the closest names a person may have meant ("resnet5O" → resnet50)."""
+    if key.startswith(TIMM_PREFIX):
+        known = [TIMM_PREFIX + name for name in timm.list_models()]
+    else:
+        known = list(dict.fromkeys([*REGISTRY, *torchvision_names()]))
+    close = difflib.get_close_matches(key, known, n=3, cutoff=0.75)
+    message = i18n.t("zoo.unknown", name=key)
+    return KeyError(message + (i18n.t("zoo.did_you_mean", names=", ".join(close)) if close else ""))
+
+
 def get(key: str) -> ModelSpec:
     """A registered network, or any torchvision classification network by its name
     ("densenet121") or timm model as "timm/<name>"; KeyError for other names, NotACNN for a
@@ -286,12 +312,19 @@ def named(key: str) -> ModelSpec:
     if key.startswith(TIMM_PREFIX) and timm.is_model(key.removeprefix(TIMM_PREFIX)):
         spec = _timm_named(key.removeprefix(TIMM_PREFIX))
     elif key in torchvision_names():
+        published = get_model_weights(key).DEFAULT.meta.get("num_params", 0)
+        if published > MAX_PARAMS:  # refused before anything is built (RegNet builds on the CPU)
+            raise _too_large(key, published)
         spec = _torchvision_named(key)
     else:
-        raise KeyError(i18n.t("zoo.unknown", name=key))
-    convolutions = sum(isinstance(m, nn.Conv2d) for m in _meta_instance(spec).modules())
+        raise _unknown(key)
+    meta = _meta_instance(spec)
+    convolutions = sum(isinstance(m, nn.Conv2d) for m in meta.modules())
     if convolutions <= 1:  # a patch embedding at most
         raise NotACNN(i18n.t("zoo.not_a_cnn", name=key, convolutions=convolutions))
+    params = sum(p.numel() for p in meta.parameters())
+    if params > MAX_PARAMS:
+        raise _too_large(key, params)
     return spec
 
 

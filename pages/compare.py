@@ -41,9 +41,10 @@ if len(keys) < 2:
 like_with_like = st.toggle(t("compare.like_with_like"), value=True, key="like_with_like",
                            help=t("compare.like_with_like_help"))
 rows = [compare.row(key, like_with_like) for key in keys]
-left_out = [r.name for r in rows if r.top1 is None and zoo.get(r.key).top1 is not None]
-if left_out:
-    st.caption(t("compare.left_out", names=t("common.list_separator").join(left_out)))
+left_out = [(r.name, zoo.get(r.key).protocol) for r in rows if r.top1 is None and zoo.get(r.key).top1 is not None]
+if left_out:  # each network with the reason its number is not like with like: 10 crops, or a newer recipe
+    st.caption(t("compare.left_out", names=t("common.list_separator").join(
+        f"{name} ({t(f'zoo.protocol.{protocol}')})" for name, protocol in left_out)))
 device = selection.loaded.device
 device_name = backend.device_name(device)
 latencies = st.session_state.setdefault(f"compare_latency:{device}", {})

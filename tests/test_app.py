@@ -65,14 +65,14 @@ def test_pretrained_weights_in_the_cache_are_shown_as_pretrained(tmp_path, monke
     path = weights.hub_path(spec.weights)
     path.parent.mkdir(parents=True)
     torch.save(weights.random_model(spec).state_dict(), path)
-    cache.loaded_model.clear()
+    cache.forget_models()
     try:
         app = apptest.start("squeezenet1_1")
         assert not apptest.errors(app)
         assert "runs with untrained" not in apptest.texts(app)
         assert any(spec.weights.name in s.value for s in app.success)
     finally:
-        cache.loaded_model.clear()
+        cache.forget_models()
 
 
 def test_a_permalink_restores_network_and_sample():

@@ -28,10 +28,11 @@ def test_evicts_least_recently_used_beyond_the_budget():
     assert "c" not in cache and "b" in cache and len(calls) == 3
 
 
-def test_a_single_oversized_item_is_still_kept():
-    cache = ByteBudgetCache(max_bytes=10)
-    value = cache.get_or_compute("big", lambda: Blob(50))
-    assert value.nbytes == 50 and len(cache) == 1
+def test_an_item_larger_than_the_whole_budget_is_returned_but_never_kept():
+    cache = ByteBudgetCache(max_bytes=100)
+    cache.put("small", Blob(40))
+    value = cache.get_or_compute("big", lambda: Blob(150))
+    assert value.nbytes == 150 and "big" not in cache and "small" in cache and cache.bytes == 40
 
 
 def test_many_threads_asking_for_one_key_compute_it_once():

@@ -5,6 +5,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 
 import pytest
 import timm
@@ -78,6 +79,21 @@ def test_names_that_are_not_cnns_or_not_networks_get_one_clear_sentence():
         zoo.get("resnet9000")
     with pytest.raises(KeyError):
         zoo.get("timm/no_such_model")
+    with pytest.raises(KeyError, match="did you mean resnet50[,?]"):  # a letter O for a zero
+        zoo.get("resnet5O")
+
+
+def test_a_network_larger_than_one_request_may_build_is_refused_before_it_is_built(monkeypatch):
+    from explorer import rng
+
+    builds = []
+    monkeypatch.setattr(rng, "seeded", lambda seed: builds.append(seed))  # RegNet would be built on the CPU
+    started = time.perf_counter()
+    with pytest.raises(zoo.TooLarge, match=r"regnet_y_128gf has 645 M parameters, more than the 200 M"):
+        zoo.get("regnet_y_128gf")
+    with pytest.raises(zoo.TooLarge, match="EXPLORER_MAX_PARAMS"):
+        zoo.get("timm/convnext_xxlarge")  # timm publishes no count: measured on the meta device
+    assert builds == [] and time.perf_counter() - started < 30
 
 
 @pytest.mark.parametrize("name", ["convnext_tiny", "timm/resnet50d"])
@@ -104,6 +120,9 @@ def test_the_sidebar_adds_a_network_typed_by_name_and_explains_a_bad_one():
     assert "regnet_y_400mf" in app.selectbox(key="network").options[-1]
     app.text_input(key="named_input").set_value("vit_b_16").run()
     assert any("not a convolutional network" in e.value for e in app.error)
+    assert app.selectbox(key="network").value == "regnet_y_400mf"
+    app.text_input(key="named_input").set_value("regnet_y_128gf").run()
+    assert any("more than the 200 M this server builds" in e.value for e in app.error)
     assert app.selectbox(key="network").value == "regnet_y_400mf"
 
 

@@ -78,3 +78,13 @@ def test_a_number_never_published_is_a_dash_not_none():
     table = app.dataframe[0]
     assert table.value.iloc[1].isna().sum() == 1  # EfficientNet-Lite0's release gives no top-5
     assert table.proto.placeholder == "—"
+
+
+def test_a_network_left_out_of_like_with_like_is_named_with_its_real_reason():
+    from tests.test_permalinks import _open
+
+    app = _open(PAGE, net="alexnet", nets="alexnet,regnet_y_400mf")  # torchvision publishes only V2 numbers for it
+    assert not apptest.errors(app)
+    captions = [c.value for c in app.caption if "Left out of the accuracy columns" in c.value]
+    assert captions and "regnet_y_400mf (torchvision V2 weights (a newer training recipe), single crop)" in captions[0]
+    assert "10 crops" not in captions[0]

@@ -430,9 +430,9 @@ def fresh_models():
     """No network loaded by an earlier test: the app must load (and fetch) it anew."""
     from explorer.ui import cache
 
-    cache.loaded_model.clear()
+    cache.forget_models()
     yield
-    cache.loaded_model.clear()
+    cache.forget_models()
 
 
 def test_the_app_downloads_missing_weights_when_a_network_is_picked(torch_home, loopback, monkeypatch,

@@ -1,7 +1,7 @@
-"""Process-wide caches shared by all sessions: the models, and every result under one budget.
+"""Process-wide caches shared by all sessions: the models and every result under one budget.
 
-Every result a page shows (decoded images, captured records, grids, ablations, gradient
-flows, attributions, shift probes) lives in one `ByteBudgetCache` of EXPLORER_CACHE_MB,
+The shared networks and every result a page shows (decoded images, captured records, grids,
+ablations, gradient flows, attributions, shift probes) live in one `ByteBudgetCache` of EXPLORER_CACHE_MB,
 keyed by `key_of`, computed once per key however many sessions ask at once.
 """
 from __future__ import annotations
@@ -26,9 +26,12 @@ from explorer.weights import WeightsError
 T = TypeVar("T")
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
 def loaded_model(key: str) -> inference.LoadedModel:
-    return inference.load(key)
+    """The shared network, built once per server and kept in the same byte budget as the results,
+    counted by its tensors' bytes: eight huge networks cannot stay merely because there are eight
+    slots (a Compare link of eight took 6.9 GB and kept it). Every run asks for its network, so a
+    network in use stays recent; an evicted one is rebuilt when next asked for."""
+    return results().get_or_compute(("model", key, None, None), lambda: inference.load(key))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -84,8 +87,13 @@ def is_cached(kind: str, loaded: inference.LoadedModel | None, image: LoadedImag
 
 def forget_model(key: str) -> None:
     """New weights for one network: drop its model and its results, and nobody else's."""
-    loaded_model.clear(key)
     results().forget(lambda cached: cached[1] == key)
+
+
+def forget_models() -> None:
+    """Every shared network (and with them their results): the next run builds them afresh."""
+    keys = {cached[1] for cached in results().keys() if cached[0] == "model"}
+    results().forget(lambda cached: cached[1] in keys)
 
 
 def picture(kind: str, loaded: inference.LoadedModel | None, image: LoadedImage | None, *details: Hashable,
