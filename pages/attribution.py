@@ -1,7 +1,7 @@
 """Attribution: why the network said what it said (captum)."""
 import streamlit as st
 
-from explorer import attribution, costs, figures, i18n, images, inference, zoo
+from explorer import attribution, costs, figures, i18n, inference, zoo
 from explorer.i18n import t
 from explorer.ui import cache, sidebar, widgets
 
@@ -81,16 +81,17 @@ def panel(column, name: str, default_method: str, network: str) -> None:
         else:
             with st.spinner(t("attribution.attributing")):
                 result = cache.attribution(loaded, selection.image, settings, target)
-        picture = images.input_views(selection.image.image, loaded.spec.preprocess).cropped
-        overlay = figures.overlay(picture, result.heat, opacity)
-        st.image(overlay, width="stretch",
-                 caption=t("attribution.caption", name=zoo.get(network).name, method=method_name,
-                           target=classes[result.target], seconds=result.seconds, passes=result.evaluations))
-        st.image(figures.colour_strip(), width="stretch",
-                 caption=t("attribution.scale", low=figures.readable(float(result.heat.min())),
-                           high=figures.readable(float(result.heat.max()))))
+        picture = cache.network_input(selection.image, loaded.spec.preprocess)
+        overlay = lambda photo: cache.picture("attribution", loaded, selection.image, settings, target, opacity,
+                                              photo=photo, draw=lambda: figures.overlay(picture, result.heat, opacity))
+        widgets.picture(st, overlay(True), width="stretch",
+                        caption=t("attribution.caption", name=zoo.get(network).name, method=method_name,
+                                  target=classes[result.target], seconds=result.seconds, passes=result.evaluations))
+        widgets.picture(st, cache.picture("colour_strip", None, None, draw=figures.colour_strip), width="stretch",
+                        caption=t("attribution.scale", low=figures.readable(float(result.heat.min())),
+                                  high=figures.readable(float(result.heat.max()))))
         widgets.fell_back(result.run)
-        st.download_button(t("attribution.download"), figures.png_bytes(overlay),
+        st.download_button(t("attribution.download"), overlay(False),
                            file_name=f"{network}-{settings.method}.png", mime="image/png", key=f"{name}_png")
 
 

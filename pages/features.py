@@ -1,7 +1,7 @@
 """Feature visualisation: what each channel looks for, beside what it found in your image."""
 import streamlit as st
 
-from explorer import activations, featurevis, figures, i18n, images, zoo
+from explorer import activations, featurevis, figures, i18n, zoo
 from explorer.i18n import t
 from explorer.ui import cache, sidebar, widgets
 
@@ -78,7 +78,8 @@ else:
 widgets.fell_back(results[0].run)
 
 natural = cache.natural_means(selection.loaded, tap) if objective in ("channel", "unit") else None
-picture = images.input_views(selection.image.image, spec.preprocess).cropped
+picture = cache.network_input(selection.image, spec.preprocess)
+start = selection.image if objective == "layer" else None
 for row in range(0, len(results), 2):
     for column, result in zip(st.columns(2, border=True), results[row:row + 2]):
         name = classes[result.channel] if objective == "class" else \
@@ -86,10 +87,14 @@ for row in range(0, len(results), 2):
                                                                               channel=result.channel)
         column.markdown(f"**{name}**")
         looks, found = column.columns(2)
-        looks.image(result.image, width="stretch", caption=t("features.looks_for"))
+        optimised = cache.picture("featurevis", selection.loaded, start, tap, result.channel, settings,
+                                  draw=lambda: result.image)
+        widgets.picture(looks, optimised, width="stretch", caption=t("features.looks_for"))
         if maps is not None and objective != "layer":
-            found.image(figures.overlay(picture, maps[result.channel], 0.6), width="stretch",
-                        caption=t("features.found_in_image"))
+            channel_map = maps[result.channel]
+            widgets.picture(found, cache.picture("overlay", selection.loaded, selection.image, tap, result.channel, 0.6,
+                                                 False, photo=True, draw=lambda: figures.overlay(picture, channel_map, 0.6)),
+                            width="stretch", caption=t("features.found_in_image"))
         measured = t("features.measured", start=figures.readable(result.activation_start),
                      end=figures.readable(result.activation_end))
         if natural is not None:
@@ -97,7 +102,7 @@ for row in range(0, len(results), 2):
             measured += " " + t("features.natural", natural=figures.readable(mean)) + (
                 " " + t("features.times", ratio=figures.readable(result.activation_end / mean)) if mean > 0 else "")
         column.caption(measured)
-        column.download_button(t("features.download"), figures.png_bytes(result.image),
+        column.download_button(t("features.download"), optimised,
                                file_name=f"{spec.key}-{tap.replace('/', '_') or 'class'}-{result.channel}.png",
                                mime="image/png", key=f"fv_png_{result.channel}")
 st.plotly_chart(figures.optimisation_curves({t("features.curve_name", channel=classes[r.channel]

@@ -38,7 +38,7 @@ for tab, name in zip(st.tabs(list(titles.values()), key="lecture_tab", on_change
     if tab.open:
         with tab:
             with st.spinner(t("lecture.measuring")):
-                cards = lecture.cards(name, selection.image, selection.spec.key, cache)
+                cards = cache.lecture_cards(name, selection.image, selection.spec.key)
             widgets.fell_back(*(run for found in cards for run in found.runs))
             for found in cards:
                 card(found)

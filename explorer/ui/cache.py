@@ -7,6 +7,7 @@ keyed by `key_of`, computed once per key however many sessions ask at once.
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -18,7 +19,7 @@ import streamlit as st
 from PIL import Image
 
 from explorer import activations, attribution as explorer_attribution, featurevis, figures, gradflow, images
-from explorer import i18n, inception, inference, invariance, zoo
+from explorer import i18n, inception, inference, invariance, lecture, weights, zoo
 from explorer.cache import ByteBudgetCache
 from explorer.images import LoadedImage
 from explorer.weights import WeightsError
@@ -133,6 +134,14 @@ def input_views(image: LoadedImage, pre: zoo.Preprocess) -> tuple[bytes, bytes, 
 def network_input(image: LoadedImage, pre: zoo.Preprocess) -> np.ndarray:
     """The image cropped as the network sees it (HxWx3 uint8), once per (image, preprocessing)."""
     return _cached("network_input", None, image, pre, compute=lambda: images.input_views(image.image, pre).cropped)
+
+
+def lecture_cards(section: str, image: LoadedImage, network: str) -> list[lecture.Card]:
+    """One Lecture tab's measured cards, once per (tab, image, network, its weights, the trained
+    network it is measured on, language), measured through this module's shared results."""
+    loaded = loaded_model(network)
+    return _cached("lecture_cards", loaded, image, section, weights.trained_network(network), i18n.language(),
+                   compute=lambda: lecture.cards(section, image, network, sys.modules[__name__]))
 
 
 def decoded(data: bytes, name: str) -> LoadedImage:
