@@ -57,8 +57,11 @@ def test_a_card_follows_the_registry(monkeypatch):
         model.classifier[3] = nn.Linear(8192, 4096)
         return model
 
+    from explorer.ui import cache
+
     monkeypatch.setitem(zoo.REGISTRY, "vgg16", dataclasses.replace(zoo.get("vgg16"), build=wider))
     costs.clear_caches()
+    cache.results().clear()  # the cards are kept per tab and image: measure them afresh for this registry
     try:
         app = apptest.start("resnet18", PAGE)
         app.session_state["_lecture_section"] = "vgg"
@@ -66,6 +69,7 @@ def test_a_card_follows_the_registry(monkeypatch):
     finally:
         monkeypatch.undo()
         costs.clear_caches()
+        cache.results().clear()
 
 
 def test_only_the_open_tab_is_measured_and_the_tab_travels_in_the_link(cat_image):
