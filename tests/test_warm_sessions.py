@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -90,7 +91,7 @@ def test_the_server_runs_no_collection_after_each_script_run():
 def _in_thread(work):
     """work() run in another thread, as another session's script thread runs it."""
     found = []
-    thread = __import__("threading").Thread(target=lambda: found.append(work()))
+    thread = threading.Thread(target=lambda: found.append(work()))
     thread.start()
     thread.join(60)
     return found[0]
