@@ -1,33 +1,66 @@
-"""Torch's process-wide random generator, which every session on the server shares.
+"""Seeded draws that do not depend on what other sessions draw meanwhile.
 
-Builders (torchvision's, timm's, ours) initialise their layers from the global generator, and
-some captum methods draw their noise from it. A network without published weights is its
-builder's initialisation under a fixed seed, identical for every visitor only if nothing else
-draws from the generator while it is built. So the rule is: every draw from the global
-generator happens inside `seeded`, and code that needs a layer's shape but not its
-initialisation builds it with `torch.nn.utils.skip_init` or on the meta device.
+Builders (torchvision's, timm's, ours) initialise their layers from torch's process-wide
+generator, and captum's SmoothGrad draws its noise from it. A network without published
+weights is its builder's initialisation under a fixed seed, identical for every visitor only if
+nothing else draws from that generator while it is built. One lock around every draw made that
+true but serialised unrelated work: building one large network stalled another session's small
+one, and SmoothGrad on VGG19 stalled everyone's builds.
+
+So `seeded` gives each caller a private generator instead, with a `TorchFunctionMode` (torch's
+own extension point; its mode stack is per thread) that hands that generator to every random
+function called without one. A seed gives the same numbers as `torch.manual_seed` on the
+global generator would, so weights are what they were, while nothing is shared between threads.
+Code that needs a layer's shape but not its initialisation builds it on the meta device.
 """
 from __future__ import annotations
 
-import threading
+import inspect
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import torch
+from torch.overrides import TorchFunctionMode
 
-_GLOBAL = threading.Lock()
+# Every torch function that samples from a generator and takes one as `generator=` (all of them do
+# in torch ≥ 2.3). nn.init's are named too: a mode is switched off while the function it was handed
+# runs, so the Tensor methods they call inside are not seen again.
+_INITIALISERS = tuple(f for name, f in inspect.getmembers(torch.nn.init, inspect.isfunction)
+                      if not name.startswith("_") and "generator" in inspect.signature(f).parameters)
+RANDOM_FUNCTIONS: frozenset[Callable[..., Any]] = frozenset({*_INITIALISERS,
+    torch.rand, torch.randn, torch.randint, torch.randperm, torch.normal, torch.bernoulli, torch.multinomial,
+    torch.poisson, torch.rand_like, torch.randn_like, torch.randint_like,
+    torch.Tensor.normal_, torch.Tensor.uniform_, torch.Tensor.bernoulli_, torch.Tensor.random_,
+    torch.Tensor.exponential_, torch.Tensor.geometric_, torch.Tensor.log_normal_, torch.Tensor.cauchy_,
+    torch.Tensor.bernoulli, torch.Tensor.multinomial,
+})
+
+
+class _PrivateGenerator(TorchFunctionMode):
+    """Passes `generator` to random functions that were called without one (on this thread only)."""
+
+    def __init__(self, generator: torch.Generator) -> None:
+        super().__init__()
+        self.generator = generator
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = dict(kwargs or {})
+        if func in RANDOM_FUNCTIONS and kwargs.get("generator") is None:
+            kwargs["generator"] = self.generator
+        return func(*args, **kwargs)
 
 
 @contextmanager
-def seeded(seed: int) -> Iterator[None]:
-    """Draw from the global generator under `seed`, alone, and leave the caller's generator as
-    it was. Serialised: two threads drawing at once would interleave their draws.
+def seeded(seed: int) -> Iterator[torch.Generator]:
+    """Within the block, this thread's draws come from a private CPU generator seeded with
+    `seed`: the same numbers `torch.manual_seed(seed)` would give, whatever other threads draw
+    meanwhile, and the global generator is left untouched. Yields the generator.
 
     Example::
 
         with rng.seeded(42):
             model = torchvision.models.resnet18()  # the same weights on every run, in every thread
     """
-    with _GLOBAL, torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
+    generator = torch.Generator().manual_seed(seed)
+    with _PrivateGenerator(generator):
+        yield generator

@@ -4,9 +4,11 @@ A network without published weights is its builder's initialisation under a fixe
 every visitor sees the same untrained network. Any other draw from the global generator while
 a network is being built (a throwaway layer constructed, SmoothGrad's noise) shifts that build's
 draws: a class of twenty once saw GoogLeNet's channel 116 where one visitor sees channel 178.
-The rule these tests hold the code to: only `rng.seeded` draws from the global generator.
+The rule these tests hold the code to: nothing draws from the global generator; `rng.seeded`
+gives a thread its own generator, so seeded work neither waits for nor shifts anyone else's.
 """
 import functools
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -117,3 +119,58 @@ def test_seeded_restores_the_callers_generator_and_repeats_its_draws():
     with rng.seeded(7):
         second = torch.rand(3)
     assert torch.equal(first, second) and torch.equal(torch.random.get_rng_state(), before)
+
+
+def test_seeded_draws_are_what_torch_manual_seed_gives():
+    """Weights stay what they were under the global generator: the same builder, the same seed."""
+    for key in ("alexnet", "vgg11", "googlenet", "resnet18", "mobilenet_v3_small", "efficientnet_b0",
+                "timm/resnet50d", "regnet_y_400mf"):
+        spec = zoo.get(key)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(weights.seed_for(key))
+            reference = spec.build().state_dict()
+        ours = weights.random_model(spec).state_dict()
+        assert reference.keys() == ours.keys()
+        assert all(torch.equal(reference[name], ours[name]) for name in reference), key
+
+
+def test_two_seeded_blocks_interleave_without_waiting_or_mixing():
+    """Two threads inside `seeded` at once, their draws forced to alternate by a barrier: neither
+    waits for the other (a lock would deadlock here) and each gets what it gets alone."""
+    alone = {}
+    for seed in (1, 2):
+        with rng.seeded(seed):
+            alone[seed] = [torch.randn(4) for _ in range(3)]
+    turn = threading.Barrier(2, timeout=10)
+
+    def draws(seed: int) -> list[torch.Tensor]:
+        drawn = []
+        with rng.seeded(seed):
+            for _ in range(3):
+                turn.wait()
+                drawn.append(torch.randn(4))
+        return drawn
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        together = {seed: pool.submit(draws, seed) for seed in (1, 2)}
+        for seed, future in together.items():
+            assert all(torch.equal(a, b) for a, b in zip(alone[seed], future.result(timeout=20)))
+
+
+def test_a_build_in_progress_does_not_hold_up_another_network():
+    """A large build paused half-way (the event) while another session builds a small network."""
+    halfway, finish = threading.Event(), threading.Event()
+
+    def large_build() -> None:
+        with rng.seeded(3):
+            torch.randn(8)
+            halfway.set()
+            assert finish.wait(20)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        large = pool.submit(large_build)
+        assert halfway.wait(10)
+        small = pool.submit(lambda: weights.random_model(zoo.get("squeezenet1_1")))
+        small.result(timeout=10)  # with one lock around every draw this waited for the large build
+        finish.set()
+        large.result(timeout=10)
