@@ -10,8 +10,11 @@ the channel with high-frequency patterns that only work pixel-exactly. Without t
 
 Every step runs the network only up to the tap (a hook stops the pass there; at a ReLU the
 objective is read at its input, so a channel that starts at zero still has a gradient), on the shared
-model through `LoadedModel.run`: its lock, its state restored, hooks removed, the CPU if the
-accelerator runs out of memory. The parameters are frozen for the run and never get a .grad.
+model through `LoadedModel.run`, one step at a time: its lock (so other sessions' work on the same
+network goes between two steps), its state restored, hooks removed, the CPU if the accelerator
+runs out of memory. The parameters are frozen for each step and never get a .grad. A run whose
+measured step or whole length is over the server's limits (EXPLORER_MAX_STEP_SECONDS,
+EXPLORER_MAX_RUN_SECONDS) is refused before it starts: a closed tab stops a run between steps.
 Seeded: the same request gives the same picture.
 
 Example:
@@ -26,6 +29,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +42,7 @@ from torch import Tensor, nn
 
 from . import backend, images, inference, zoo
 from .cache import memoize
+from .i18n import Text
 from .taps import Tap, hooked
 
 OBJECTIVES = ("channel", "unit", "layer", "class")  # texts "features.objective.<name>"
@@ -69,6 +75,7 @@ class Visualisation:
     activation_end: float  # the objective on the result, untransformed
     curve: tuple[float, ...]  # the objective at every step (on the transformed image)
     seconds: float
+    step_seconds: tuple[float, ...]  # each optimisation step's, waits for the model included
     run: backend.Run | None = None
 
 
@@ -208,63 +215,128 @@ def visualise(loaded: inference.LoadedModel, tap: Tap | None, channels: Sequence
     objective = _objective(settings, channels)
     seeds = [settings.seed * 1_000_003 + channel for channel in channels]
     pre = loaded.spec.preprocess
-    mean = torch.tensor(pre.mean).view(1, 3, 1, 1)
-    std = torch.tensor(pre.std).view(1, 3, 1, 1)
     initial = None
     if start is not None:
         initial = torch.from_numpy(images.input_views(start.image, pre).cropped).permute(2, 0, 1)[None].float() / 255
         initial = nn.functional.interpolate(initial, size=(settings.size, settings.size), mode="bilinear",
                                             antialias=True, align_corners=False)
 
-    def work(model: nn.Module, device: torch.device) -> list[Visualisation]:
-        began = time.perf_counter()
+    picture: _Parameterisation | None = None
+    optimiser: torch.optim.Optimizer | None = None
+    generators = [torch.Generator().manual_seed(seed + 1) for seed in seeds]
+
+    def frozen(model: nn.Module) -> None:  # per slice: LoadedModel.run restores the model after each
         model.eval()
         for parameter in model.parameters():
-            parameter.requires_grad_(False)  # restored by LoadedModel.run
-        picture = _Parameterisation(len(channels), settings.size, settings.regularise, seeds,
-                                    initial).to(device)
-        optimised_at = _optimised_at(model, target)
-        normalise = lambda x: (x - mean.to(device)) / std.to(device)
-        measure = lambda x: objective(_forward_to(model, target, normalise(x))).detach().cpu()
-        optimiser = torch.optim.Adam(picture.parameters(), lr=LEARNING_RATE)
-        generators = [torch.Generator().manual_seed(seed + 1) for seed in seeds]
-        with torch.no_grad():
-            first = measure(picture())
-        curve = []
-        for step in range(1, settings.steps + 1):
-            batch = picture()
-            if settings.regularise:
-                batch = _random_transforms(batch, generators)
-            values = objective(_forward_to(model, optimised_at, normalise(batch)))
-            optimiser.zero_grad(set_to_none=True)
-            (-values.sum()).backward()
-            optimiser.step()
-            curve.append(values.detach().cpu())
-            if on_step is not None:
-                on_step(step, settings.steps)
-        with torch.no_grad():
-            final_images = picture()
-            last = measure(final_images)
-        pixels = (final_images.permute(0, 2, 3, 1).cpu().numpy() * 255).round().clip(0, 255).astype(np.uint8)
-        seconds = time.perf_counter() - began
-        history = torch.stack(curve, 1) if curve else torch.zeros(len(channels), 0)
-        return [Visualisation(channel, pixels[i], float(first[i]), float(last[i]),
-                              tuple(float(v) for v in history[i]), seconds)
-                for i, channel in enumerate(channels)]
+            parameter.requires_grad_(False)
 
-    results, run = loaded.run(work)
-    return [Visualisation(r.channel, r.image, r.activation_start, r.activation_end, r.curve, r.seconds, run)
-            for r in results]
+    def measure(model: nn.Module, device: torch.device) -> tuple[Tensor, Tensor]:
+        nonlocal picture, optimiser
+        frozen(model)
+        if picture is None:
+            picture = _Parameterisation(len(channels), settings.size, settings.regularise, seeds, initial)
+            optimiser = torch.optim.Adam(picture.parameters(), lr=LEARNING_RATE)
+        _move(picture, optimiser, device)
+        with torch.no_grad():
+            current = picture()
+            return objective(_forward_to(model, target, _normalised(current, pre))).detach().cpu(), current.cpu()
+
+    def step(model: nn.Module, device: torch.device) -> Tensor:
+        frozen(model)
+        _move(picture, optimiser, device)
+        batch = picture()
+        if settings.regularise:
+            batch = _random_transforms(batch, generators)
+        values = objective(_forward_to(model, _optimised_at(model, target), _normalised(batch, pre)))
+        optimiser.zero_grad(set_to_none=True)
+        (-values.sum()).backward()
+        optimiser.step()
+        return values.detach().cpu()
+
+    # One slice per step, each through LoadedModel.run: between steps the model's (fair) lock lets
+    # other sessions' work through, and the caller's on_step runs outside it (where a closed tab stops).
+    began = time.perf_counter()
+    (first, _), run = loaded.run(measure)
+    curve, step_seconds, fell_back = [], [], run.fell_back
+    for number in range(1, settings.steps + 1):
+        stepped = time.perf_counter()
+        values, run = loaded.run(step)
+        step_seconds.append(time.perf_counter() - stepped)
+        fell_back = fell_back or run.fell_back
+        curve.append(values)
+        if on_step is not None:
+            on_step(number, settings.steps)
+    (last, final_images), run = loaded.run(measure)
+    seconds = time.perf_counter() - began
+    run = dataclasses.replace(run, seconds=seconds, fell_back=fell_back or run.fell_back)
+    pixels = (final_images.permute(0, 2, 3, 1).numpy() * 255).round().clip(0, 255).astype(np.uint8)
+    history = torch.stack(curve, 1) if curve else torch.zeros(len(channels), 0)
+    return [Visualisation(channel, pixels[i], float(first[i]), float(last[i]), tuple(float(v) for v in history[i]),
+                          seconds, tuple(step_seconds), run)
+            for i, channel in enumerate(channels)]
+
+
+def _normalised(batch: Tensor, pre: "zoo.Preprocess") -> Tensor:
+    mean = torch.tensor(pre.mean, device=batch.device).view(1, 3, 1, 1)
+    std = torch.tensor(pre.std, device=batch.device).view(1, 3, 1, 1)
+    return (batch - mean) / std
+
+
+def _move(picture: nn.Module, optimiser: torch.optim.Optimizer, device: torch.device) -> None:
+    """The picture and Adam's moments onto the device a slice runs on: a slice after an
+    out-of-memory fallback runs on the CPU."""
+    picture.to(device)
+    for state in optimiser.state.values():
+        for name, value in state.items():
+            if isinstance(value, Tensor) and value.device != device and name != "step":
+                state[name] = value.to(device)
 
 
 PROBE_STEPS = 3
+MAX_STEP_SECONDS = float(os.environ.get("EXPLORER_MAX_STEP_SECONDS", 2))  # a closed tab stops within one step
+MAX_RUN_SECONDS = float(os.environ.get("EXPLORER_MAX_RUN_SECONDS", 600))
 
 
-def seconds_per_step(loaded: inference.LoadedModel, tap: Tap | None, count: int, settings: Settings) -> float:
-    """Seconds one step of `visualise` takes here for `count` channels, measured by a short run
-    (its set-up included, so the estimate errs long)."""
+@dataclass(frozen=True)
+class Estimate:
+    """What a run will take here, from a short measured one: its fixed part (the first and last
+    measurements) and one step (the median of the probe's steps)."""
+    fixed: float
+    per_step: float
+
+    def seconds(self, steps: int) -> float:
+        return self.fixed + steps * self.per_step
+
+    def refusal(self, steps: int) -> Text | None:
+        """Why a run of `steps` is refused (too long a step, too long a run), None if it is not."""
+        if self.per_step > MAX_STEP_SECONDS:
+            return Text("features.step_too_long", seconds=self.per_step, most=MAX_STEP_SECONDS)
+        if self.seconds(steps) > MAX_RUN_SECONDS:
+            return Text("features.run_too_long", seconds=self.seconds(steps), most=MAX_RUN_SECONDS)
+        return None
+
+
+class _ProbeOver(Exception):
+    """Raised by the probe's progress callback: its first step alone is far over the limit."""
+
+
+def estimate(loaded: inference.LoadedModel, tap: Tap | None, count: int, settings: Settings) -> Estimate:
+    """Measured by a run of PROBE_STEPS steps with `count` channels at the settings' size. A
+    probe whose first step (with the first measurement) is far over MAX_STEP_SECONDS stops
+    there, so a refusal does not first cost several long steps; it then counts that as one step
+    (long by one forward pass, about a third)."""
     probe = Settings(settings.objective, PROBE_STEPS, settings.size, settings.seed, settings.regularise)
-    return visualise(loaded, tap, list(range(count)), probe)[0].seconds / PROBE_STEPS
+    began = time.perf_counter()
+
+    def watch(step: int, _steps: int) -> None:
+        if step == 1 and time.perf_counter() - began > 1.5 * MAX_STEP_SECONDS:
+            raise _ProbeOver
+
+    try:
+        measured = visualise(loaded, tap, list(range(count)), probe, on_step=watch)[0]
+    except _ProbeOver:
+        return Estimate(0.0, time.perf_counter() - began)
+    return Estimate(measured.seconds - sum(measured.step_seconds), statistics.median(measured.step_seconds))
 
 
 def natural_means(loaded: inference.LoadedModel, tap: Tap) -> Tensor:

@@ -18,6 +18,38 @@ from .taps import Record, Tap, capture
 T = TypeVar("T")
 
 
+class FairLock:
+    """A lock taken in the order it was asked for. Hand-written because `threading.Lock` is not
+    fair: a long run that releases it between its steps and asks again at once usually gets it
+    back before the thread that was waiting, so another session's short request could wait for
+    the whole run instead of one step."""
+
+    def __init__(self) -> None:
+        self._turn = threading.Condition()
+        self._next_ticket = self._serving = 0
+
+    def __enter__(self) -> "FairLock":
+        with self._turn:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._turn.wait_for(lambda: self._serving == ticket)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        with self._turn:
+            self._serving += 1
+            self._turn.notify_all()
+
+    def locked(self) -> bool:
+        return self.queued > 0
+
+    @property
+    def queued(self) -> int:
+        """Threads holding or waiting for the lock."""
+        with self._turn:
+            return self._next_ticket - self._serving
+
+
 @dataclass
 class LoadedModel:
     """A network shared by every session. All work on it goes through `run`."""
@@ -25,7 +57,7 @@ class LoadedModel:
     model: nn.Module  # touched only inside `run`
     status: weights.WeightsStatus
     device: torch.device
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: FairLock = field(default_factory=FairLock)
     classes: tuple[str, ...] | None = None  # an uploaded class list; None: ImageNet's, or numbers
 
     @property

@@ -63,16 +63,19 @@ settings = featurevis.Settings(objective, steps, size, regularise=regularise)
 done = all(cache.is_cached("featurevis", selection.loaded, selection.image if objective == "layer" else None,
                            tap, channel, settings) for channel in channels)
 if not done:
-    per_step = cache.seconds_per_step(selection.loaded, tap, len(channels), settings)
+    estimate = cache.featurevis_estimate(selection.loaded, tap, len(channels), settings)
+    if (refusal := estimate.refusal(steps)) is not None:
+        st.warning(str(refusal), icon=":material/timer_off:")
+        st.stop()
     ask = st.empty()  # the estimate and the button go once the run starts
     with ask.container():
-        st.caption(t("features.cost", count=len(channels), steps=steps, seconds=per_step * steps))
+        st.caption(t("features.cost", count=len(channels), steps=steps, seconds=estimate.seconds(steps)))
         if not st.button(t("features.run"), key="fv_run", type="primary"):
             st.stop()
     ask.empty()
     with widgets.running("fv_cancel") as report:
         results = cache.feature_visualisations(selection.loaded, selection.image, tap, channels, settings, lambda step, total: report(
-            step / total, t("features.step", step=step, steps=total)) if step % 4 == 0 or step == total else None)
+            step / total, t("features.step", step=step, steps=total)))
 else:
     results = cache.feature_visualisations(selection.loaded, selection.image, tap, channels, settings)
 widgets.fell_back(results[0].run)

@@ -4,6 +4,9 @@ as it was."""
 import json
 import subprocess
 import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -137,3 +140,73 @@ def test_the_cli_refuses_a_bad_request_in_one_line(tmp_path, args, message):
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and message in done.stderr and done.stderr.count("\n") == 1, done.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_the_model_lock_serves_in_the_order_asked():
+    """A long run releases the lock between steps and asks again at once: the session that was
+    waiting goes first (a plain threading.Lock usually hands it straight back to the run)."""
+    lock = inference.FairLock()
+    order = []
+    lock.__enter__()
+
+    def session() -> None:
+        with lock:
+            order.append("waiting session")
+
+    waiting = threading.Thread(target=session)
+    waiting.start()
+    deadline = time.monotonic() + 10
+    while lock.queued < 2:  # the other thread holds its ticket
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    lock.__exit__()
+    with lock:
+        order.append("long run's next step")
+    waiting.join(10)
+    assert order == ["waiting session", "long run's next step"]
+
+
+def test_another_session_goes_between_two_steps_of_a_long_run(alexnet):
+    """While a 64-step run is under way, another session's forward pass on the same network is
+    served within a step or two, not after the run."""
+    tap = featurevis.tap_of("alexnet", "relu5")
+    steps_done, asked = [], threading.Event()
+
+    def on_step(step: int, _steps: int) -> None:
+        steps_done.append(step)
+        if step == 4:
+            asked.set()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        long_run = pool.submit(featurevis.visualise, alexnet, tap, [1, 2, 3], featurevis.Settings(steps=64, size=128),
+                               on_step=on_step)
+        assert asked.wait(60)
+        at_request = len(steps_done)
+        pool.submit(alexnet.run, lambda model, device: model(torch.zeros(1, 3, 224, 224))).result(60)
+        served_after = len(steps_done)
+        long_run.result(120)
+    assert served_after - at_request <= 2, (at_request, served_after)
+    assert len(steps_done) == 64
+
+
+def test_the_estimate_is_within_half_again_of_the_run(alexnet):
+    tap = featurevis.tap_of("alexnet", "relu4")
+    settings = featurevis.Settings(steps=48, size=128)
+    estimate = featurevis.estimate(alexnet, tap, 3, settings)
+    measured = featurevis.visualise(alexnet, tap, [0, 1, 2], settings)[0].seconds
+    assert measured / 1.5 <= estimate.seconds(settings.steps) <= measured * 1.5, (estimate, measured)
+
+
+def test_settings_over_the_servers_limits_are_refused_saying_how_to_raise_them(alexnet, monkeypatch):
+    assert featurevis.Estimate(0.2, 0.5).refusal(128) is None
+    too_long = featurevis.Estimate(1.0, 1.5).refusal(512)
+    assert too_long.key == "features.run_too_long" and "EXPLORER_MAX_RUN_SECONDS" in str(too_long)
+    assert "769" in str(too_long)
+    monkeypatch.setattr(featurevis, "MAX_STEP_SECONDS", 0.001)
+    began = time.perf_counter()
+    estimate = featurevis.estimate(alexnet, featurevis.tap_of("alexnet", "relu5"), 8,
+                                   featurevis.Settings(steps=512, size=224))
+    one_step = time.perf_counter() - began
+    refusal = estimate.refusal(512)
+    assert refusal.key == "features.step_too_long" and "EXPLORER_MAX_STEP_SECONDS" in str(refusal)
+    assert estimate.per_step == pytest.approx(one_step, rel=0.2)  # the probe stopped after its first step

@@ -68,3 +68,13 @@ def test_the_activations_view_of_a_channel_links_here():
     app = apptest.start("alexnet", "pages/activations.py")
     links = [link for link in app.get("page_link") if "looks for" in link.proto.label]
     assert len(links) == 1 and "features" in links[0].proto.page
+
+
+def test_a_run_over_the_servers_limit_is_refused_before_it_starts(monkeypatch):
+    from explorer import featurevis
+    monkeypatch.setattr(featurevis, "MAX_RUN_SECONDS", 0.5)
+    app = apptest.start("alexnet", PAGE)
+    app.select_slider(key="fv_steps").set_value(512).run()
+    assert not apptest.errors(app)
+    assert "A teacher raises the limit with EXPLORER_MAX_RUN_SECONDS" in apptest.texts(app)
+    assert not [b for b in app.button if b.key == "fv_run"]

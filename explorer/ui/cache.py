@@ -240,8 +240,9 @@ def natural_means(loaded: inference.LoadedModel, tap: str):
                    compute=lambda: featurevis.natural_means(loaded, featurevis.tap_of(loaded.spec.key, tap)))
 
 
-def seconds_per_step(loaded: inference.LoadedModel, tap: str, count: int, settings: featurevis.Settings) -> float:
-    """One visualisation step's measured seconds, once per (model, weights, tap, count, size, objective)."""
+def featurevis_estimate(loaded: inference.LoadedModel, tap: str, count: int,
+                        settings: featurevis.Settings) -> featurevis.Estimate:
+    """A run's measured estimate, once per (model, weights, tap, count, size, objective)."""
     probe = featurevis.Settings(settings.objective, featurevis.PROBE_STEPS, settings.size, 0, settings.regularise)
-    return _cached("featurevis_step", loaded, None, tap, count, probe, compute=lambda: featurevis.seconds_per_step(
+    return _cached("featurevis_estimate", loaded, None, tap, count, probe, compute=lambda: featurevis.estimate(
         loaded, featurevis.tap_of(loaded.spec.key, tap), count, settings))
