@@ -362,6 +362,20 @@ def peak_activation_bytes(key: str) -> int:
     return tracker.peak
 
 
+@memoize
+def record_bytes(key: str, taps: tuple) -> int:
+    """What recording `taps` (float32, one image) keeps: one meta-device pass of a model of its own."""
+    sizes: dict[str, int] = {}
+    model = zoo.fresh_meta_model(key)
+
+    def keep(tap, tensor: torch.Tensor) -> None:  # None: the pass goes on unchanged
+        sizes.setdefault(tap.name, tensor[0].numel() * tensor.element_size())
+
+    with hooked(model, taps, keep), torch.no_grad():
+        model(torch.zeros(1, *zoo.get(key).input_size, device="meta"))
+    return sum(sizes.values())
+
+
 def file_bytes(key: str) -> int:
     """Size of the float32 checkpoint: parameters and buffers (BatchNorm statistics)."""
     model = zoo.meta_model(key)
@@ -370,4 +384,4 @@ def file_bytes(key: str) -> int:
 
 
 CACHED = (summary, weight_layers, shares, module_tree, stacked_3x3, fc6_what_if, peak_activation_bytes,
-          checkpoint_params, dropouts)
+          checkpoint_params, dropouts, record_bytes)

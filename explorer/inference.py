@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Sequence, TypeVar
@@ -10,10 +11,10 @@ from typing import Callable, Sequence, TypeVar
 import torch
 from torch import nn
 
-from . import backend, images, weights, zoo
+from . import backend, costs, images, weights, zoo
 from .i18n import Text
 from .modelstate import preserved
-from .taps import Record, Tap, capture
+from .taps import OverBudget, Record, Tap, capture
 
 T = TypeVar("T")
 
@@ -112,6 +113,15 @@ def load_user(key: str, data: bytes, file: str, class_data: bytes | None = None,
     return LoadedModel(spec, model.to(device), status, device, classes=classes)
 
 
+# What one analysis may keep: every leaf layer of efficientnet_b7 is 3.3 GB; the largest tap set of a
+# registered network, ResNet-152's, 160 MB. A teacher raises it with EXPLORER_MAX_RECORD_MB.
+MAX_RECORD_BYTES = int(float(os.environ.get("EXPLORER_MAX_RECORD_MB", 512)) * 2 ** 20)
+
+
+class TooMuchToRecord(ValueError):
+    """An analysis that would keep more activations than MAX_RECORD_BYTES; the message is for people."""
+
+
 @dataclass(frozen=True)
 class Analysis:
     record: Record
@@ -120,10 +130,17 @@ class Analysis:
 
 def analyse(loaded: LoadedModel, image: images.LoadedImage, taps: Sequence[Tap] | None = None,
             grads: bool = False, target: int | None = None) -> Analysis:
-    """One pass of the image through the network, recording the given taps (default all)."""
+    """One pass of the image through the network, recording the given taps (default all);
+    TooMuchToRecord, before more than MAX_RECORD_BYTES is held, if they would not fit."""
     chosen = zoo.taps(loaded.spec.key) if taps is None else taps
     x = images.preprocess(image.image, loaded.spec.preprocess)
-    record, run = loaded.run(lambda model, device: capture(model, x.to(device), chosen, grads=grads, target=target))
+    try:
+        record, run = loaded.run(lambda model, device: capture(model, x.to(device), chosen, grads=grads, target=target,
+                                                               most_bytes=MAX_RECORD_BYTES))
+    except OverBudget:
+        needed = costs.record_bytes(loaded.spec.key, tuple(chosen)) * (2 if grads else 1)
+        raise TooMuchToRecord(str(Text("inference.too_much_to_record", name=loaded.spec.name, taps=len(chosen),
+                                       needed=needed / 2 ** 20, limit=MAX_RECORD_BYTES / 2 ** 20))) from None
     return Analysis(record, run)
 
 

@@ -396,10 +396,16 @@ def _cpu_copy(tensor: Tensor) -> Tensor:
     return tensor.detach().to("cpu", copy=True)
 
 
+class OverBudget(Exception):
+    """Raised by `capture` as soon as what it has kept passes `most_bytes`."""
+
+
 def capture(model: nn.Module, x: Tensor, taps: Sequence[Tap], grads: bool = False,
-            target: int | None = None) -> Record:
+            target: int | None = None, most_bytes: int | None = None) -> Record:
     """One forward pass of x ([1, 3, H, W]) recording every tap; with grads, one backward
     pass of the target logit (default: the predicted class) recording d(logit)/d(tap).
+    With most_bytes, OverBudget stops the pass once the copies kept pass it, so a request
+    for too much never holds more than that.
 
     The model is left as it was (`preserved`), and its parameters' .grad are never written:
     the backward pass asks autograd for the gradient of the input only; tap gradients arrive
@@ -411,6 +417,14 @@ def capture(model: nn.Module, x: Tensor, taps: Sequence[Tap], grads: bool = Fals
     # A weak reference proves it is the same live tensor (a freed one's address can be
     # reused), without keeping originals alive, which would cost fresh allocations.
     copies: dict[int, tuple[weakref.ref, int, Tensor]] = {}
+    kept = 0
+
+    def counted(copy: Tensor) -> Tensor:
+        nonlocal kept
+        kept += copy.numel() * copy.element_size()
+        if most_bytes is not None and kept > most_bytes:
+            raise OverBudget
+        return copy
 
     def keep(tap: Tap, tensor: Tensor) -> Tensor | None:
         if tap.name in outputs:
@@ -419,11 +433,11 @@ def capture(model: nn.Module, x: Tensor, taps: Sequence[Tap], grads: bool = Fals
         if seen and seen[0]() is tensor and seen[1] == tensor._version:
             outputs[tap.name] = seen[2]
         else:
-            outputs[tap.name] = _cpu_copy(tensor[0])
+            outputs[tap.name] = counted(_cpu_copy(tensor[0]))
             copies[id(tensor)] = (weakref.ref(tensor), tensor._version, outputs[tap.name])
         if not (grads and tensor.requires_grad):
             return None
-        tensor.register_hook(lambda g, name=tap.name: tap_grads.__setitem__(name, _cpu_copy(g[0])))
+        tensor.register_hook(lambda g, name=tap.name: tap_grads.__setitem__(name, counted(_cpu_copy(g[0]))))
         # Downstream gets a clone: an in-place ReLU on the tensor itself would make its
         # hook receive the gradient after the ReLU instead of at this tap.
         return tensor.clone() if tap.io == "output" else None

@@ -14,7 +14,7 @@ sidebar.linked("leaves", "every_leaf", [True])
 leaves = st.toggle(t("activations.every_leaf"), key="every_leaf", help=t("activations.every_leaf_help"))
 taps = zoo.leaf_taps(spec.key) if leaves else zoo.taps(spec.key)
 by_name = {tap.name: tap for tap in taps}
-with st.spinner(t("activations.running", name=spec.name)):
+with st.spinner(t("activations.running", name=spec.name)), sidebar.within_limits():
     record = cache.analysis(selection.loaded, selection.image, leaves).record
 
 tap_key = f"tap:{spec.key}{':leaves' if leaves else ''}"

@@ -6,9 +6,10 @@ import logging
 import os
 import re
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx
@@ -38,7 +39,19 @@ class Selection:
         return self.loaded.spec
 
     def analysis(self) -> inference.Analysis:
-        return cache.analysis(self.loaded, self.image)
+        with within_limits():
+            return cache.analysis(self.loaded, self.image)
+
+
+@contextmanager
+def within_limits() -> Iterator[None]:
+    """An analysis over the server's limit ends the page with its sentence (what it would keep,
+    the limit, how to ask for less), not a traceback; the widgets above it stay to change."""
+    try:
+        yield
+    except inference.TooMuchToRecord as error:
+        st.warning(str(error), icon=":material/memory:")
+        st.stop()
 
 
 def current() -> Selection:
