@@ -68,19 +68,20 @@ class Latency:
     run: backend.Run  # where they ran: the model's device, or the CPU after running out of memory
 
 
+def _timed(model: torch.nn.Module, x: torch.Tensor) -> float:
+    start = time.perf_counter()
+    model(x).cpu()
+    return time.perf_counter() - start
+
+
 def latency(loaded: inference.LoadedModel, batch: int, repeats: int = 3) -> Latency:
     """Median seconds of a forward pass of `batch` images on the model's device."""
     def work(model: torch.nn.Module, device: torch.device) -> float:
         x = torch.zeros(batch, *loaded.spec.input_size, device=device)
-        times = []
         with torch.no_grad():
             model.eval()
             model(x[:1])  # warm-up: first calls allocate and pick kernels
-            for _ in range(repeats):
-                start = time.perf_counter()
-                model(x).cpu()
-                times.append(time.perf_counter() - start)
-        return statistics.median(times)
+            return statistics.median(_timed(model, x) for _ in range(repeats))
 
     seconds, run = loaded.run(work)
     return Latency(seconds, run)
@@ -122,11 +123,24 @@ def latency_images(repeats: int = 3) -> int:
     return sum(1 + repeats * batch for batch in LATENCY_BATCHES)  # a one-image warm-up, then the repeats
 
 
-def estimated_latency_seconds(keys: list[str], measured_key: str, measured_seconds: float) -> float:
-    """Before measuring: every network's images at the pace this machine showed on one measured
-    single-image pass, scaled by MACs (a rough guide: depthwise convolutions run slower per MAC)."""
-    per_mac = measured_seconds / costs.summary(measured_key).macs
-    return sum(latency_images() * costs.summary(key).macs * per_mac for key in keys)
+def probe(loaded: inference.LoadedModel) -> tuple[float, ...]:
+    """A warm pass at each of LATENCY_BATCHES, the yardstick of the estimate: the faster of two,
+    as a batch size's first pass (kernels picked for its shapes) takes up to 2.7× longer here.
+    Each batch is timed, not scaled from one image: here a batch of 16 runs at 0.3× a single
+    image's pace per image (ShuffleNet) to 1.4× (ResNet-50), so no one ratio would do."""
+    def work(model: torch.nn.Module, device: torch.device) -> tuple[float, ...]:
+        x = torch.zeros(max(LATENCY_BATCHES), *loaded.spec.input_size, device=device)
+        with torch.no_grad():
+            model.eval()
+            return tuple(min(_timed(model, x[:batch]) for _ in range(2)) for batch in LATENCY_BATCHES)
+
+    return loaded.run(work)[0]
+
+
+def estimated_latency_seconds(probes: Sequence[tuple[float, ...]], repeats: int = 3) -> float:
+    """Before measuring: what `latencies` will take for networks with these probes — per batch
+    size a one-image warm-up (at the single image's pace) and `repeats` timed passes."""
+    return sum(seconds[0] + repeats * batch_seconds for seconds in probes for batch_seconds in seconds)
 
 
 def stage_taps(key: str) -> dict[str, str]:

@@ -62,8 +62,8 @@ widgets.table(table, key="compare_table",
 st.download_button(t("compare.download"), table.to_csv(index=False), "comparison.csv", "text/csv",
                    key="compare_csv")
 st.caption(t("compare.table_caption"))
-estimate = compare.estimated_latency_seconds(keys, selection.spec.key, selection.analysis().run.seconds)
-st.caption(t("compare.measure_estimate", seconds=estimate, name=selection.spec.name))
+unmeasured = [key for key in keys if key not in latencies]
+estimate_slot = st.empty()  # filled at the end of the run: its probes wait until the rest is drawn
 if st.button(t("compare.measure", device=device_name), key="measure"):
     with widgets.running("measure_cancel") as report:  # a cancel keeps the networks measured so far
         report(0.0, t("compare.measuring", name=zoo.get(keys[0]).name))
@@ -121,3 +121,8 @@ claims = compare.closing_claims(keys)
 if claims:
     st.subheader(t("compare.closing"))
     widgets.claim_cards(claims)
+
+if unmeasured:
+    estimate_slot.caption(t("compare.estimating"))
+    estimate = compare.estimated_latency_seconds([cache.latency_probe(cache.loaded_model(key)) for key in unmeasured])
+    estimate_slot.caption(t("compare.measure_estimate", seconds=estimate, count=len(unmeasured)))

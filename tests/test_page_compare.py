@@ -28,6 +28,7 @@ def test_latency_is_measured_on_the_named_device():
     app = apptest.start("alexnet", PAGE)
     app.multiselect(key="compare_networks").set_value(["squeezenet1_1", "shufflenet_v2_x0_5"]).run()
     assert not any(column.startswith("ms, batch") for column in app.dataframe[0].value.columns)  # until measured
+    assert "Measuring the 2 network(s) not yet measured takes about" in apptest.texts(app)
     app.button(key="measure").click().run()
     assert not apptest.errors(app)
     measured = [column for column in app.dataframe[0].value.columns if column.startswith("ms, batch")]
@@ -37,6 +38,7 @@ def test_latency_is_measured_on_the_named_device():
     assert set(latencies) == {"squeezenet1_1", "shufflenet_v2_x0_5"}
     assert all(0 < b1.seconds < b16.seconds for b1, b16 in latencies.values())
     assert len(app.get("plotly_chart")) >= 3  # bubbles, per parameter, latency
+    assert "not yet measured takes about" not in apptest.texts(app)  # the estimate goes with the result
 
 
 def test_a_ninth_network_is_taken_back_with_a_note():

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
-from explorer import activations, attribution as explorer_attribution, featurevis, figures, gradflow, images
+from explorer import activations, attribution as explorer_attribution, compare, featurevis, figures, gradflow, images
 from explorer import i18n, inception, inference, invariance, lecture, weights, zoo
 from explorer.cache import ByteBudgetCache
 from explorer.images import LoadedImage
@@ -238,6 +238,11 @@ def natural_means(loaded: inference.LoadedModel, tap: str):
     """Each channel's mean activation over the sample photos, once per (model, weights, tap)."""
     return _cached("natural_means", loaded, None, tap,
                    compute=lambda: featurevis.natural_means(loaded, featurevis.tap_of(loaded.spec.key, tap)))
+
+
+def latency_probe(loaded: inference.LoadedModel) -> tuple[float, ...]:
+    """The Compare estimate's timed passes, once per (model, weights) for the server's life."""
+    return _cached("latency_probe", loaded, None, compute=lambda: compare.probe(loaded))
 
 
 def featurevis_estimate(loaded: inference.LoadedModel, tap: str, count: int,
