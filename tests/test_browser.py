@@ -1,5 +1,7 @@
 """Main journeys in real headless Chromium against `streamlit run`."""
+import os
 import re
+import time
 
 import pytest
 
@@ -286,6 +288,40 @@ def test_feature_visualisation_journey(page, artifacts):
     assert not browser.exceptions(page) and "ch=3%2C17%2C20%2C30" in page.url
     assert browser.layout_problems(page) == []
     browser.screenshot_whole_page(page, artifacts / "features-efficientnet-lite0-stage4.png")
+
+
+def _server_cpu_seconds() -> float:
+    with open(f"/proc/{browser.last_server_pid()}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def test_a_long_run_stops_within_two_seconds_of_its_tab_closing(context, server):
+    """A student starts a 256-step run of four VGG16 pictures (about 0.9 s a step here) and closes
+    the tab: the server stops working on it at the next step (it used to go on for ~24 s, the
+    page reporting every fourth step; now every step, and a step is at most 2 s)."""
+    from playwright.sync_api import expect
+
+    page = context.new_page()
+    page.goto(f"{server}/features?net=vgg16&img=Cat&tap=relu5_3&ch=0,1,2,3&steps=256&size=160")
+    page.get_by_role("heading", name="What channels look for · VGG16").wait_for(timeout=120_000)
+    browser.wait_idle(page)
+    page.get_by_role("button", name="Optimise").click()
+    expect(page.get_by_text(re.compile(r"step ([3-9]|\d\d+) of 256"))).to_be_visible(timeout=120_000)
+    busy = _server_cpu_seconds()
+    time.sleep(0.5)
+    assert _server_cpu_seconds() - busy > 0.3  # the run is using the server
+    page.close()
+    closed = time.monotonic()
+    previous, idle_since = _server_cpu_seconds(), None
+    while time.monotonic() - closed < 15:
+        time.sleep(0.25)
+        now = _server_cpu_seconds()
+        if now - previous < 0.25 * 0.2:  # under a fifth of a core for a quarter second
+            idle_since = time.monotonic() - closed - 0.25
+            break
+        previous = now
+    assert idle_since is not None and idle_since <= 2.0, idle_since
 
 
 def test_a_click_on_the_network_graph_opens_that_layer(page, artifacts):
