@@ -13,8 +13,8 @@ objective is read at its input, so a channel that starts at zero still has a gra
 model through `LoadedModel.run`, one step at a time: its lock (so other sessions' work on the same
 network goes between two steps), its state restored, hooks removed, the CPU if the accelerator
 runs out of memory. The parameters are frozen for each step and never get a .grad. A run whose
-measured step or whole length is over the server's limits (EXPLORER_MAX_STEP_SECONDS,
-EXPLORER_MAX_RUN_SECONDS) is refused before it starts: a closed tab stops a run between steps.
+step or whole is more work than the server's limits (EXPLORER_MAX_STEP_GMACS,
+EXPLORER_MAX_RUN_TMACS) is refused before it starts: a closed tab stops a run between steps.
 Seeded: the same request gives the same picture.
 
 Example:
@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from . import backend, images, inference, zoo
+from . import backend, costs, images, inference, zoo
 from .cache import memoize
 from .i18n import Text
 from .taps import Tap, hooked
@@ -293,8 +293,29 @@ def _move(picture: nn.Module, optimiser: torch.optim.Optimizer, device: torch.de
 
 
 PROBE_STEPS = 3
-MAX_STEP_SECONDS = float(os.environ.get("EXPLORER_MAX_STEP_SECONDS", 2))  # a closed tab stops within one step
-MAX_RUN_SECONDS = float(os.environ.get("EXPLORER_MAX_RUN_SECONDS", 600))
+# What one run may ask, in multiply-adds (forward and backward: 3x the network's forward MACs, scaled
+# by pictures and size), not in measured seconds: the same answer for every visitor, however busy
+# the server is. Here 200 G is about 2 s a step (so a closed tab stops a run at once) and 60 T about
+# ten minutes; VGG16, four 160-pixel pictures: 95 G a step, 0.9 s.
+MAX_STEP_GMACS = float(os.environ.get("EXPLORER_MAX_STEP_GMACS", 200))
+MAX_RUN_TMACS = float(os.environ.get("EXPLORER_MAX_RUN_TMACS", 60))
+
+
+def step_macs(key: str, count: int, size: int) -> float:
+    """Multiply-adds of one step for `count` pictures of `size` pixels: a forward and a backward
+    pass (about twice the forward) of the whole network, an upper bound for a tap part-way."""
+    side = zoo.get(key).input_size[-1]
+    return 3 * count * (size / side) ** 2 * costs.summary(key).macs
+
+
+def refusal(key: str, count: int, settings: Settings) -> Text | None:
+    """Why a run is refused (too much a step, too much in all), None if it is not."""
+    per_step = step_macs(key, count, settings.size)
+    if per_step > MAX_STEP_GMACS * 1e9:
+        return Text("features.step_too_long", gmacs=per_step / 1e9, most=MAX_STEP_GMACS)
+    if per_step * settings.steps > MAX_RUN_TMACS * 1e12:
+        return Text("features.run_too_long", tmacs=per_step * settings.steps / 1e12, most=MAX_RUN_TMACS)
+    return None
 
 
 @dataclass(frozen=True)
@@ -307,35 +328,11 @@ class Estimate:
     def seconds(self, steps: int) -> float:
         return self.fixed + steps * self.per_step
 
-    def refusal(self, steps: int) -> Text | None:
-        """Why a run of `steps` is refused (too long a step, too long a run), None if it is not."""
-        if self.per_step > MAX_STEP_SECONDS:
-            return Text("features.step_too_long", seconds=self.per_step, most=MAX_STEP_SECONDS)
-        if self.seconds(steps) > MAX_RUN_SECONDS:
-            return Text("features.run_too_long", seconds=self.seconds(steps), most=MAX_RUN_SECONDS)
-        return None
-
-
-class _ProbeOver(Exception):
-    """Raised by the probe's progress callback: its first step alone is far over the limit."""
-
 
 def estimate(loaded: inference.LoadedModel, tap: Tap | None, count: int, settings: Settings) -> Estimate:
-    """Measured by a run of PROBE_STEPS steps with `count` channels at the settings' size. A
-    probe whose first step (with the first measurement) is far over MAX_STEP_SECONDS stops
-    there, so a refusal does not first cost several long steps; it then counts that as one step
-    (long by one forward pass, about a third)."""
+    """Measured by a run of PROBE_STEPS steps with `count` channels at the settings' size."""
     probe = Settings(settings.objective, PROBE_STEPS, settings.size, settings.seed, settings.regularise)
-    began = time.perf_counter()
-
-    def watch(step: int, _steps: int) -> None:
-        if step == 1 and time.perf_counter() - began > 1.5 * MAX_STEP_SECONDS:
-            raise _ProbeOver
-
-    try:
-        measured = visualise(loaded, tap, list(range(count)), probe, on_step=watch)[0]
-    except _ProbeOver:
-        return Estimate(0.0, time.perf_counter() - began)
+    measured = visualise(loaded, tap, list(range(count)), probe)[0]
     return Estimate(measured.seconds - sum(measured.step_seconds), statistics.median(measured.step_seconds))
 
 

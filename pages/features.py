@@ -63,10 +63,10 @@ settings = featurevis.Settings(objective, steps, size, regularise=regularise)
 done = all(cache.is_cached("featurevis", selection.loaded, selection.image if objective == "layer" else None,
                            tap, channel, settings) for channel in channels)
 if not done:
-    estimate = cache.featurevis_estimate(selection.loaded, tap, len(channels), settings)
-    if (refusal := estimate.refusal(steps)) is not None:
+    if (refusal := featurevis.refusal(spec.key, len(channels), settings)) is not None:
         st.warning(str(refusal), icon=":material/timer_off:")
         st.stop()
+    estimate = cache.featurevis_estimate(selection.loaded, tap, len(channels), settings)
     ask = st.empty()  # the estimate and the button go once the run starts
     with ask.container():
         st.caption(t("features.cost", count=len(channels), steps=steps, seconds=estimate.seconds(steps)))

@@ -20,12 +20,17 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
                   "--disable-dev-shm-usage"]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-_SERVERS: list[int] = []
+_SERVERS: list[tuple[str, int]] = []
 
 
 def last_server_pid() -> int:
     """The process id of the most recent `streamlit_server` (for memory checks)."""
-    return _SERVERS[-1]
+    return _SERVERS[-1][1]
+
+
+def server_pid(url: str) -> int:
+    """The process id of the `streamlit_server` at url."""
+    return next(pid for served, pid in _SERVERS if served == url)
 
 
 def find_chromium() -> str | None:
@@ -60,7 +65,7 @@ def streamlit_server(env: dict[str, str] | None = None, script: Path = ROOT / "a
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
-    _SERVERS.append(process.pid)
+    _SERVERS.append((url, process.pid))
     try:
         deadline = time.monotonic() + 120
         while True:

@@ -72,9 +72,9 @@ def test_the_activations_view_of_a_channel_links_here():
 
 def test_a_run_over_the_servers_limit_is_refused_before_it_starts(monkeypatch):
     from explorer import featurevis
-    monkeypatch.setattr(featurevis, "MAX_RUN_SECONDS", 0.5)
+    monkeypatch.setattr(featurevis, "MAX_RUN_TMACS", 0.01)
     app = apptest.start("alexnet", PAGE)
     app.select_slider(key="fv_steps").set_value(512).run()
     assert not apptest.errors(app)
-    assert "A teacher raises the limit with EXPLORER_MAX_RUN_SECONDS" in apptest.texts(app)
+    assert "A teacher raises the limit with EXPLORER_MAX_RUN_TMACS" in apptest.texts(app)
     assert not [b for b in app.button if b.key == "fv_run"]
