@@ -38,7 +38,7 @@ weights: $(VENV)/.installed
 	$(PY) -m explorer weights fetch
 
 bench: $(VENV)/.installed-dev debian
-	$(PY) -m explorer bench --json
+	$(PY) -m bench --json
 
 clean:
 	rm -rf $(VENV) tests/artifacts

@@ -1,1 +1,1 @@
-"""Benchmarks that print ratios and budgets as JSON: `make bench`, `python -m explorer bench --json`."""
+"""Benchmarks that print ratios and budgets as JSON: `make bench`, `python -m bench --json`."""

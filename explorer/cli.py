@@ -96,15 +96,6 @@ def visualize_command(args: argparse.Namespace) -> object:
             "activation_end": result.activation_end, "natural_mean": float(natural)}
 
 
-def bench_command(args: argparse.Namespace) -> object:
-    """The benchmarks in bench/ (run from the repository root, where that folder lies)."""
-    try:
-        from bench.run import collect
-    except ImportError as error:
-        raise OSError("the bench/ folder is not importable: run from the repository root") from error
-    return collect()
-
-
 def _stderr_progress(key: str) -> Callable[[int, int | None], None]:
     def report(done: int, total: int | None) -> None:
         share = f"{done / total:6.1%}" if total else f"{done / 2**20:.0f} MB"
@@ -137,8 +128,7 @@ def parser() -> argparse.ArgumentParser:
                                      ("summary", summary_command, "per-layer counts of one network"),
                                      ("predict", predict_command, "top-5 classes for an image"),
                                      ("weights", weights_command, "where weights come from; fetch them"),
-                                     ("visualize", visualize_command, "what one channel looks for, as a PNG"),
-                                     ("bench", bench_command, "benchmarks with targets")):
+                                     ("visualize", visualize_command, "what one channel looks for, as a PNG")):
         command = commands.add_parser(name, help=help_text)
         command.set_defaults(handler=handler)
         command.add_argument("--json", action="store_true", help="print one JSON document")
