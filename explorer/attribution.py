@@ -3,7 +3,8 @@
 Each call prepares the model (eval mode, gradients on, in-place ReLUs off: captum's guided
 backpropagation and hooks need them out of place), counts the model evaluations captum makes
 (progress, and a place where a cancelled run stops), and restores every bit of that state
-(`modelstate.preserved`). `explain` does it on a shared network through `LoadedModel.run`.
+(`modelstate.preserved`). `explain` does it on a shared network through `LoadedModel.run`; the
+long methods let other sessions' work on the network through between their passes.
 """
 from __future__ import annotations
 
@@ -82,25 +83,70 @@ def expected_evaluations(settings: Settings, size: int) -> int:
     return math.ceil(expected_images(settings, size) / BATCHES.get(settings.method, 1))
 
 
-def estimated_seconds(settings: Settings, size: int, forward_seconds: float) -> float:
-    """Before running: the images to push through, at this machine's measured single-image forward
-    time, three times that where gradients flow back (a backward pass costs about two forwards)."""
-    backward = 1 if settings.method == "occlusion" else 3
-    return expected_images(settings, size) * forward_seconds * backward
+def probe(loaded: inference.LoadedModel, method: str) -> float:
+    """Seconds per image of one of captum's passes for `method` on this machine: a batch of its
+    size (BATCHES) forward and, where gradients flow, back to the input, the faster of two (a
+    batch shape's first pass picks its kernels). Timed, not scaled from the page's single-image
+    pass, which was cold and recorded every layer: Integrated Gradients on ResNet-50 was
+    promised 275 s and took 28.5 s."""
+    batch = BATCHES[method]
+
+    def work(model: nn.Module, device: torch.device) -> float:
+        x = torch.zeros(batch, *loaded.spec.input_size, device=device)
+
+        def one_pass() -> float:
+            start = time.perf_counter()
+            if method == "occlusion":
+                with torch.no_grad():
+                    model(x)
+            else:
+                inputs = x.clone().requires_grad_(True)
+                torch.autograd.grad(model(inputs)[:, 0].sum(), inputs)
+            return time.perf_counter() - start
+
+        with prepared(model, lambda: None):
+            return min(one_pass() for _ in range(2)) / batch
+
+    return loaded.run(work)[0]
+
+
+def estimated_seconds(settings: Settings, size: int, seconds_per_image: float) -> float:
+    """Before running: the images captum will push through, at `probe`'s pace for the method."""
+    return expected_images(settings, size) * seconds_per_image
+
+
+# Methods whose captum code adds no hooks of its own to the model and holds no graph through it
+# between two passes: the model can be handed to other sessions there (`inference.Turn`).
+SLICED = ("integrated_gradients", "smoothgrad", "occlusion")
 
 
 @contextmanager
-def prepared(model: nn.Module, on_evaluation: Callable[[], None]) -> Iterator[None]:
-    """Eval mode, gradients enabled, in-place ops off, an evaluation counter; all undone on exit."""
-    with preserved(model):
-        model.register_forward_pre_hook(lambda *_: on_evaluation())
+def prepared(model: nn.Module, on_evaluation: Callable[[], None],
+             turn: inference.Turn | None = None) -> Iterator[None]:
+    """Eval mode, gradients enabled, in-place ops off, an evaluation counter; all undone on exit.
+    With a `turn`, before each pass but the first, sessions waiting for the model get it back as
+    it was and then it is prepared again."""
+    passes = [0]
+
+    def before_pass(*_: object) -> None:
+        on_evaluation()
+        passes[0] += 1
+        if turn is not None and passes[0] > 1 and turn.others_waiting():
+            snapshot.restore()
+            turn.give_way()
+            prepare()
+
+    def prepare() -> None:
+        model.register_forward_pre_hook(before_pass)
         model.eval()
         for module in model.modules():
             if isinstance(getattr(module, "inplace", None), bool):
                 module.inplace = False
         model.requires_grad_(True)
-        with torch.enable_grad():
-            yield
+
+    with preserved(model) as snapshot, torch.enable_grad():
+        prepare()
+        yield
 
 
 def baseline_for(x: Tensor, kind: str, pre: Preprocess, seed: int = 0) -> Tensor:
@@ -127,11 +173,12 @@ def _heat(raw: Tensor, size: tuple[int, int]) -> np.ndarray:
 
 def attribute(model: nn.Module, x: Tensor, settings: Settings, target: int | None = None,
               on_progress: Progress | None = None, layer: nn.Module | None = None,
-              preprocess: Preprocess | None = None) -> Attribution:
+              preprocess: Preprocess | None = None, turn: inference.Turn | None = None) -> Attribution:
     """Run one captum method on x ([1, 3, H, W]) for the target class (default: the prediction).
     Grad-CAM needs `layer`; Integrated Gradients' baselines need the network's `preprocess`.
     Hooks and flags are set on the model itself and restored afterwards; for a shared network
-    call `explain`, which runs this through the network's lock and out-of-memory fallback."""
+    call `explain`, which runs this through the network's lock and out-of-memory fallback, and
+    lets other sessions use the network between the passes of the `SLICED` methods."""
     size = x.shape[-2:]
     expected = expected_evaluations(settings, size[0]) + 1  # + the prediction pass
     count = [0]
@@ -142,7 +189,7 @@ def attribute(model: nn.Module, x: Tensor, settings: Settings, target: int | Non
             on_progress(min(count[0], expected), expected)  # a rerun (cancel) raises from here
 
     start = time.perf_counter()
-    with prepared(model, evaluation):
+    with prepared(model, evaluation, turn if settings.method in SLICED else None):
         if target is None:
             with torch.no_grad():
                 target = int(model(x)[0].argmax())
@@ -159,7 +206,8 @@ def explain(loaded: inference.LoadedModel, image: images.LoadedImage, settings: 
     def work(model: nn.Module, device: torch.device) -> Attribution:
         layer = layer_of(model, loaded.spec.key, settings.tap) if settings.method in ("gradcam", "guided_gradcam") \
             else None
-        return attribute(model, x.to(device), settings, target, on_progress, layer, loaded.spec.preprocess)
+        return attribute(model, x.to(device), settings, target, on_progress, layer, loaded.spec.preprocess,
+                         inference.Turn(loaded, device))
 
     result, run = loaded.run(work)
     return replace(result, run=run)

@@ -88,10 +88,31 @@ class LoadedModel:
             return backend.run_with_fallback(on, self.device)
 
 
-def load(key: str, device: torch.device | None = None) -> LoadedModel:
+@dataclass(frozen=True)
+class Turn:
+    """Handed to a long piece of work inside `LoadedModel.run` on `device`: between two of its
+    passes, with the model put back as `run` found it, `give_way` lets the sessions queued for the
+    model (first come, first served) use it, then takes it back. Sessions waiting only for the
+    accelerator are not seen (a plain lock), which matters little: there the passes are short."""
+    loaded: LoadedModel
+    device: torch.device
+
+    def others_waiting(self) -> bool:
+        return self.loaded.lock.queued > 1
+
+    def give_way(self) -> None:
+        accelerator = backend.device_lock(self.device)  # taken inside the model lock: let go first, take last
+        accelerator.__exit__(None, None, None)
+        self.loaded.lock.__exit__()
+        self.loaded.lock.__enter__()
+        accelerator.__enter__()
+
+
+def load(key: str, device: torch.device | None = None, on_progress: weights.Progress | None = None) -> LoadedModel:
+    """The shared network for `key` (see `weights.load`), on `device` (default the best here)."""
     spec = zoo.get(key)
     device = device or backend.choose_device()
-    model, status = weights.load(spec)
+    model, status = weights.load(spec, on_progress)
     return LoadedModel(spec, model.to(device), status, device)
 
 

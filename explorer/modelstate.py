@@ -17,42 +17,53 @@ _HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_back
                "_forward_hooks_with_kwargs", "_forward_hooks_always_called", "_forward_pre_hooks_with_kwargs")
 
 
-@contextmanager
-def preserved(model: nn.Module, buffers: bool = True) -> Iterator[nn.Module]:
-    """Restore modes, in-place flags, requires_grad, parameter gradients, buffers (BatchNorm
-    running statistics) and hooks of every submodule when the block ends. Work that never
-    runs the model in train mode may skip the buffers (`buffers=False`), which are the costly part."""
-    modules = list(model.modules())
-    modes = [m.training for m in modules]
-    inplace = {m: m.inplace for m in modules if isinstance(getattr(m, "inplace", None), bool)}
-    hooks = {(index, name): dict(table) for index, m in enumerate(modules) for name in _HOOK_DICTS
-             if (table := m.__dict__.get(name))}  # only the few modules that have hooks
-    parameters = list(model.parameters())
-    flags = [p.requires_grad for p in parameters]
-    grads = [p.grad for p in parameters]
-    saved_buffers = [(b, b.detach().clone()) for b in model.buffers() if buffers and b.device.type != "meta"]
-    try:
-        yield model
-    finally:
-        for index, (module, mode) in enumerate(zip(modules, modes)):  # set only what changed: this is per request
+class Snapshot:
+    """Modes, in-place flags, requires_grad, parameter gradients, buffers (BatchNorm running
+    statistics) and hooks of every submodule, as they are now; `restore` puts them back, as often
+    as asked (a long run hands the model back to other sessions between its passes). Work that
+    never runs the model in train mode may skip the buffers (`buffers=False`), the costly part."""
+
+    def __init__(self, model: nn.Module, buffers: bool = True) -> None:
+        self._modules = list(model.modules())
+        self._modes = [m.training for m in self._modules]
+        self._inplace = {m: m.inplace for m in self._modules if isinstance(getattr(m, "inplace", None), bool)}
+        self._hooks = {(index, name): dict(table) for index, m in enumerate(self._modules) for name in _HOOK_DICTS
+                       if (table := m.__dict__.get(name))}  # only the few modules that have hooks
+        self._parameters = list(model.parameters())
+        self._flags = [p.requires_grad for p in self._parameters]
+        self._grads = [p.grad for p in self._parameters]
+        self._buffers = [(b, b.detach().clone()) for b in model.buffers() if buffers and b.device.type != "meta"]
+
+    def restore(self) -> None:
+        for index, (module, mode) in enumerate(zip(self._modules, self._modes)):  # set only what changed
             if module.training != mode:
                 module.training = mode
             for name in _HOOK_DICTS:
                 table = module.__dict__.get(name)
-                saved = hooks.get((index, name), {})
+                saved = self._hooks.get((index, name), {})
                 if table is not None and table.keys() != saved.keys():
                     table.clear()
                     table.update(saved)
-        for module, value in inplace.items():
+        for module, value in self._inplace.items():
             module.inplace = value
-        for parameter, flag, grad in zip(parameters, flags, grads):
+        for parameter, flag, grad in zip(self._parameters, self._flags, self._grads):
             if parameter.requires_grad != flag:
                 parameter.requires_grad_(flag)
             if parameter.grad is not grad:
                 parameter.grad = grad
         with torch.no_grad():
-            for buffer, saved in saved_buffers:
+            for buffer, saved in self._buffers:
                 buffer.copy_(saved)
+
+
+@contextmanager
+def preserved(model: nn.Module, buffers: bool = True) -> Iterator[Snapshot]:
+    """The model's `Snapshot` restored when the block ends, on an exception or a cancelled run too."""
+    snapshot = Snapshot(model, buffers)
+    try:
+        yield snapshot
+    finally:
+        snapshot.restore()
 
 
 def hook_count(model: nn.Module) -> int:

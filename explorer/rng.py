@@ -37,24 +37,31 @@ RANDOM_FUNCTIONS: frozenset[Callable[..., Any]] = frozenset({*_INITIALISERS,
 
 
 class _PrivateGenerator(TorchFunctionMode):
-    """Passes `generator` to random functions that were called without one (on this thread only)."""
+    """Passes `generator` to random functions that were called without one (on this thread only),
+    and tells `on_draw` each tensor they filled."""
 
-    def __init__(self, generator: torch.Generator) -> None:
+    def __init__(self, generator: torch.Generator, on_draw: Callable[[torch.Tensor], None] | None) -> None:
         super().__init__()
-        self.generator = generator
+        self.generator, self.on_draw = generator, on_draw
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = dict(kwargs or {})
-        if func in RANDOM_FUNCTIONS and kwargs.get("generator") is None:
+        if func not in RANDOM_FUNCTIONS:
+            return func(*args, **kwargs)
+        if kwargs.get("generator") is None:
             kwargs["generator"] = self.generator
-        return func(*args, **kwargs)
+        drawn = func(*args, **kwargs)
+        if self.on_draw is not None and isinstance(drawn, torch.Tensor):
+            self.on_draw(drawn)
+        return drawn
 
 
 @contextmanager
-def seeded(seed: int) -> Iterator[torch.Generator]:
+def seeded(seed: int, on_draw: Callable[[torch.Tensor], None] | None = None) -> Iterator[torch.Generator]:
     """Within the block, this thread's draws come from a private CPU generator seeded with
     `seed`: the same numbers `torch.manual_seed(seed)` would give, whatever other threads draw
-    meanwhile, and the global generator is left untouched. Yields the generator.
+    meanwhile, and the global generator is left untouched. Yields the generator. `on_draw` is
+    given every tensor drawn (a builder's progress; an exception it raises stops the block).
 
     Example::
 
@@ -62,5 +69,5 @@ def seeded(seed: int) -> Iterator[torch.Generator]:
             model = torchvision.models.resnet18()  # the same weights on every run, in every thread
     """
     generator = torch.Generator().manual_seed(seed)
-    with _PrivateGenerator(generator):
+    with _PrivateGenerator(generator, on_draw):
         yield generator

@@ -31,7 +31,7 @@ from torch.nn.utils import skip_init
 
 from . import rng
 from .i18n import Text
-from .zoo import REGISTRY, ModelSpec, WeightsSource, get
+from .zoo import REGISTRY, ModelSpec, WeightsSource, get, meta_model
 
 ProgressCallback = Callable[[int, int | None], None]  # (bytes so far, total or None)
 
@@ -313,15 +313,30 @@ def load_into(spec: ModelSpec, model: nn.Module, path: Path, safetensors: bool |
     apply_state_dict(model, _adapted(spec, model, read_state_dict(path, safetensors), path), spec.name)
 
 
-def random_model(spec: ModelSpec) -> nn.Module:
-    """The builder's own initialisation under a per-network seed: the same on every run."""
-    with rng.seeded(seed_for(spec.key)):
+Progress = Callable[[float], None]  # the share of a network's parameters initialised so far
+
+
+def random_model(spec: ModelSpec, on_progress: Progress | None = None) -> nn.Module:
+    """The builder's own initialisation under a per-network seed: the same on every run.
+    `on_progress` hears the share of parameters drawn so far (an exception it raises, such as a
+    closed tab's stop, ends the build and frees what it had allocated)."""
+    if on_progress is None:
+        with rng.seeded(seed_for(spec.key)):
+            return spec.build()
+    total, drawn = max(1, sum(p.numel() for p in meta_model(spec.key).parameters())), [0]
+
+    def on_draw(tensor: torch.Tensor) -> None:
+        drawn[0] += tensor.numel()
+        on_progress(min(1.0, drawn[0] / total))
+
+    with rng.seeded(seed_for(spec.key), on_draw):
         return spec.build()
 
 
-def load(spec: ModelSpec) -> tuple[nn.Module, WeightsStatus]:
-    """The network in eval mode on the CPU, with the best weights found locally."""
-    model = random_model(spec)
+def load(spec: ModelSpec, on_progress: Progress | None = None) -> tuple[nn.Module, WeightsStatus]:
+    """The network in eval mode on the CPU, with the best weights found locally; `on_progress`
+    as for `random_model`."""
+    model = random_model(spec, on_progress)
     seeded_init = f"seeded random init (seed {seed_for(spec.key)})"
     path = find_checkpoint(spec)
     status = WeightsStatus(False, "", seeded_init)
@@ -330,7 +345,7 @@ def load(spec: ModelSpec) -> tuple[nn.Module, WeightsStatus]:
             load_into(spec, model, path)
             status = WeightsStatus(True, spec.weights.name, str(path))
         except WeightsError as error:
-            model = random_model(spec)
+            model = random_model(spec, on_progress)
             status = WeightsStatus(False, "", seeded_init, warning=Text("weights.fallback", path=path, error=error))
     if spec.finalize:
         spec.finalize(model)

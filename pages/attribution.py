@@ -67,11 +67,12 @@ def panel(column, name: str, default_method: str, network: str) -> None:
         done = cache.is_cached("attribution", loaded, selection.image, settings, target)
         if settings.method in SLOW and not done:
             evaluations = attribution.expected_evaluations(settings, loaded.spec.preprocess.crop)
-            forward = cache.analysis(loaded, selection.image).run.seconds  # this machine, this network
+            with st.spinner(t("attribution.timing")):
+                pace = cache.attribution_probe(loaded, settings.method)  # this machine, this network
             ask = st.empty()  # the estimate and the button go once the run starts
             with ask.container():
                 st.caption(t("attribution.cost", method=method_name, evaluations=evaluations,
-                             seconds=attribution.estimated_seconds(settings, loaded.spec.preprocess.crop, forward)))
+                             seconds=attribution.estimated_seconds(settings, loaded.spec.preprocess.crop, pace)))
                 if not st.button(t("attribution.run"), key=f"{name}_run"):
                     return
             ask.empty()

@@ -15,7 +15,8 @@ import pytest
 import torch
 from torchvision.models import resnet18
 
-from explorer import attribution, efficient, gradflow, images, rng, weights, zoo
+from explorer import attribution, efficient, gradflow, images, inference, rng, weights, zoo
+from explorer.cache import ByteBudgetCache
 from tests import apptest
 from tests.conftest import SAMPLES
 
@@ -174,3 +175,29 @@ def test_a_build_in_progress_does_not_hold_up_another_network():
         small.result(timeout=10)  # with one lock around every draw this waited for the large build
         finish.set()
         large.result(timeout=10)
+
+
+class Stopped(Exception):
+    """Stands in for Streamlit's StopException, raised from a closed tab's next progress update."""
+
+
+def test_a_build_reports_its_progress_and_a_stop_ends_it_keeping_nothing():
+    """The share of parameters drawn rises to all of them (VGG11's biases are constants, 0.01 %)
+    with the same weights as a silent build; a stop half-way leaves nothing cached, no mode on
+    the thread's stack, and the next build is whole."""
+    spec, shares = zoo.get("vgg11"), []
+    reported = weights.random_model(spec, shares.append)
+    assert shares == sorted(shares) and 0.999 < shares[-1] <= 1.0 and len(shares) > 10
+    silent = weights.random_model(spec)
+    assert all(torch.equal(a, b) for a, b in zip(reported.state_dict().values(), silent.state_dict().values()))
+
+    def stop_half_way(share: float) -> None:
+        if share > 0.5:
+            raise Stopped()
+
+    budget = ByteBudgetCache(2 ** 32)
+    with pytest.raises(Stopped):
+        budget.get_or_compute("vgg11", lambda: inference.load("vgg11", torch.device("cpu"), stop_half_way))
+    assert budget.bytes == 0 and torch._C._len_torch_function_stack() == 0
+    loaded = budget.get_or_compute("vgg11", lambda: inference.load("vgg11", torch.device("cpu")))
+    assert all(torch.equal(a, b) for a, b in zip(loaded.model.state_dict().values(), silent.state_dict().values()))

@@ -27,12 +27,14 @@ from explorer.weights import WeightsError
 T = TypeVar("T")
 
 
-def loaded_model(key: str) -> inference.LoadedModel:
+def loaded_model(key: str, on_progress: weights.Progress | None = None) -> inference.LoadedModel:
     """The shared network, built once per server and kept in the same byte budget as the results,
     counted by its tensors' bytes: eight huge networks cannot stay merely because there are eight
     slots (a Compare link of eight took 6.9 GB and kept it). Every run asks for its network, so a
-    network in use stays recent; an evicted one is rebuilt when next asked for."""
-    return results().get_or_compute(("model", key, None, None), lambda: inference.load(key))
+    network in use stays recent; an evicted one is rebuilt when next asked for. The session that
+    builds it hears `on_progress`; if that raises (its tab closed), the build stops, nothing is
+    kept, and a session still waiting for the network builds it."""
+    return results().get_or_compute(("model", key, None, None), lambda: inference.load(key, on_progress=on_progress))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -240,9 +242,35 @@ def natural_means(loaded: inference.LoadedModel, tap: str):
                    compute=lambda: featurevis.natural_means(loaded, featurevis.tap_of(loaded.spec.key, tap)))
 
 
+_latencies: OrderedDict[tuple[str, str], tuple[compare.Latency, ...]] = OrderedDict()  # (network, device) ->
+_latencies_lock = threading.Lock()
+MAX_LATENCIES = 1024
+
+
+def measured_latencies(keys: Sequence[str], device: str) -> dict[str, tuple[compare.Latency, ...]]:
+    """The latencies measured on this server for these networks, by anyone since it started
+    (a pass's time depends on the architecture and the machine, not on the weights)."""
+    with _latencies_lock:
+        return {key: _latencies[(key, device)] for key in keys if (key, device) in _latencies}
+
+
+def keep_latencies(key: str, device: str, measured: tuple[compare.Latency, ...]) -> None:
+    with _latencies_lock:
+        _latencies[(key, device)] = measured
+        _latencies.move_to_end((key, device))
+        while len(_latencies) > MAX_LATENCIES:
+            _latencies.popitem(last=False)
+
+
 def latency_probe(loaded: inference.LoadedModel) -> tuple[float, ...]:
     """The Compare estimate's timed passes, once per (model, weights) for the server's life."""
     return _cached("latency_probe", loaded, None, compute=lambda: compare.probe(loaded))
+
+
+def attribution_probe(loaded: inference.LoadedModel, method: str) -> float:
+    """The attribution estimate's timed passes, once per (model, weights, method) for the server's life."""
+    return _cached("attribution_probe", loaded, None, method,
+                   compute=lambda: explorer_attribution.probe(loaded, method))
 
 
 def featurevis_estimate(loaded: inference.LoadedModel, tap: str, count: int,

@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -392,6 +393,30 @@ def moved_notice() -> None:
         st.info(t("sidebar.moved"), icon=":material/swap_horiz:")
 
 
+@contextmanager
+def _build_progress(name: str) -> Iterator[weights.Progress]:
+    """A progress bar for the session that builds a network, drawn once the build has taken
+    0.2 s and updated at most every 0.2 s, gone when it ends. Each update is also where a closed
+    tab's run stops, so a build ends within a fraction of a second of the student leaving."""
+    bar, last = [], [time.monotonic()]
+
+    def report(share: float) -> None:
+        if time.monotonic() - last[0] < 0.2:
+            return
+        last[0] = time.monotonic()
+        text = t("sidebar.building", name=name, percent=100 * share)
+        if bar:
+            bar[0].progress(share, text=text)
+        else:
+            bar.append(st.progress(share, text=text))
+
+    try:
+        yield report
+    finally:
+        if bar:
+            bar[0].empty()
+
+
 def render(page: str) -> Selection | None:
     """Draw the sidebar and keep its selection for the pages; None if no model could load."""
     with st.sidebar:
@@ -403,8 +428,8 @@ def render(page: str) -> Selection | None:
             st.caption(str(note))
         _fetch_missing_weights(spec)
         try:
-            with st.spinner(t("sidebar.loading", name=spec.name)):
-                loaded = cache.loaded_model(spec.key)
+            with st.spinner(t("sidebar.loading", name=spec.name)), _build_progress(spec.name) as report:
+                loaded = cache.loaded_model(spec.key, report)
         except (RuntimeError, backend.BackendError) as error:
             st.error(t("sidebar.load_failed", name=spec.name, error=error))
             return None
