@@ -43,12 +43,15 @@ class Row:
         """Keyed like the table's columns, which pages head with texts "column.<key>"; a number not
         known (no top-5 published, latency not measured) is NaN, which a table shows empty."""
         known = lambda value: float("nan") if value is None else value
-        measured = {f"latency{batch}": latency.seconds * 1000 for batch, latency in zip(LATENCY_BATCHES, latencies)}
+        measured = dict(zip(LATENCY_BATCHES, latencies))
+        milliseconds = {f"latency{batch}": measured[batch].seconds * 1000 if batch in measured else float("nan")
+                        for batch in LATENCY_BATCHES}
+        largest = max(LATENCY_BATCHES)
         return {"network": self.name, "params": self.params, "macs": self.macs, "depth": self.depth,
                 "input": "×".join(map(str, self.input_size)), "file_mb": self.file_mb,
                 "peak_mb": self.peak_activation_mb, "top1": known(self.top1), "top5": known(self.top5),
-                "protocol": t(f"zoo.protocol.{self.protocol}"), "weights": self.weights,
-                **{f"latency{batch}": measured.get(f"latency{batch}", float("nan")) for batch in LATENCY_BATCHES}}
+                "protocol": t(f"zoo.protocol.{self.protocol}"), "weights": self.weights, **milliseconds,
+                "images_per_s": largest / measured[largest].seconds if largest in measured else float("nan")}
 
 
 def row(key: str, like_with_like: bool = True) -> Row:

@@ -169,16 +169,37 @@ def stacked_field(layers: list[nn.Module], size: int = 32) -> int:
 @dataclass(frozen=True)
 class WeightLayer:
     module: str
-    kind: str  # "conv" or "fc"
+    kind: str  # "conv" or "fc": what the layer does to the feature map (`pointwise_linears`)
     params: int
     macs: int
 
 
 @memoize
+def pointwise_linears(key: str) -> frozenset[str]:
+    """The linear layers applied at every position of a feature map (ConvNeXt's pointwise layers
+    on channels-last maps): 1×1 convolutions in all but name, found by the shape of their input
+    in a meta pass (a fully connected layer sees one vector per image)."""
+    model, found, handles = zoo.fresh_meta_model(key), set(), []
+    for path, module in model.named_modules():
+        if isinstance(module, nn.Linear):
+            handles.append(module.register_forward_pre_hook(
+                lambda _module, inputs, path=path: found.add(path) if math.prod(inputs[0].shape[1:-1]) > 1 else None))
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, *zoo.get(key).input_size, device="meta"))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return frozenset(found)
+
+
+@memoize
 def weight_layers(key: str) -> tuple[WeightLayer, ...]:
-    """Every convolution and linear layer, in the order the network defines them."""
-    macs = summary(key).module_macs
-    return tuple(WeightLayer(path, "conv" if isinstance(m, nn.Conv2d) else "fc", count_params(m), macs.get(path, 0))
+    """Every convolution and linear layer, in the order the network defines them, a linear layer
+    counted as a convolution where it acts on every position of a map (`pointwise_linears`)."""
+    macs, pointwise = summary(key).module_macs, pointwise_linears(key)
+    return tuple(WeightLayer(path, "conv" if isinstance(m, nn.Conv2d) or path in pointwise else "fc", count_params(m),
+                             macs.get(path, 0))
                  for path, m in zoo.meta_model(key).named_modules() if isinstance(m, (nn.Conv2d, nn.Linear)))
 
 
@@ -207,6 +228,7 @@ class ModuleNode:
     parent: str | None
     params: int
     macs: int
+    kind: str | None = None  # a weight layer's kind ("conv", "fc"), "other" for another leaf; None: it has children
 
 
 def top_level_shares(key: str, by: str, most: int = 8) -> list[tuple[str, float]]:
@@ -223,12 +245,15 @@ def top_level_shares(key: str, by: str, most: int = 8) -> list[tuple[str, float]
 @memoize
 def module_tree(key: str) -> tuple[ModuleNode, ...]:
     """The module hierarchy with parameters and MACs (children included) of each node."""
-    macs = summary(key).module_macs
+    macs, kinds = summary(key).module_macs, {layer.module: layer.kind for layer in weight_layers(key)}
     nodes = []
     for path, module in zoo.meta_model(key).named_modules():
         params, node_macs = count_params(module), macs.get(path, summary(key).macs if not path else 0)
         if params or node_macs:
-            nodes.append(ModuleNode(path, None if not path else path.rpartition(".")[0], params, node_macs))
+            leaf = not any(count_params(child) or macs.get(f"{path}.{name}" if path else name)
+                           for name, child in module.named_children())  # no node below it (BatchNormAct's act)
+            nodes.append(ModuleNode(path, None if not path else path.rpartition(".")[0], params, node_macs,
+                                    kinds.get(path, "other") if leaf else None))
     return tuple(nodes)
 
 

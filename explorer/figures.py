@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 import math
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -24,11 +24,12 @@ if TYPE_CHECKING:
     from .inception import Module
 
 
-def human_count(value: float, unit: str = "") -> str:
-    """138357544 -> '138.36 M'; keeps four significant figures where it matters."""
+def human_count(value: float, unit: str = "", tick: bool = False) -> str:
+    """138357544 -> '138.36 M'; keeps four significant figures where it matters. A `tick` (a round
+    axis value) drops the decimals it does not need: 2e9 -> '2 G'."""
     for threshold, suffix in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
         if abs(value) >= threshold:
-            return f"{value / threshold:.2f}{suffix}{unit}"
+            return f"{value / threshold:{'g' if tick else '.2f'}}{suffix}{unit}"
     return f"{value:g}{' ' + unit if unit else ''}"
 
 
@@ -45,6 +46,18 @@ def readable(value: float) -> str:
         return f"{value:.3g}"
     exponent = math.floor(math.log10(abs(value)))
     return f"{value / 10 ** exponent:.2f} × 10{str(exponent).translate(_SUPERSCRIPTS)}"
+
+
+def log_ticks(values: Sequence[float], label: Callable[[float], str]) -> dict:
+    """Ticks for a log axis at 1, 2 and 5 × 10ᵏ across `values` (powers of ten alone past four
+    decades), each labelled in full by `label`. Plotly labels a short log axis's minor ticks with
+    their first digit only ("2 3 4 5" above 1000), which a reader cannot place."""
+    low, high = min(values), max(values)
+    decades = range(math.floor(math.log10(low)), math.floor(math.log10(high)) + 2)
+    steps = (1,) if math.log10(high / low) > 4 else (1, 2, 5)
+    ticks = [step * 10 ** decade for decade in decades for step in steps]
+    inside = [tick for tick in ticks if low / 2 <= tick <= high * 2]
+    return dict(tickvals=inside, ticktext=[label(tick) for tick in inside])
 
 
 def top_k_bar(predictions: Sequence[Prediction], title: str | None = None) -> go.Figure:
@@ -200,10 +213,23 @@ def tap_stats_figure(stats: Sequence["TapStats"]) -> go.Figure:
 
 # ---------------------------------------------------------------- costs
 
+KIND_COLOURS = {"conv": "#4c78a8", "fc": "#e45756", "other": "#bab0ac"}  # the legend "figures.layer_colours"
+
+
+def layer_label(path: str, names: dict[str, str]) -> str:
+    """A layer named as the tables name it: its tap's name ("stage3.0"), or, inside a tap, the tap's
+    name and the rest of the path ("stage3.0 · conv_dw"); the module path where no tap holds it."""
+    holders = [module for module in names if path == module or path.startswith(module + ".")]
+    if not holders:
+        return path
+    holder = max(holders, key=len)
+    return names[holder] if holder == path else f"{names[holder]} · {path[len(holder) + 1:]}"
+
+
 def layer_costs_figure(layers: Sequence["WeightLayer"], names: dict[str, str]) -> go.Figure:
     """Parameters and MACs per weight layer, side by side: where weights vs compute live."""
-    labels = [names.get(layer.module, layer.module) for layer in layers]
-    colours = ["#4c78a8" if layer.kind == "conv" else "#e45756" for layer in layers]
+    labels = [layer_label(layer.module, names) for layer in layers]
+    colours = [KIND_COLOURS[layer.kind] for layer in layers]
     figure = make_subplots(rows=1, cols=2, subplot_titles=(t("figures.parameters"), "MACs"),
                            horizontal_spacing=0.08)
     figure.add_trace(go.Bar(x=labels, y=[l.params for l in layers], marker_color=colours, name="params",
@@ -215,16 +241,32 @@ def layer_costs_figure(layers: Sequence["WeightLayer"], names: dict[str, str]) -
     return figure
 
 
+def _largest(shares: dict[str, int]) -> str:
+    return max(shares, key=shares.get) if any(shares.values()) else "other"
+
+
 def module_treemap(nodes: Sequence["ModuleNode"], by: str, root_label: str,
                    names: dict[str, str] | None = None) -> go.Figure:
     """The module hierarchy sized by `by`; a tile is labelled with its tap name where it has one
-    (fc6 rather than classifier.1) and its share of the network."""
+    (fc6 rather than classifier.1) and its share of the network, and coloured as the layer charts
+    are: by the kind of layer (convolution, fully connected, other) that holds most of it."""
     names = names or {}
     values = [getattr(node, by) for node in nodes]
+    by_kind = {node.path: dict.fromkeys(KIND_COLOURS, 0) for node in nodes}  # what the leaves below hold
+    for node in nodes:
+        if node.kind is not None:
+            path = node.path
+            while True:  # the leaf, each module around it, and the whole network ("")
+                if path in by_kind:
+                    by_kind[path][node.kind] += getattr(node, by)
+                if not path:
+                    break
+                path = path.rpartition(".")[0]
     figure = go.Figure(go.Treemap(
         ids=[node.path or root_label for node in nodes],
         parents=["" if node.parent is None else (node.parent or root_label) for node in nodes],
         labels=[names.get(node.path) or node.path.rpartition(".")[2] or root_label for node in nodes],
+        marker_colors=[KIND_COLOURS[_largest(by_kind[node.path])] for node in nodes],
         values=values, branchvalues="total", maxdepth=3, textinfo="label+percent root",
         hovertemplate=t("figures.treemap_hover", by=t(f"figures.by.{by}"))))
     figure.update_layout(height=460, margin=dict(l=0, r=0, t=30, b=0),
@@ -233,7 +275,7 @@ def module_treemap(nodes: Sequence["ModuleNode"], by: str, root_label: str,
 
 
 def cumulative_share_figure(layers: Sequence["WeightLayer"], names: dict[str, str]) -> go.Figure:
-    labels = [names.get(layer.module, layer.module) for layer in layers]
+    labels = [layer_label(layer.module, names) for layer in layers]
     figure = go.Figure()
     for attribute, label in (("params", t("figures.parameters")), ("macs", "MACs")):
         values = np.cumsum([getattr(layer, attribute) for layer in layers], dtype=np.float64)
@@ -249,10 +291,10 @@ def shares_figure(shares: "Shares") -> go.Figure:
     macs = max(shares.conv_macs + shares.fc_macs, 1)
     figure = go.Figure()
     for label, values, colour in ((t("figures.convolution"), (shares.conv_params / params, shares.conv_macs / macs),
-                                   "#4c78a8"),
+                                   KIND_COLOURS["conv"]),
                                   (t("figures.fully_connected"), (shares.fc_params / params, shares.fc_macs / macs),
-                                   "#e45756"),
-                                  (t("figures.other"), (shares.other_params / params, 0.0), "#bab0ac")):
+                                   KIND_COLOURS["fc"]),
+                                  (t("figures.other"), (shares.other_params / params, 0.0), KIND_COLOURS["other"])):
         figure.add_trace(go.Bar(y=[t("figures.parameters"), "MACs"], x=values, name=label, orientation="h",
                                 marker_color=colour, text=[f"{v:.1%}" for v in values], textposition="inside"))
     figure.update_layout(barmode="stack", height=240, xaxis_tickformat=".0%", xaxis_range=[0, 1],
@@ -489,6 +531,8 @@ def accuracy_bubbles(rows: Sequence["Row"]) -> go.Figure:
     figure.update_layout(title=t("figures.bubbles_title"), height=440,
                          xaxis_title=t("figures.macs_log"), yaxis_title=t("figures.published_top1"), xaxis_type="log",
                          margin=dict(l=70, r=70, t=40, b=10))
+    if shown:
+        figure.update_xaxes(**log_ticks([r.macs for r in shown], lambda value: human_count(value, tick=True)))
     return figure
 
 
@@ -513,6 +557,9 @@ def latency_vs_macs(rows: Sequence["Row"], latencies: dict[str, float], device: 
     figure.update_layout(title=t("figures.latency_title", device=device), height=380, xaxis_type="log",
                          yaxis_type="log", xaxis_title=t("figures.macs_log"), yaxis_title=t("figures.ms_log"),
                          margin=dict(l=70, r=70, t=40, b=10))
+    if shown:
+        figure.update_xaxes(**log_ticks(xs, lambda value: human_count(value, tick=True)))
+        figure.update_yaxes(**log_ticks(ys, readable))
     return figure
 
 

@@ -47,10 +47,10 @@ if left_out:  # each network with the reason its number is not like with like: 1
         f"{name} ({t(f'zoo.protocol.{protocol}')})" for name, protocol in left_out)))
 device = selection.loaded.device
 device_name = backend.device_name(device)
-latencies = st.session_state.setdefault(f"compare_latency:{device}", {})
+latencies = cache.measured_latencies(keys, str(device))
 table = pd.DataFrame([r.as_dict(latencies.get(r.key, ())) for r in rows])
 if not any(key in latencies for key in keys):  # the latency columns come with the first measurement
-    table = table.drop(columns=[f"latency{batch}" for batch in compare.LATENCY_BATCHES])
+    table = table.drop(columns=[*(f"latency{batch}" for batch in compare.LATENCY_BATCHES), "images_per_s"])
 table = table.rename(columns=lambda c: t(f"column.{c}", device=device_name))
 widgets.table(table, key="compare_table",
               column_config={t(f"column.{c}"): st.column_config.NumberColumn(format="localized")
@@ -58,19 +58,20 @@ widgets.table(table, key="compare_table",
               | {t(f"column.{c}"): st.column_config.NumberColumn(format="%.1f") for c in ("file_mb", "peak_mb")}
               | {t(f"column.{c}"): st.column_config.NumberColumn(format="%.2f") for c in ("top1", "top5")}
               | {t(f"column.{c}", device=device_name): st.column_config.NumberColumn(format="%.1f")
-                 for c in ("latency1", "latency16")})
+                 for c in ("latency1", "latency16", "images_per_s")})
 st.download_button(t("compare.download"), table.to_csv(index=False), "comparison.csv", "text/csv",
                    key="compare_csv")
 st.caption(t("compare.table_caption"))
 unmeasured = [key for key in keys if key not in latencies]
 estimate_slot = st.empty()  # filled at the end of the run: its probes wait until the rest is drawn
 if st.button(t("compare.measure", device=device_name), key="measure"):
+    chosen = unmeasured or keys  # all measured already: measure them again
     with widgets.running("measure_cancel") as report:  # a cancel keeps the networks measured so far
-        report(0.0, t("compare.measuring", name=zoo.get(keys[0]).name))
-        for done, (key, measured) in enumerate(compare.latencies(keys, cache.loaded_model), start=1):
-            latencies[key] = measured
-            report(done / len(keys), t("compare.measuring", name=zoo.get(keys[min(done, len(keys) - 1)]).name)
-                   if done < len(keys) else t("compare.done"))
+        report(0.0, t("compare.measuring", name=zoo.get(chosen[0]).name))
+        for done, (key, measured) in enumerate(compare.latencies(chosen, cache.loaded_model), start=1):
+            cache.keep_latencies(key, str(device), measured)
+            report(done / len(chosen), t("compare.measuring", name=zoo.get(chosen[min(done, len(chosen) - 1)]).name)
+                   if done < len(chosen) else t("compare.done"))
     st.rerun()
 
 left, right = st.columns(2)
@@ -91,9 +92,12 @@ for index, key in enumerate(keys):
     progress.progress(index / len(keys), text=t("compare.running", name=zoo.get(key).name))
     analyses[key] = cache.analysis(cache.loaded_model(key), selection.image)
 progress.empty()
-top5 = {zoo.get(key).name: [f"{p.label} · {p.prob:.1%}" for p in inference.top_k(analyses[key].record.logits)]
-        for key in keys}
+untrained = [key for key in keys if not cache.loaded_model(key).status.pretrained]
+top5 = {t("compare.untrained", name=zoo.get(key).name) if key in untrained else zoo.get(key).name:
+        [f"{p.label} · {p.prob:.1%}" for p in inference.top_k(analyses[key].record.logits)] for key in keys}
 widgets.table(pd.DataFrame({t("compare.rank"): range(1, 6)} | top5), key="compare_top5")
+if untrained:
+    st.caption(t("compare.untrained_caption"))
 st.caption(t("compare.stages_caption"))
 for column, key in zip(st.columns(len(keys)), keys):
     column.markdown(f"**{zoo.get(key).name}**")

@@ -36,6 +36,9 @@ loaded = selection.loaded
 st.plotly_chart(cache.figure("layer_costs", loaded, None, build=lambda: figures.layer_costs_figure(layers, tap_names)),
                 key="layer_costs")
 st.plotly_chart(cache.figure("shares", loaded, None, build=lambda: figures.shares_figure(shares)), key="shares")
+pointwise = costs.pointwise_linears(spec.key)
+if pointwise:
+    st.caption(t("costs.pointwise", count=len(pointwise)))
 left, right = st.columns(2)
 with left:
     by = st.radio(t("costs.size_by"), ["params", "macs"], horizontal=True, key=sidebar.relabelled("treemap_by"),

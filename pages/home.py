@@ -34,10 +34,17 @@ columns[1].metric(t("home.parameters"), f"{summary.params:,}", help=t("home.para
 columns[2].metric("MACs", figures.human_count(summary.macs),
                   help=t("home.macs_help", macs=summary.macs, flops=figures.human_count(2 * summary.macs),
                          not_counted=t("costs.not_counted")))
-columns[3].metric(t("home.top1"), f"{spec.top1:.2f} %" if spec.top1 is not None else "—")
-columns[4].metric(t("home.top5"), f"{spec.top5:.2f} %" if spec.top5 is not None else "—")
-st.caption(t("home.accuracy_source", source=spec.metrics_source, protocol=t(f"zoo.protocol.{spec.protocol}"),
-             weights=sidebar.weights_label(selection.loaded.status)))
+yours = selection.loaded.status.yours  # ImageNet's published numbers are not about a person's own weights
+columns[3].metric(t("home.top1"), f"{spec.top1:.2f} %" if spec.top1 is not None and not yours else "—")
+columns[4].metric(t("home.top5"), f"{spec.top5:.2f} %" if spec.top5 is not None and not yours else "—")
+if yours:
+    st.caption(t("home.your_accuracy", file=selection.loaded.status.uploaded_file,
+                 classes=len(selection.loaded.class_names)))
+elif spec.top1 is None:  # nothing measured, so no protocol to name
+    st.caption(t("home.no_accuracy", source=spec.metrics_source, weights=sidebar.weights_label(selection.loaded.status)))
+else:
+    st.caption(t("home.accuracy_source", source=spec.metrics_source, protocol=t(f"zoo.protocol.{spec.protocol}"),
+                 weights=sidebar.weights_label(selection.loaded.status)))
 if spec.original_recipe:
     st.caption(t("home.original_recipe", top1=spec.original_recipe[0], top5=spec.original_recipe[1]))
 

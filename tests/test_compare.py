@@ -124,7 +124,7 @@ def test_the_zfnet_section_reads_its_shapes_from_the_builds():
     assert shapes["conv3"] == "512×13×13" and shapes["conv5"] == "512×13×13"
 
 
-def test_the_table_leaves_unknown_numbers_empty_and_gives_latency_in_milliseconds():
+def test_the_table_leaves_unknown_numbers_empty_and_gives_latency_in_milliseconds_and_images_per_second():
     import math
 
     from explorer import backend
@@ -134,6 +134,7 @@ def test_the_table_leaves_unknown_numbers_empty_and_gives_latency_in_millisecond
     run = backend.Run("cpu", 0.0)
     measured = compare.row("alexnet").as_dict((compare.Latency(0.0123, run), compare.Latency(0.25, run)))
     assert measured["latency1"] == pytest.approx(12.3) and measured["latency16"] == pytest.approx(250.0)
+    assert measured["images_per_s"] == pytest.approx(64.0) and math.isnan(unmeasured["images_per_s"])
     assert None not in measured.values()
 
 

@@ -177,3 +177,35 @@ def test_the_treemaps_top_level_shares_name_the_thin_conv_block():
                                     "classifier": count(model.classifier) / count(model)})
     assert round(shares["features"], 4) == 0.0404
     assert len(costs.top_level_shares("googlenet", "macs")) == 8
+
+
+def test_convnexts_pointwise_linear_layers_count_as_convolutions():
+    """torchvision's ConvNeXt-T writes its 1×1 convolutions as nn.Linear on channels-last maps: 18
+    blocks × 2 of them act on every position; only the classifier (768 → 1000) is fully connected."""
+    assert len(costs.pointwise_linears("convnext_tiny")) == 36
+    classifier = 768 * 1000 + 1000
+    assert costs.shares("convnext_tiny").fc_params == classifier
+    assert costs.pointwise_linears("vgg16") == frozenset()  # fc6–fc8 see one vector per image
+
+
+def test_the_treemap_is_coloured_as_its_legend_says():
+    """Blue where convolutions hold most of a tile, red for fully connected, grey for the rest (the
+    treemap used plotly's own palette: Lite0's conv_head red, its fc light blue, VGG16's fc6 dark blue)."""
+    from explorer import figures
+
+    for key, expected in (("vgg16", {"fc6": "fc", "features": "conv", "conv5_3": "conv"}),
+                          ("efficientnet_lite0", {"conv_head": "conv", "fc": "fc", "bn1": "other"})):
+        names = {tap.module: tap.name for tap in zoo.taps(key) if tap.io == "output"}
+        treemap = figures.module_treemap(costs.module_tree(key), "params", key, names).data[0]
+        colour = dict(zip(treemap.labels, treemap.marker.colors))
+        assert {label: colour[label] for label in expected} == {
+            label: figures.KIND_COLOURS[kind] for label, kind in expected.items()}
+
+
+def test_layer_charts_name_layers_as_the_table_does():
+    from explorer import figures
+
+    names = {tap.module: tap.name for tap in zoo.taps("efficientnet_lite0") if tap.io == "output"}
+    labels = [figures.layer_label(layer.module, names) for layer in costs.weight_layers("efficientnet_lite0")]
+    assert labels[:3] == ["conv_stem", "stage2.0 · conv_dw", "stage2.0 · conv_pw"] and labels[-1] == "fc"
+    assert "blocks.1.0.conv_dw" not in labels

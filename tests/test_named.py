@@ -232,6 +232,8 @@ def test_uploaded_weights_drive_the_pages_and_are_labelled_yours(fine_tuned):
     charts = " ".join(chart.proto.spec for chart in app.get("plotly_chart"))
     assert "yours (flowers.pth)" in text and "flower 7" in charts  # the top-5 bar chart names your classes
     assert "untrained (random) weights" not in text
+    assert [m.value for m in app.metric][3:5] == ["—", "—"]  # ImageNet's published top-1/top-5 are not yours
+    assert "Your weights (flowers.pth, 10 classes): the published ImageNet accuracy is not theirs" in text
     for page in ("pages/activations.py", "pages/attribution.py"):
         app.switch_page(page).run()
         assert not apptest.errors(app), page
