@@ -48,6 +48,20 @@ class TapStats:
     zeros: float  # fraction of exactly-zero values: sparsity after a ReLU
 
 
+def matching_tap(name: str, source: Sequence[Tap], target: Sequence[Tap]) -> str:
+    """The tap of `target` at the place of `source`'s tap `name`, by module path, so that switching
+    between the main taps and every leaf layer keeps the place: a block's main tap -> the last leaf
+    inside it (its input -> the first); a leaf -> the innermost tap around it (a branch's, a
+    residual's). The first tap of `target` where nothing matches."""
+    tap = next(t for t in source if t.name == name)
+    inside = lambda outer, inner: inner == outer or inner.startswith(outer + ".")
+    within = [t for t in target if inside(tap.module, t.module)]
+    if within:  # the taps inside this one: it is the coarser
+        return (within[0] if tap.io == "input" else within[-1]).name
+    around = [t for t in target if inside(t.module, tap.module) and t.io == "output"]
+    return max(around, key=lambda t: len(t.module)).name if around else target[0].name
+
+
 def tap_stats(outputs: Mapping[str, Tensor], taps: Sequence[Tap]) -> list[TapStats]:
     """Statistics of every tap's output, in forward order."""
     rows = []

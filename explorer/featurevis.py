@@ -365,6 +365,14 @@ def high_frequency_share(image: np.ndarray) -> float:
     return float(power[high].sum() / power.sum().clamp_min(1e-12))
 
 
+def opening_tap(key: str, spatial: Sequence[str]) -> str:
+    """The layer the page opens on: three fifths of the way through the network's main spatial
+    taps (AlexNet relu3, VGG16 relu4_1, GoogLeNet inception_4b, ResNet-50 layer3.1), where
+    pictures show textures and object parts; the first layer's are flat colour fields."""
+    main = [tap.name for tap in zoo.taps(key) if tap.parent is None and tap.name in spatial]
+    return main[len(main) * 3 // 5] if main else spatial[0]
+
+
 def tap_of(key: str, name: str) -> Tap | None:
     """The named tap of a network, None for "" (the class objective needs none); ValueError
     naming the taps there are otherwise."""

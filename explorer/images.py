@@ -19,7 +19,7 @@ from torchvision.transforms.v2 import InterpolationMode
 from .i18n import Text
 from .zoo import Preprocess
 
-MAX_BYTES = 20 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
+MAX_BYTES = 20 * 1024 * 1024  # the image uploader's own limit in the browser (sidebar), checked here too
 MAX_PIXELS = 40_000_000  # about 6300 x 6300; larger files are almost always a mistake or a bomb
 MAX_ASPECT = 4.0  # beyond this only the central part can reach the centre crop anyway
 MAX_KEPT_SIDE = 2048  # a decoded image is kept no larger: networks resize to at most 342 px

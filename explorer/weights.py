@@ -150,7 +150,9 @@ UPLOAD_TYPES = ("safetensors", "pth", "pt", "bin")
 MAX_CLASS_NAMES = 100_000
 MAX_CLASS_NAME_CHARS = 200
 MAX_CLASS_FILE_BYTES = 10 * 2**20
-MAX_WEIGHTS_BYTES = 1 * 2**30  # the largest state dict read (convnext_xlarge, 1.4 GB, is not taken)
+# The largest state dict read: room for the largest network one request may build (zoo.MAX_PARAMS
+# float32 parameters, 763 MiB at 200 M) and its buffers; .streamlit/config.toml's maxUploadSize.
+MAX_WEIGHTS_BYTES = 1 * 2**30
 MAX_HEADER_BYTES = 16 * 2**20  # a safetensors header: ~100 KB for the largest networks here
 MAX_ARCHIVE_ENTRIES = 100_000  # a torch.save archive holds one entry per storage
 
@@ -224,6 +226,9 @@ def read_file(path: Path, limit: int) -> bytes:
 
 def read_class_names(data: bytes, file: str) -> tuple[str, ...]:
     """One class name per line (UTF-8; blank lines and surrounding spaces dropped)."""
+    if len(data) > MAX_CLASS_FILE_BYTES:  # the browser's limit, for a client that ignores it
+        raise WeightsError(Text("weights.class_file_too_large", file=file, size=len(data) / 2**20,
+                                limit=MAX_CLASS_FILE_BYTES / 2**20))
     try:
         names = tuple(line.strip() for line in data.decode("utf-8").splitlines() if line.strip())
     except UnicodeDecodeError as error:

@@ -10,14 +10,31 @@ spec = selection.spec
 
 st.title(t("activations.title", name=spec.name))
 st.caption(t("activations.intro"))
+def layer_key(leaves: bool) -> str:
+    return f"tap:{spec.key}{':leaves' if leaves else ''}"
+
+
+def tap_list(leaves: bool):
+    return zoo.leaf_taps(spec.key) if leaves else zoo.taps(spec.key)
+
+
+def keep_the_place() -> None:
+    """The switch opens the other view at the layer the student was looking at, not its first."""
+    leaves = st.session_state["every_leaf"]
+    shown = st.session_state.get(layer_key(not leaves))
+    if shown is not None:
+        st.session_state[layer_key(leaves)] = activations.matching_tap(shown, tap_list(not leaves), tap_list(leaves))
+
+
 sidebar.linked("leaves", "every_leaf", [True])
-leaves = st.toggle(t("activations.every_leaf"), key="every_leaf", help=t("activations.every_leaf_help"))
-taps = zoo.leaf_taps(spec.key) if leaves else zoo.taps(spec.key)
+leaves = st.toggle(t("activations.every_leaf"), key="every_leaf", help=t("activations.every_leaf_help"),
+                   on_change=keep_the_place)
+taps = tap_list(leaves)
 by_name = {tap.name: tap for tap in taps}
 with st.spinner(t("activations.running", name=spec.name)), sidebar.within_limits():
     record = cache.analysis(selection.loaded, selection.image, leaves).record
 
-tap_key = f"tap:{spec.key}{':leaves' if leaves else ''}"
+tap_key = layer_key(leaves)
 sidebar.linked("tap", tap_key, list(by_name))
 tap = by_name[widgets.stepper(t("activations.layer"), list(by_name), key=tap_key,
                               format_func=lambda n: ("    ↳ " if by_name[n].parent else "") + n)]

@@ -24,7 +24,10 @@ with right:
 with left:
     tap_key = f"fv_tap:{spec.key}"
     sidebar.linked("tap", tap_key, spatial)
-    tap = widgets.stepper(t("features.tap"), spatial, key=tap_key) if objective != "class" else ""
+    opening = featurevis.opening_tap(spec.key, spatial)
+    tap = widgets.stepper(t("features.tap"), spatial, key=tap_key, default=opening) if objective != "class" else ""
+    if tap == opening:
+        st.caption(t("features.opening", tap=opening, first=spatial[0]))
     maps = record.outputs[tap] if tap else None
     if objective == "layer":
         channels = [0]  # one picture: the whole layer, dreamt into your image

@@ -356,3 +356,52 @@ def test_a_click_on_the_network_graph_opens_that_layer(page, artifacts):
     page.locator(".js-plotly-plot .scatterlayer .trace .points path").nth(1).click(force=True)
     page.get_by_role("heading", name="Activations · AlexNet (torchvision)").wait_for(timeout=120_000)
     assert "tap=conv1" in page.url and not browser.exceptions(page)
+
+
+def test_your_own_weights_of_45_and_94_mb_are_taken_and_a_21_mb_photo_is_not(context, server, tmp_path):
+    """Fine-tuned ResNet-18 (44.8 MB) and ResNet-50 (94 MB) state dicts go through the real
+    uploader with their class file and predict their own classes; a photo over 20 MB is still
+    refused in the browser (one server-wide 20 MB limit used to refuse every fine-tuned network)."""
+    import torch
+    from playwright.sync_api import expect
+    from torchvision.models import resnet18, resnet50
+
+    from explorer import rng
+
+    classes = tmp_path / "flowers.txt"
+    classes.write_text("\n".join(f"flower {i}" for i in range(10)) + "\n")
+    for key, build in (("resnet18", resnet18), ("resnet50", resnet50)):
+        with rng.seeded(0):
+            model = build(num_classes=10)
+        with torch.no_grad():
+            model.fc.bias.zero_()
+            model.fc.bias[7] = 50.0  # it says flower 7 whatever the image
+        weights_file = tmp_path / f"{key}-flowers.pth"
+        torch.save(model.state_dict(), weights_file)
+        assert weights_file.stat().st_size > (40 if key == "resnet18" else 90) * 2**20
+        page = context.new_page()
+        page.goto(f"{server}/?net={key}")
+        page.wait_for_selector("[data-testid='stSidebar']", timeout=120_000)
+        browser.wait_idle(page)
+        page.get_by_text("Your own weights", exact=True).click()
+        page.locator(f".st-key-own_weights\\:{key} [data-testid='stFileUploaderDropzoneInput']").set_input_files(
+            str(weights_file))
+        page.locator(f".st-key-own_classes\\:{key} [data-testid='stFileUploaderDropzoneInput']").set_input_files(
+            str(classes))
+        expect(page.get_by_text(f"yours ({key}-flowers.pth)").first).to_be_visible(timeout=120_000)
+        browser.wait_idle(page)
+        expect(page.locator(".js-plotly-plot").filter(has_text="flower 7").first).to_be_visible(timeout=60_000)
+        assert "must be" not in page.inner_text("[data-testid='stSidebar']") and not browser.exceptions(page)
+        page.close()
+
+    photo = tmp_path / "huge.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(21 * 2**20))
+    page = context.new_page()
+    page.goto(f"{server}/?net=alexnet")
+    page.wait_for_selector("[data-testid='stSidebar']", timeout=120_000)
+    browser.wait_idle(page)
+    page.locator(".st-key-image_source").get_by_text("Upload", exact=True).click()
+    browser.wait_idle(page)
+    page.locator(".st-key-upload [data-testid='stFileUploaderDropzoneInput']").set_input_files(str(photo))
+    expect(page.get_by_text(re.compile(r"File must be 20(\.0)? ?MB or smaller"))).to_be_visible(timeout=30_000)
+    page.close()

@@ -263,3 +263,12 @@ def test_two_files_of_the_same_name_are_two_sets_of_weights_in_the_cache(fine_tu
     assert cache.key_of("analysis", first, cat_image) != cache.key_of("analysis", second, cat_image)
     top = lambda loaded: int(inference.analyse(loaded, cat_image, taps=()).record.logits.argmax())
     assert (top(first), top(second)) == (7, 2)
+
+
+def test_the_servers_upload_limit_is_the_weights_uploaders_and_fits_the_largest_buildable_network():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 2**20 == weights.MAX_WEIGHTS_BYTES >= 4 * zoo.MAX_PARAMS
+    with pytest.raises(weights.WeightsError, match="a list of class names may be"):  # a client ignoring the browser's 10 MB
+        weights.read_class_names(b"x\n" * (weights.MAX_CLASS_FILE_BYTES // 2 + 1), "classes.txt")

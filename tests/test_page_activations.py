@@ -78,3 +78,16 @@ def test_every_layer_shows_each_leaf_module_and_travels_in_the_link():
     linked.query_params.update(net="resnet18", leaves="True", tap="layer1.0.conv2")
     linked.switch_page("pages/activations.py").run()
     assert linked.toggle(key="every_leaf").value and linked.selectbox(key="tap:resnet18:leaves").value == "layer1.0.conv2"
+
+
+def test_the_every_layer_switch_keeps_the_place_both_ways():
+    """On GoogLeNet's inception_4c, "Every layer" opens at that block's last leaf, and back again
+    at the branch around the leaf then shown (it used to jump to the first layer)."""
+    app = apptest.start("googlenet", "pages/activations.py")
+    app.selectbox(key="tap:googlenet").set_value("inception_4c").run()
+    app.toggle(key="every_leaf").set_value(True).run()
+    assert not apptest.errors(app)
+    assert app.selectbox(key="tap:googlenet:leaves").value == "inception4c.branch4.1.bn"
+    app.selectbox(key="tap:googlenet:leaves").set_value("inception4c.branch2.1.conv").run()
+    app.toggle(key="every_leaf").set_value(False).run()
+    assert app.selectbox(key="tap:googlenet").value == "inception_4c/3x3"

@@ -23,6 +23,8 @@ def test_the_strongest_channels_of_your_image_optimised_once_and_kept():
     loaded = inference.load("alexnet")
     image = images.load((SAMPLES / "cat.jpg").read_bytes(), "cat.jpg")
     first_tap = app.selectbox(key="fv_tap:alexnet").value
+    assert first_tap == "relu3" and app.selectbox(key="fv_tap:alexnet").options[0] == "conv1"  # a middle layer first
+    assert "relu3 is a middle layer" in apptest.texts(app)
     maps = inference.analyse(loaded, image).record.outputs[first_tap]
     assert app.multiselect(key=f"fv_channels:alexnet:{first_tap}").value == activations.top_channels(maps, 4)
     assert "untrained (random) weights here: the pictures show" in apptest.texts(app)

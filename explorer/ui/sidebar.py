@@ -191,7 +191,7 @@ def _image_picker() -> tuple[images.LoadedImage, str, str | None]:
                           format_func=i18n.names("sample"))
     if source == "Upload":
         upload = st.file_uploader(t("sidebar.upload"), type=UPLOAD_TYPES, key="upload",
-                                  help=t("sidebar.upload_help", mb=images.MAX_BYTES // 2**20,
+                                  max_upload_size=images.MAX_BYTES // 2**20, help=t("sidebar.upload_help", mb=images.MAX_BYTES // 2**20,
                                          megapixels=images.MAX_PIXELS // 1_000_000))
         st.caption(t("sidebar.upload_not_linked"))
         if upload is not None:
@@ -216,8 +216,10 @@ def _own_weights(loaded: inference.LoadedModel) -> inference.LoadedModel:
     key = loaded.spec.key
     with st.expander(t("sidebar.own_weights")):
         upload = st.file_uploader(t("sidebar.own_weights_file"), type=list(weights.UPLOAD_TYPES),
-                                  key=f"own_weights:{key}", help=t("sidebar.own_weights_help"))
-        names = st.file_uploader(t("sidebar.own_classes_file"), type=["txt"], key=f"own_classes:{key}")
+                                  key=f"own_weights:{key}", max_upload_size=weights.MAX_WEIGHTS_BYTES // 2**20,
+                                  help=t("sidebar.own_weights_help"))
+        names = st.file_uploader(t("sidebar.own_classes_file"), type=["txt"], key=f"own_classes:{key}",
+                                 max_upload_size=weights.MAX_CLASS_FILE_BYTES // 2**20)
         if upload is None:
             return loaded
         try:

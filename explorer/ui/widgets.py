@@ -15,10 +15,11 @@ from explorer.ui.sidebar import Selection
 
 
 def stepper(label: str, options: Sequence[str], key: str,
-            format_func: Callable[[str], str] = str) -> str:
-    """A selectbox with previous/next buttons; its value survives reruns under `key`."""
+            format_func: Callable[[str], str] = str, default: str | None = None) -> str:
+    """A selectbox with previous/next buttons, opening on `default` (the first option); its value
+    survives reruns under `key`."""
     if st.session_state.get(key) not in options:
-        st.session_state[key] = options[0]
+        st.session_state[key] = default if default in options else options[0]
 
     def move(delta: int) -> None:
         index = options.index(st.session_state[key]) + delta
