@@ -121,10 +121,13 @@ def load_user(key: str, data: bytes, file: str, class_data: bytes | None = None,
     """The network with weights a person uploaded (and their class names): read in memory,
     checked, the classifier resized to the file's classes; WeightsError says what is wrong."""
     spec = zoo.get(key)
+    digest = hashlib.sha256(data)
+    if class_data is not None:  # the names are part of what every cached picture and chart shows
+        digest.update(b"\0classes\0" + class_data)
     try:
         classes = weights.read_class_names(class_data, class_file) if class_data is not None else None
         model, status = weights.with_user_weights(spec, weights.read_upload(data, file), file, classes,
-                                                  hashlib.sha256(data).hexdigest())
+                                                  digest.hexdigest())
     except weights.WeightsError:
         raise
     except Exception as error:  # what torch cannot convert or load (float8 into float32 …): a sentence, no traceback

@@ -45,7 +45,7 @@ elif spec.top1 is None:  # nothing measured, so no protocol to name
 else:
     st.caption(t("home.accuracy_source", source=spec.metrics_source, protocol=t(f"zoo.protocol.{spec.protocol}"),
                  weights=sidebar.weights_label(selection.loaded.status)))
-if spec.original_recipe:
+if spec.original_recipe and not yours:
     st.caption(t("home.original_recipe", top1=spec.original_recipe[0], top5=spec.original_recipe[1]))
 
 st.subheader(t("home.input_heading"))

@@ -272,3 +272,15 @@ def test_the_servers_upload_limit_is_the_weights_uploaders_and_fits_the_largest_
     assert config["server"]["maxUploadSize"] * 2**20 == weights.MAX_WEIGHTS_BYTES >= 4 * zoo.MAX_PARAMS
     with pytest.raises(weights.WeightsError, match="a list of class names may be"):  # a client ignoring the browser's 10 MB
         weights.read_class_names(b"x\n" * (weights.MAX_CLASS_FILE_BYTES // 2 + 1), "classes.txt")
+
+
+def test_a_class_file_added_after_the_weights_renames_the_predictions(fine_tuned):
+    """Weights first, their class names a moment later (as a person uploads them): the charts
+    cached for the weights alone, under the same weights label, must not be shown again."""
+    app = apptest.start("resnet18")
+    app.file_uploader(key="own_weights:resnet18").set_value(("flowers.pth", (fine_tuned / "flowers.pth").read_bytes(),
+                                                              "application/octet-stream")).run()
+    assert "class 7" in " ".join(chart.proto.spec for chart in app.get("plotly_chart"))
+    app.file_uploader(key="own_classes:resnet18").set_value(("classes.txt", (fine_tuned / "classes.txt").read_bytes(),
+                                                              "text/plain")).run()
+    assert not apptest.errors(app) and "flower 7" in " ".join(chart.proto.spec for chart in app.get("plotly_chart"))

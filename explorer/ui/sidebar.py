@@ -214,7 +214,9 @@ def _own_weights(loaded: inference.LoadedModel) -> inference.LoadedModel:
     """An expander where a person uploads weights for this network (and class names); the network
     with them when they fit, else the message and the network as it was. Nothing is written to disk."""
     key = loaded.spec.key
-    with st.expander(t("sidebar.own_weights")):
+    # open while it holds a file: the rerun after the weights arrive would otherwise close it, and
+    # the class file beside them is out of sight
+    with st.expander(t("sidebar.own_weights"), expanded=st.session_state.get(f"own_weights:{key}") is not None):
         upload = st.file_uploader(t("sidebar.own_weights_file"), type=list(weights.UPLOAD_TYPES),
                                   key=f"own_weights:{key}", max_upload_size=weights.MAX_WEIGHTS_BYTES // 2**20,
                                   help=t("sidebar.own_weights_help"))
