@@ -21,7 +21,7 @@ def test_each_preset(preset):
     if preset == "efficient":
         assert "suits limited storage" in text and "suits limited compute" in text
     table = app.dataframe[-1].value  # the same image: top-5 of every network, an untrained one marked
-    assert list(table.columns)[1:] == [zoo.get(k).name + ("" if weights.find_checkpoint(zoo.get(k)) else " · random weights")
+    assert list(table.columns)[1:] == [zoo.get(k).name + ("" if weights.find_checkpoint(zoo.get(k)) else " · random")
                                        for k in compare.PRESETS[preset]] and len(table) == 5
     assert "their predictions show the mechanics and mean nothing" in text
 
