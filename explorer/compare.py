@@ -21,6 +21,14 @@ PRESETS = {  # named by texts "compare.preset.<key>"
     "vgg_depths": ["vgg11", "vgg13", "vgg16", "vgg19"],
     "alexnet_zfnet": ["alexnet2012", "zfnet"],
 }
+CUSTOM = "custom"  # what the preset box reads when the chosen networks are no preset's
+
+
+def preset_of(keys: Sequence[str]) -> str:
+    """The preset these networks are, in this order, else CUSTOM."""
+    return next((name for name, networks in PRESETS.items() if list(keys) == networks), CUSTOM)
+
+
 STAGES = {"first_conv": None, "1/4": 4, "1/8": 8, "1/16": 16, "1/32": 32}  # label -> cumulative stride
 
 

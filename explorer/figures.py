@@ -60,6 +60,26 @@ def log_ticks(values: Sequence[float], label: Callable[[float], str]) -> dict:
     return dict(tickvals=inside, ticktext=[label(tick) for tick in inside])
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def scientific(value: float) -> str:
+    """A log-axis tick in full: "0.05", "200", or "2×10⁻⁷" outside 0.01–9999."""
+    if 1e-2 <= value < 1e4:
+        return f"{value:g}"
+    exponent = math.floor(math.log10(value))
+    mantissa = round(value / 10 ** exponent, 6)
+    power = f"10{str(exponent).translate(_SUPERSCRIPT)}"
+    return power if mantissa == 1 else f"{mantissa:g}×{power}"
+
+
+def log_axis(values: Sequence[float]) -> dict:
+    """A log axis over `values` with every tick labelled in full (`log_ticks`, `scientific`);
+    zeros and non-finite values, which a log axis cannot show, are left out of the range."""
+    shown = [value for value in values if value > 0 and math.isfinite(value)]
+    return dict(type="log", **(log_ticks(shown, scientific) if shown else {}))
+
+
 def top_k_bar(predictions: Sequence[Prediction], title: str | None = None) -> go.Figure:
     """Horizontal bars, best class on top, probabilities in percent."""
     ordered = list(reversed(predictions))
@@ -206,8 +226,12 @@ def tap_stats_figure(stats: Sequence["TapStats"]) -> go.Figure:
     figure.add_trace(go.Scatter(x=names, y=[s.height for s in stats], name=t("figures.height_width"),
                                 mode="lines+markers", line_color="#f58518"), 3, 1, secondary_y=True)
     figure.update_yaxes(range=[0, 1], tickformat=".0%", row=2, col=1)
-    figure.update_yaxes(rangemode="tozero", row=3, col=1, secondary_y=True)
-    figure.update_layout(height=720, margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h")
+    # its own round ticks (synced to the channel axis it read 13.7, 27.5, 41.2 for a 55-pixel map)
+    figure.update_yaxes(rangemode="tozero", tickmode="auto", showgrid=False, row=3, col=1, secondary_y=True)
+    figure.update_xaxes(tickangle=-90, row=3, col=1)  # upright, a network's ~20 tap names overlap at 45°
+    # the legend on top: below, it would sit on the upright tap names
+    figure.update_layout(height=760, margin=dict(l=10, r=10, t=90, b=10),
+                         legend=LEGEND_ON_TOP | dict(y=1.07))  # above the first subplot's title
     return figure
 
 
@@ -431,7 +455,7 @@ def depth_profile_figure(series: dict[str, tuple[Sequence[str], Sequence[float]]
     figure.update_layout(title=title, height=360, xaxis_title=t("figures.depth_axis"), yaxis_title=y_title,
                          margin=dict(l=10, r=10, t=70, b=10), legend=LEGEND_ON_TOP)
     if log:
-        figure.update_yaxes(type="log", exponentformat="power")
+        figure.update_yaxes(**log_axis([value for _, values in series.values() for value in values]))
     return figure
 
 
@@ -442,8 +466,8 @@ def split_figure(splits: Sequence["BlockSplit"]) -> go.Figure:
                marker_color="#4c78a8"),
         go.Bar(x=names, y=[s.through_residual for s in splits], name=t("figures.through_residual"),
                marker_color="#f58518")])
-    figure.update_layout(barmode="group", height=340, yaxis_type="log", yaxis_exponentformat="power",
-                         title=t("figures.split_title"),
+    figure.update_yaxes(**log_axis([value for s in splits for value in (s.through_shortcut, s.through_residual)]))
+    figure.update_layout(barmode="group", height=340, title=t("figures.split_title"),
                          margin=dict(l=10, r=10, t=70, b=10), legend=LEGEND_ON_TOP)
     return figure
 
@@ -458,8 +482,8 @@ def training_figure(steps: Sequence["TrainStep"]) -> go.Figure:
         for column, index in ((2, 0), (3, -1)):
             figure.add_trace(go.Scatter(x=x, y=[s.conv_grad[name][index] for s in steps], name=t(f"figures.{name}"),
                                         line_color=colour, showlegend=False), 1, column)
-    figure.update_yaxes(type="log", exponentformat="power", col=2)
-    figure.update_yaxes(type="log", exponentformat="power", col=3)
+    for column, index in ((2, 0), (3, -1)):
+        figure.update_yaxes(**log_axis([s.conv_grad[name][index] for s in steps for name in PAIR_COLOURS]), col=column)
     figure.update_layout(height=320, margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h")
     return figure
 

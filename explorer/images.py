@@ -23,6 +23,7 @@ MAX_BYTES = 20 * 1024 * 1024  # the image uploader's own limit in the browser (s
 MAX_PIXELS = 40_000_000  # about 6300 x 6300; larger files are almost always a mistake or a bomb
 MAX_ASPECT = 4.0  # beyond this only the central part can reach the centre crop anyway
 MAX_KEPT_SIDE = 2048  # a decoded image is kept no larger: networks resize to at most 342 px
+UPSCALE_NOTED = 1.5  # a shorter side stretched more than this is said: the network sees a blur
 MAX_FRAMES_COUNTED = 64  # a file may declare 170,000 pages; walking them all takes minutes
 _DECODING = threading.BoundedSemaphore(2)  # large decodes at once: bounds the memory they take together
 FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF", "MPO")
@@ -171,6 +172,16 @@ def limit_aspect(image: Image.Image) -> Image.Image:
     new_w, new_h = min(width, long_limit), min(height, long_limit)
     left, top = (width - new_w) // 2, (height - new_h) // 2
     return image.crop((left, top, left + new_w, top + new_h))
+
+
+def upscale_note(image: Image.Image, pre: Preprocess, network: str) -> Text | None:
+    """Why a small picture looks blurred to the network: its shorter side is stretched to
+    `pre.resize` before the crop, and past UPSCALE_NOTED the interpolation visibly smears."""
+    factor = pre.resize / min(image.size)
+    if factor < UPSCALE_NOTED:
+        return None
+    return Text("images.upscaled", width=image.width, height=image.height, network=network,
+                resize=pre.resize, factor=factor)
 
 
 def crop_for_network(image: Image.Image, pre: Preprocess) -> torch.Tensor:

@@ -11,7 +11,8 @@ st.title(t("compare.title"))
 
 
 def apply_preset() -> None:
-    st.session_state["compare_networks"] = compare.PRESETS[st.session_state["compare_preset"]]
+    if st.session_state["compare_preset"] != compare.CUSTOM:
+        st.session_state["compare_networks"] = compare.PRESETS[st.session_state["compare_preset"]]
 
 
 def keep_the_first_chosen() -> None:
@@ -27,13 +28,14 @@ if "compare_networks" not in st.session_state:
     st.session_state["compare_networks"] = compare.PRESETS["lecture"]
 sidebar.linked("preset", "compare_preset", list(compare.PRESETS))
 networks = sidebar.linked_networks("nets", "compare_networks", most=compare.MOST_NETWORKS)
+st.session_state["compare_preset"] = compare.preset_of(st.session_state["compare_networks"])  # names what is shown
 left, right = st.columns([1, 3])
-preset = left.selectbox(t("compare.preset"), list(compare.PRESETS), key=sidebar.relabelled("compare_preset"),
+preset = left.selectbox(t("compare.preset"), [*compare.PRESETS, compare.CUSTOM], key=sidebar.relabelled("compare_preset"),
                         on_change=apply_preset, format_func=i18n.names("compare.presets"))
 keys = right.multiselect(t("compare.networks", most=compare.MOST_NETWORKS), networks,
                          key=sidebar.relabelled("compare_networks"), on_change=keep_the_first_chosen,
                          format_func=sidebar.network_name(), help=t("compare.networks_help"))
-sidebar.share(preset=preset, nets=",".join(keys) or None)
+sidebar.share(preset=preset if preset != compare.CUSTOM else None, nets=",".join(keys) or None)
 if len(keys) < 2:
     st.info(t("compare.pick_two"))
     st.stop()

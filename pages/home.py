@@ -18,8 +18,8 @@ FIRST_STEPS = (  # (text, page, network): three views a newcomer can open in one
 with st.container(border=True):
     st.markdown(f"**{t('home.start.heading')}** — {t('home.start.what')}")
     sample = {"img": selection.sample} if selection.sample else {}
-    for column, (text, page, network) in zip(st.columns(len(FIRST_STEPS)), FIRST_STEPS):
-        column.page_link(page, label=t(text), icon=":material/arrow_forward:", query_params={"net": network} | sample)
+    for text, page, network in FIRST_STEPS:  # one per line: in columns a page link is cut to one line
+        st.page_link(page, label=t(text), icon=":material/arrow_forward:", query_params={"net": network} | sample)
     st.caption(t("home.start.glossary"))
 
 st.title(spec.name)

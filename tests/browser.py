@@ -116,7 +116,7 @@ def choose(page, label: str, option: str) -> None:
     """Pick an option of a st.selectbox by its visible text."""
     widget = page.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True))
     widget.locator("input").click()
-    page.keyboard.type(option.split(" · ")[-1])  # the list is virtualised: filter it first
+    page.keyboard.type(option)  # the list is virtualised: filter it first
     page.get_by_role("option", name=option, exact=True).click()
     wait_idle(page)
 
@@ -128,6 +128,15 @@ _LAYOUT_PROBLEMS_JS = """
   const problems = [];
   const doc = document.documentElement;
   if (doc.scrollWidth > window.innerWidth + 1) problems.push(`page scrolls sideways: ${doc.scrollWidth}px`);
+  // a label Streamlit shortens with "…" (selectbox values, page links, metric labels, tabs); not an
+  // uploader's file-type list, which it shortens in any narrow column (the limit before it stays)
+  document.querySelectorAll('[data-testid="stMain"] *, [data-testid="stSidebar"] *').forEach(element => {
+    if (element.closest('[data-testid="stFileUploaderDropzoneInstructions"]')) return;
+    const style = getComputedStyle(element);
+    if (style.textOverflow === 'ellipsis' && element.scrollWidth > element.clientWidth + 1 &&
+        element.clientWidth > 0 && style.visibility !== 'hidden' && element.textContent.trim())
+      problems.push(`"${element.textContent.trim()}" is cut to ${element.clientWidth}px`);
+  });
   document.querySelectorAll('.js-plotly-plot').forEach((plot, index) => {
     const box = plot.getBoundingClientRect();
     const texts = [...plot.querySelectorAll('text')].filter(t => t.textContent.trim() &&
@@ -152,7 +161,8 @@ _LAYOUT_PROBLEMS_JS = """
 
 
 def layout_problems(page) -> list[str]:
-    """Sideways scrolling, and chart labels cut off or covering each other."""
+    """Sideways scrolling, labels shortened with an ellipsis, and chart labels cut off or covering
+    each other."""
     return page.evaluate(_LAYOUT_PROBLEMS_JS)
 
 

@@ -27,6 +27,19 @@ def test_home_runs_on_an_uploaded_image(network):
     assert "my coffee.jpg" in apptest.texts(app)
 
 
+def test_a_tiny_upload_is_said_to_be_stretched_for_the_network_in_use():
+    import io
+    from PIL import Image
+    small = io.BytesIO()
+    Image.new("RGB", (40, 40), (200, 30, 30)).save(small, "PNG")
+    app = apptest.upload(apptest.start("alexnet"), small.getvalue(), "icon.png", "image/png")
+    assert not apptest.errors(app)
+    assert ("This image is 40×40 px: AlexNet (torchvision) stretches its shorter side to 256 px (6.4× larger)"
+            in apptest.texts(app))
+    app.selectbox(key="network").set_value("inception_v3").run()  # resizes to 342
+    assert "stretches its shorter side to 342 px (8.6× larger)" in apptest.texts(app)
+
+
 def test_switching_network_keeps_the_uploaded_image():
     app = apptest.upload(apptest.start("alexnet"), (SAMPLES / "rocket.jpg").read_bytes(), "launch.jpg")
     app.selectbox(key="network").set_value("resnet18").run()

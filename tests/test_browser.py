@@ -48,7 +48,7 @@ def test_upload_see_predictions_switch_network_and_open_every_page(page, artifac
     assert not browser.exceptions(page)
     page.screenshot(path=str(artifacts / "home-upload.png"), full_page=True)
 
-    browser.choose(page, "Network", "ResNet · ResNet-50")
+    browser.choose(page, "Network", "ResNet-50")
     page.get_by_role("heading", name="ResNet-50").wait_for()
     assert "coffee.jpg" in page.inner_text("[data-testid='stMain']")  # the image survived
     page.screenshot(path=str(artifacts / "home-resnet50.png"), full_page=True)
@@ -116,7 +116,7 @@ def open_page(page, title: str) -> None:
 
 
 def test_inception_journey(page, artifacts):
-    browser.choose(page, "Network", "GoogLeNet / Inception · GoogLeNet (2014 paper)")
+    browser.choose(page, "Network", "GoogLeNet (2014 paper)")
     open_page(page, "Inception branches")
     page.get_by_role("heading", name="Inception branches · GoogLeNet (2014 paper)").wait_for()
     page.get_by_text("Why the 1×1 reductions").wait_for()
@@ -147,7 +147,7 @@ def test_compare_journey(page, artifacts):
 
 
 def test_attribution_journey(page, artifacts):
-    browser.choose(page, "Network", "ResNet · ResNet-18")
+    browser.choose(page, "Network", "ResNet-18")
     open_page(page, "Attribution")
     page.get_by_role("heading", name="Attribution · ResNet-18").wait_for()
     page.get_by_text("Grad-CAM ·", exact=False).first.wait_for()
@@ -242,7 +242,7 @@ SCREENS = {"laptop": (1366, 768), "projector": (1920, 1080)}
 PAGE_VIEWS = [("", "alexnet2012"), ("activations", "alexnet2012"), ("costs", "alexnet"), ("inception", "inception_v3"),
               ("gradient_flow", "resnet34"), ("compare", "alexnet"), ("efficient", "squeezenet1_1"),
               ("attribution", "resnet18"), ("lecture", "resnet50"), ("features", "efficientnet_lite0&tap=stage4.1"),
-              ("graph", "googlenet"),
+              ("graph", "googlenet"), ("activations", "googlenet"),
               ("compare", "alexnet&nets=alexnet,vgg16,googlenet,resnet50,squeezenet1_1,mobilenet_v2,"
                           "shufflenet_v2_x1_0,efficientnet_lite0")]
 

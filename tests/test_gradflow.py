@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from explorer import costs, gradflow, images, inference, zoo
+from explorer import costs, figures, gradflow, images, inference, zoo
 from explorer.architectures.cifar import CifarBlock, cifar_net
 
 
@@ -93,3 +93,12 @@ def test_a_short_training_run_learns():
     last = sum(s.loss["residual"] for s in steps[-10:]) / 10
     assert last < first
     assert len(steps[0].conv_grad["plain"]) == 19
+
+
+def test_log_axes_label_every_tick_in_full():
+    assert [figures.scientific(v) for v in (1e-7, 2e-7, 5e-3, 0.05, 1, 200, 5000, 2e4, 1e5)] == \
+        ["10⁻⁷", "2×10⁻⁷", "5×10⁻³", "0.05", "1", "200", "5000", "2×10⁴", "10⁵"]
+    short = figures.depth_profile_figure({"a": (["x", "y"], [0.3, 4.0])}, "t", "y").layout.yaxis
+    assert short.type == "log" and list(short.ticktext) == ["0.2", "0.5", "1", "2", "5"]  # no bare "5" for 0.5
+    wide = figures.depth_profile_figure({"a": (["x", "y", "z"], [3e-9, 0.0, 2e-3])}, "t", "y").layout.yaxis
+    assert list(wide.ticktext) == ["10⁻⁸", "10⁻⁷", "10⁻⁶", "10⁻⁵", "10⁻⁴", "10⁻³"]  # decades only, zero left out

@@ -115,6 +115,16 @@ def test_tiny_and_extreme_aspect_images_still_preprocess(size):
     assert x.shape == (1, 3, 224, 224) and torch.isfinite(x).all()
 
 
+def test_a_small_image_stretched_by_the_network_is_said_and_a_large_one_is_not(cat_image):
+    pre = zoo.get("resnet18").preprocess  # shorter side to 256
+    tiny = images.load(encode(Image.new("RGB", (40, 60), (10, 200, 30)), "PNG")).image
+    note = images.upscale_note(tiny, pre, "ResNet-18")
+    assert str(note) == ("This image is 40×60 px: ResNet-18 stretches its shorter side to 256 px (6.4× larger), "
+                         "so the network sees a blurred picture.")
+    assert images.upscale_note(Image.new("RGB", (171, 400)), pre, "ResNet-18") is None  # 1.497×: a mild stretch
+    assert images.upscale_note(cat_image.image, pre, "ResNet-18") is None
+
+
 def test_input_views_show_mean_subtraction(cat_image):
     pre = zoo.get("vgg16").preprocess
     views = images.input_views(cat_image.image, pre)

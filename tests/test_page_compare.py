@@ -55,6 +55,11 @@ def test_a_ninth_network_is_taken_back_with_a_note():
     assert app.multiselect(key="compare_networks").value == nine[:8]
     assert "At most 8 networks" in " ".join(toast.value for toast in app.toast)
     assert not apptest.errors(app)
+    box = app.selectbox(key="compare_preset")  # no longer "The lecture's five": it says whose list it is
+    assert box.value == compare.CUSTOM and box.format_func(box.value) == "Your own choice"
+    assert "preset" not in app.query_params
+    box.set_value("alexnet_zfnet").run()
+    assert app.multiselect(key="compare_networks").value == compare.PRESETS["alexnet_zfnet"]
 
 
 def test_networks_added_by_name_are_offered_and_counted_as_torchvision_publishes():

@@ -173,7 +173,7 @@ def _network_picker() -> zoo.ModelSpec:
     keys = session_networks()
     key = st.selectbox(t("sidebar.network"), keys, index=_kept_index("network", keys), key="network",
                        on_change=_keep, args=("network",),
-                       format_func=i18n.bound(lambda k: f"{t(f'zoo.family.{zoo.get(k).family}')} · {zoo.get(k).name}"),
+                       format_func=i18n.bound(lambda k: zoo.get(k).name),  # a family prefix cut the name off
                        help=t("sidebar.network_help"))
     st.text_input(t("sidebar.by_name"), key="named_input", on_change=_add_typed_name,
                   placeholder="densenet121, convnext_tiny, timm/resnet50d", help=t("sidebar.by_name_help"))
@@ -428,7 +428,8 @@ def render(page: str) -> Selection | None:
         _lecture_tools()  # here nothing above it changes, so it never moves
         spec = _network_picker()
         image, label, sample = _image_picker()
-        for note in image.notes:
+        upscaled = images.upscale_note(image.image, spec.preprocess, spec.name)
+        for note in (*image.notes, *([upscaled] if upscaled else [])):
             st.caption(str(note))
         _fetch_missing_weights(spec)
         try:
