@@ -4,7 +4,7 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence, TypeVar
 
 import torch
 
@@ -22,6 +22,17 @@ PRESETS = {  # named by texts "compare.preset.<key>"
     "alexnet_zfnet": ["alexnet2012", "zfnet"],
 }
 CUSTOM = "custom"  # what the preset box reads when the chosen networks are no preset's
+
+
+T = TypeVar("T")
+MOST_SIDE_BY_SIDE = 5  # networks' top-5 columns one table holds at 1366 px
+
+
+def balanced_groups(items: Sequence[T], most: int) -> list[list[T]]:
+    """`items` in order, in as few groups of at most `most` as there can be, their sizes within one
+    of each other (8 at most 5 → 4 + 4, not 5 + 3)."""
+    count = -(-len(items) // most)
+    return [list(items[i * len(items) // count:(i + 1) * len(items) // count]) for i in range(count)]
 
 
 def preset_of(keys: Sequence[str]) -> str:

@@ -54,13 +54,21 @@ table = pd.DataFrame([r.as_dict(latencies.get(r.key, ())) for r in rows])
 if not any(key in latencies for key in keys):  # the latency columns come with the first measurement
     table = table.drop(columns=[*(f"latency{batch}" for batch in compare.LATENCY_BATCHES), "images_per_s"])
 table = table.rename(columns=lambda c: t(f"column.{c}", device=device_name))
-widgets.table(table, key="compare_table",
-              column_config={t(f"column.{c}"): st.column_config.NumberColumn(format="localized")
-                             for c in ("params", "macs")}
-              | {t(f"column.{c}"): st.column_config.NumberColumn(format="%.1f") for c in ("file_mb", "peak_mb")}
-              | {t(f"column.{c}"): st.column_config.NumberColumn(format="%.2f") for c in ("top1", "top5")}
-              | {t(f"column.{c}", device=device_name): st.column_config.NumberColumn(format="%.1f")
-                 for c in ("latency1", "latency16", "images_per_s")})
+formats = ({t(f"column.{c}"): st.column_config.NumberColumn(format="localized") for c in ("params", "macs")}
+           | {t(f"column.{c}"): st.column_config.NumberColumn(format="%.1f") for c in ("file_mb", "peak_mb")}
+           | {t(f"column.{c}"): st.column_config.NumberColumn(format="%.2f") for c in ("top1", "top5")}
+           | {t(f"column.{c}", device=device_name): st.column_config.NumberColumn(format="%.1f")
+              for c in ("latency1", "latency16", "images_per_s")})
+# a table each for size, accuracy and speed, a network per row: all fourteen columns side by side
+# do not fit a 1366 px screen
+parts = {"size": ("params", "macs", "depth", "input", "file_mb", "peak_mb"),
+         "accuracy": ("top1", "top5", "protocol", "weights"), "speed": ("latency1", "latency16", "images_per_s")}
+shown = table.assign(**{t("column.weights"): [t("compare.weights_trained") if r.weights != "random" else
+                                              t("compare.weights_random") for r in rows]})  # the CSV names the file
+for part, columns in parts.items():
+    headed = [t(f"column.{c}", device=device_name) for c in ("network", *columns)]
+    if set(headed) <= set(shown.columns):
+        widgets.table(shown[headed], key=f"compare_{part}", column_config=formats)
 st.download_button(t("compare.download"), table.to_csv(index=False), "comparison.csv", "text/csv",
                    key="compare_csv")
 st.caption(t("compare.table_caption"))
@@ -97,7 +105,9 @@ progress.empty()
 untrained = [key for key in keys if not cache.loaded_model(key).status.pretrained]
 top5 = {t("compare.untrained", name=zoo.get(key).name) if key in untrained else zoo.get(key).name:
         [f"{p.label} · {p.prob:.1%}" for p in inference.top_k(analyses[key].record.logits)] for key in keys}
-widgets.table(pd.DataFrame({t("compare.rank"): range(1, 6)} | top5), key="compare_top5")
+for part, names in enumerate(compare.balanced_groups(list(top5), compare.MOST_SIDE_BY_SIDE)):  # each fits 1366 px
+    widgets.table(pd.DataFrame({t("compare.rank"): range(1, 6)} | {name: top5[name] for name in names}),
+                  key=f"compare_top5_{part}")
 if untrained:
     st.caption(t("compare.untrained_caption"))
 st.caption(t("compare.stages_caption"))

@@ -137,6 +137,10 @@ _LAYOUT_PROBLEMS_JS = """
         element.clientWidth > 0 && style.visibility !== 'hidden' && element.textContent.trim())
       problems.push(`"${element.textContent.trim()}" is cut to ${element.clientWidth}px`);
   });
+  document.querySelectorAll('[data-testid="stDataFrame"] .dvn-scroller').forEach((grid, index) => {
+    if (grid.scrollWidth > grid.clientWidth + 1)
+      problems.push(`table ${index} scrolls sideways: ${grid.scrollWidth}px in ${grid.clientWidth}px`);
+  });
   document.querySelectorAll('.js-plotly-plot').forEach((plot, index) => {
     const box = plot.getBoundingClientRect();
     const texts = [...plot.querySelectorAll('text')].filter(t => t.textContent.trim() &&
@@ -161,7 +165,7 @@ _LAYOUT_PROBLEMS_JS = """
 
 
 def layout_problems(page) -> list[str]:
-    """Sideways scrolling, labels shortened with an ellipsis, and chart labels cut off or covering
+    """Sideways scrolling (of the page or a table), labels shortened with an ellipsis, and chart labels cut off or covering
     each other."""
     return page.evaluate(_LAYOUT_PROBLEMS_JS)
 

@@ -144,3 +144,10 @@ def test_bubble_labels_are_placed_apart():
     places = figures.label_places([1e9, 1.05e9, 1e11], [70.0, 70.2, 55.0], ["ResNet-50", "EfficientNet-Lite0", "VGG16"],
                                   [20, 10, 40], log_x=True)
     assert places[0] != places[1] and places[2].endswith("left")
+
+
+def test_networks_side_by_side_are_split_into_balanced_tables():
+    assert compare.balanced_groups(list("abcdefgh"), 5) == [list("abcd"), list("efgh")]
+    assert compare.balanced_groups(list("abcde"), 5) == [list("abcde")]
+    assert compare.balanced_groups(list("abcdef"), 5) == [list("abc"), list("def")]
+    assert compare.balanced_groups([], 5) == []
