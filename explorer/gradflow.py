@@ -15,19 +15,27 @@ import torch
 from torch import Tensor, nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
-from . import backend, images, inference, rng, zoo
+from . import backend, i18n, images, inference, rng, zoo
 from .architectures.cifar import CifarBlock, cifar_net
 from .cache import memoize
 from .modelstate import preserved
 from .taps import Tap, hooked
 
-PAIRS = {  # key -> (residual name, plain name, residual builder, plain builder, input size)
-    "cifar20": ("CIFAR ResNet-20", "plain-20", lambda: cifar_net(20, True), lambda: cifar_net(20, False), 32),
-    "cifar56": ("CIFAR ResNet-56", "plain-56", lambda: cifar_net(56, True), lambda: cifar_net(56, False), 32),
-    "cifar110": ("CIFAR ResNet-110", "plain-110", lambda: cifar_net(110, True), lambda: cifar_net(110, False), 32),
-    "18": ("ResNet-18", "Plain-18", zoo.get("resnet18").build, zoo.get("plain18").build, 224),
-    "34": ("ResNet-34", "Plain-34", zoo.get("resnet34").build, zoo.get("plain34").build, 224),
+PAIRS = {  # key -> (residual builder, plain builder, input size); named by `pair_names`
+    "cifar20": (lambda: cifar_net(20, True), lambda: cifar_net(20, False), 32),
+    "cifar56": (lambda: cifar_net(56, True), lambda: cifar_net(56, False), 32),
+    "cifar110": (lambda: cifar_net(110, True), lambda: cifar_net(110, False), 32),
+    "18": (zoo.get("resnet18").build, zoo.get("plain18").build, 224),
+    "34": (zoo.get("resnet34").build, zoo.get("plain34").build, 224),
 }
+
+
+def pair_names(pair: str) -> tuple[str, str]:
+    """(residual, plain) network names of a pair in the active language."""
+    if pair.startswith("cifar"):
+        depth = int(pair.removeprefix("cifar"))
+        return f"CIFAR ResNet-{depth}", i18n.t("gradflow.cifar_plain", depth=depth)
+    return zoo.get(f"resnet{pair}").name, zoo.get(f"plain{pair}").name
 # Named by texts "gradflow.bn.<key>" and "gradflow.init.<key>".
 BN_MODES = ("eval", "train", "none")
 INITS = ("default", "zero")
@@ -58,7 +66,7 @@ def build_twins(config: FlowConfig) -> tuple[nn.Module, nn.Module]:
 
 @memoize(most=2)  # both BatchNorm modes of one pair: the lecture's card, a switch on the page
 def _built_twins(pair: str, init: str, seed: int, without_batchnorm: bool) -> tuple[nn.Module, nn.Module]:
-    _, _, residual_builder, plain_builder, _ = PAIRS[pair]
+    residual_builder, plain_builder, _ = PAIRS[pair]
     with rng.seeded(seed):
         residual = residual_builder()
         plain = plain_builder()
@@ -251,7 +259,7 @@ def train(config: FlowConfig, steps: int = 300, batch: int = 64, lr: float = 0.0
 
 
 def input_size(config: FlowConfig) -> int:
-    return PAIRS[config.pair][4]
+    return PAIRS[config.pair][2]
 
 
 @dataclass(frozen=True)

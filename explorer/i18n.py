@@ -13,7 +13,7 @@ import tomllib
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 LANGUAGES = {"en": "English", "zh": "中文"}
 DEFAULT = "en"
@@ -91,6 +91,24 @@ def _text(code: str, key: str, params: dict[str, Any]) -> str:
         missing.add((code, key))
         text = table(DEFAULT).get(key, key)
     return text.format(**params)
+
+
+@lru_cache(maxsize=None)
+def _class_names(language: str) -> dict[str, str]:
+    """English ImageNet class name -> its name in `language`, from explorer/locales/imagenet.<code>.tsv
+    (index, torchvision's English name, translation; our own translations); empty for English."""
+    path = LOCALES / f"imagenet.{language}.tsv"
+    if not path.exists():
+        return {}
+    rows = [line.split("\t") for line in path.read_text("utf-8").splitlines() if line and not line.startswith("#")]
+    return {english: name for _, english, name in rows}
+
+
+def class_names(english: Sequence[str]) -> tuple[str, ...]:
+    """ImageNet's class names (torchvision's English ones, in order) in the active language; a
+    name with no translation stays English."""
+    translated = _class_names(language())
+    return tuple(translated.get(name, name) for name in english)
 
 
 def names(prefix: str) -> Callable[[object], str]:

@@ -213,5 +213,6 @@ def ablate(loaded: inference.LoadedModel, image: images.LoadedImage, module: Mod
     if next_tap:
         before, after = normal.outputs[next_tap.name], zeroed.outputs[next_tap.name]
         change = float((after - before).norm() / before.norm().clamp_min(1e-12))
-    return Ablation(branch.label, next_tap.name if next_tap else None, inference.top_k(normal.logits),
-                    inference.top_k(zeroed.logits), change, run)
+    classes = loaded.class_names
+    return Ablation(branch.label, next_tap.name if next_tap else None, inference.top_k(normal.logits, classes=classes),
+                    inference.top_k(zeroed.logits, classes=classes), change, run)

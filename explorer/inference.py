@@ -11,7 +11,7 @@ from typing import Callable, Sequence, TypeVar
 import torch
 from torch import nn
 
-from . import backend, costs, images, weights, zoo
+from . import backend, costs, i18n, images, weights, zoo
 from .i18n import Text
 from .modelstate import preserved
 from .taps import OverBudget, Record, Tap, capture
@@ -68,12 +68,12 @@ class LoadedModel:
 
     @property
     def class_names(self) -> tuple[str, ...]:
-        """The names of the network's outputs: the uploaded list, ImageNet's for 1000 outputs,
-        else "class 0", "class 1", …"""
+        """The names of the network's outputs: the uploaded list, ImageNet's for 1000 outputs (in
+        the active language), else "class 0", "class 1", …"""
         if self.classes is not None:
             return self.classes
         outputs = weights.output_count(self.model)
-        return zoo.imagenet_classes() if outputs == 1000 else tuple(f"class {i}" for i in range(outputs))
+        return imagenet_names() if outputs == 1000 else tuple(f"class {i}" for i in range(outputs))
 
     def run(self, work: Callable[[nn.Module, torch.device], T]) -> tuple[T, backend.Run]:
         """work(model, device) with this model to itself: the model lock, the accelerator lock,
@@ -168,6 +168,11 @@ def analyse(loaded: LoadedModel, image: images.LoadedImage, taps: Sequence[Tap] 
     return Analysis(record, run)
 
 
+def imagenet_names() -> tuple[str, ...]:
+    """ImageNet's 1000 class names in the active language (`zoo.imagenet_classes` is torchvision's English)."""
+    return i18n.class_names(zoo.imagenet_classes())
+
+
 @dataclass(frozen=True)
 class Prediction:
     index: int
@@ -176,8 +181,8 @@ class Prediction:
 
 
 def top_k(logits: torch.Tensor, k: int = 5, classes: Sequence[str] | None = None) -> list[Prediction]:
-    """The k most probable classes, named from `classes` (default ImageNet's)."""
+    """The k most probable classes, named from `classes` (default ImageNet's, in the active language)."""
     probs = torch.softmax(logits.float(), dim=0)
     values, indices = probs.topk(min(k, probs.numel()))
-    classes = zoo.imagenet_classes() if classes is None else classes
+    classes = imagenet_names() if classes is None else classes
     return [Prediction(int(i), classes[int(i)], float(v)) for v, i in zip(values, indices)]

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from explorer import costs, figures, gradflow, i18n, zoo
+from explorer import costs, figures, gradflow, i18n, inference, zoo
 from explorer.i18n import t
 from explorer.ui import cache, sidebar, widgets
 
@@ -15,17 +15,17 @@ sidebar.linked("pair", "flow_pair", list(gradflow.PAIRS))
 sidebar.linked("bn", "flow_bn", gradflow.BN_MODES)
 sidebar.linked("init", "flow_init", gradflow.INITS)
 sidebar.linked("crops", "flow_crops", [1, 2, 4, 8])
-pair_name = i18n.bound(lambda k: t("gradflow.pair", residual=gradflow.PAIRS[k][0], plain=gradflow.PAIRS[k][1]))
+pair_name = i18n.bound(lambda k: t("gradflow.pair", **dict(zip(("residual", "plain"), gradflow.pair_names(k)))))
 pair = left.selectbox(t("gradflow.networks"), list(gradflow.PAIRS), index=list(gradflow.PAIRS).index("34"),
                       key=sidebar.relabelled("flow_pair"), format_func=pair_name)
-bn = middle.radio("BatchNorm", gradflow.BN_MODES, key=sidebar.relabelled("flow_bn"), format_func=i18n.names("gradflow.bn"))
+bn = middle.radio(t("gradflow.bn_label"), gradflow.BN_MODES, key=sidebar.relabelled("flow_bn"), format_func=i18n.names("gradflow.bn"))
 init = right.radio(t("gradflow.initialisation"), gradflow.INITS, key=sidebar.relabelled("flow_init"),
                    format_func=i18n.names("gradflow.init"))
 crops = far.select_slider(t("gradflow.crops"), [1, 2, 4, 8], value=4, key="flow_crops")
 config = gradflow.FlowConfig(pair=pair, bn=bn, init=init)
 target = None
 if gradflow.input_size(config) == 224:
-    classes = zoo.imagenet_classes()
+    classes = inference.imagenet_names()
     sidebar.linked("class", "flow_target", range(len(classes)))
     target = st.selectbox(t("gradflow.target"), [None, *range(len(classes))], key=sidebar.relabelled("flow_target"),
                           format_func=i18n.bound(lambda i: t("gradflow.predicted") if i is None else classes[i]))
@@ -39,8 +39,9 @@ columns = st.columns(3)
 columns[0].metric(t("gradflow.residual_grad"), figures.readable(residual.first_conv_grad))
 columns[1].metric(t("gradflow.plain_grad"), figures.readable(plain.first_conv_grad))
 columns[2].metric(t("gradflow.ratio"), f"{result.first_conv_ratio:,.1f}×")
-names = {"residual": t("gradflow.residual_series", name=gradflow.PAIRS[pair][0]),
-         "plain": t("gradflow.plain_series", name=gradflow.PAIRS[pair][1])}
+residual_name, plain_name = gradflow.pair_names(pair)
+names = {"residual": t("gradflow.residual_series", name=residual_name),
+         "plain": t("gradflow.plain_series", name=plain_name)}
 series = lambda attribute, points: {names["residual"]: (getattr(residual, points), getattr(residual, attribute)),
                                     names["plain"]: (getattr(plain, points), getattr(plain, attribute))}
 colours = list(figures.PAIR_COLOURS.values())

@@ -53,7 +53,7 @@ pre = spec.preprocess
 cropped, mean, mean_subtracted = cache.input_views(selection.image, pre)
 st.caption(t("home.input_caption", label=selection.image_label, width=selection.image.original_size[0],
              height=selection.image.original_size[1], format=selection.image.format, resize=pre.resize,
-             interpolation=pre.interpolation, crop=pre.crop))
+             interpolation=t(f"home.interpolation.{pre.interpolation}"), crop=pre.crop))
 left, middle, right = st.columns(3)
 widgets.picture(left, cropped, caption=t("home.cropped"), width="stretch")
 widgets.picture(middle, mean, caption=t("home.mean", mean=", ".join(f"{m * 255:.0f}" for m in pre.mean)),

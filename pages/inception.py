@@ -38,8 +38,8 @@ if not module.covered:
     right.caption(t("inception.uncovered"))
 table = pd.DataFrame(inception.branch_rows(module, shares[module.tap.name]))
 widgets.table(table.rename(columns=lambda c: t(f"inception.column.{c}")), key="branch_table",
-              column_config={t(f"inception.column.{c}"): st.column_config.ProgressColumn(format="percent", min_value=0,
-                                                                                           max_value=1)
+              column_config={t(f"inception.column.{c}"): st.column_config.ProgressColumn(  # small: the table fits 1366 px
+                                 format="percent", min_value=0, max_value=1, width="small")
                              for c in ("channel_share", "energy_share")}
               | {t(f"inception.column.{c}"): st.column_config.NumberColumn(format="localized") for c in ("params", "macs")})
 st.caption(t("inception.energy_caption"))

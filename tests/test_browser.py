@@ -222,6 +222,8 @@ def test_the_chinese_ui_shows_no_english_prose(context, server, artifacts):
     page = context.new_page()
     page.goto(f"{server}/?net=alexnet2012&lang=zh")
     browser.wait_idle(page)
+    top5 = page.locator(".js-plotly-plot .ytick text").all_text_contents()  # Home's one chart: "虎斑猫 (281)"
+    assert len(top5) == 5 and all(re.search(r"[\u4e00-\u9fff]", label) for label in top5), top5
     links = page.locator("[data-testid='stSidebarNav'] a")
     found = {}
     for index in range(links.count()):

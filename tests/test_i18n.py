@@ -5,7 +5,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explorer import i18n, images
+from explorer import i18n, images, zoo
 from tests import apptest
 from tests.conftest import ROOT
 
@@ -70,7 +70,7 @@ NOT_UI_PROSE = {
     "label+percent root",  # a plotly textinfo
     "out of memory",  # matched in torch's own error messages
     "Apple MPS",  # a device's name
-    "CIFAR ResNet-20", "CIFAR ResNet-56", "CIFAR ResNet-110",  # network names
+    "CIFAR ResNet-",  # a network name: CIFAR ResNet-20, -56, -110
     "seeded random init (seed ", "uploaded, kept in memory",  # WeightsStatus.location: for logs, never drawn
     "ZFNet (wide conv3-5)",  # an English name: readers see the text zoo.name.zfnet_wide
     "warm slides", "warming slide %s failed",  # a thread's name and a server log line
@@ -154,3 +154,34 @@ def test_the_language_switch_changes_the_page_and_the_url():
 def _param(app: AppTest, name: str):
     value = app.query_params.get(name)
     return value[0] if isinstance(value, list) else value
+
+
+def test_every_imagenet_class_has_its_own_chinese_name():
+    english = zoo.imagenet_classes()
+    rows = [line.split("\t") for line in (i18n.LOCALES / "imagenet.zh.tsv").read_text("utf-8").splitlines()
+            if not line.startswith("#")]
+    assert [int(row[0]) for row in rows] == list(range(1000))
+    assert tuple(row[1] for row in rows) == english  # in torchvision's order, row by row
+    with i18n.use("zh"):
+        chinese = i18n.class_names(english)
+    assert len(set(chinese)) == 1000 and all(name.strip() == name and name for name in chinese)
+    assert [name for name in chinese if not CJK.search(name)] == ["iPod"]  # a product keeps its name
+    assert chinese[281] == "虎斑猫" and chinese[134] == "鹤" and chinese[517] == "起重机"  # tabby; both cranes
+    with i18n.use("en"):
+        assert i18n.class_names(english) == english
+
+
+def test_the_chinese_ui_names_every_prediction_in_chinese():
+    import json
+
+    app = apptest.start("alexnet")
+    app.segmented_control(key="lang").set_value("zh").run()
+    top5 = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]["y"]
+    assert len(top5) == 5 and all(CJK.search(label) for label in top5), top5
+    app.switch_page("pages/compare.py").run()
+    app.selectbox(key="compare_preset").set_value("alexnet_zfnet").run()
+    cells = app.dataframe[-1].value.iloc[:, 1:].to_numpy().ravel()
+    assert len(cells) == 10 and all(CJK.search(cell.split(" · ")[0]) for cell in cells), cells
+    app.switch_page("pages/gradient_flow.py").run()
+    box = app.selectbox(key="flow_target")
+    assert box.format_func(281) == "虎斑猫"

@@ -193,7 +193,7 @@ def ablation(loaded: inference.LoadedModel, image: LoadedImage, module: str, bra
     def compute() -> inception.Ablation:
         found = next(m for m in inception.modules(loaded.spec.key) if m.tap.name == module)
         return inception.ablate(loaded, image, found, next(b for b in found.branches if b.label == branch))
-    return _cached("ablation", loaded, image, module, branch, compute=compute)
+    return _cached("ablation", loaded, image, module, branch, i18n.language(), compute=compute)  # its class names
 
 
 def twins(config: gradflow.FlowConfig, image: LoadedImage, crops: int, target: int | None) -> gradflow.TwinResult:

@@ -25,7 +25,7 @@ def stepper(label: str, options: Sequence[str], key: str,
         index = options.index(st.session_state[key]) + delta
         st.session_state[key] = options[max(0, min(len(options) - 1, index))]
 
-    previous, select, following = st.columns([1, 10, 1], vertical_alignment="bottom")
+    previous, select, following = st.columns([1.3, 10, 1.3], gap="small", vertical_alignment="bottom")  # arrows uncut in a half-width column
     previous.button("◀", key=f"{key}:previous", on_click=move, args=(-1,), help=t("widgets.previous"),
                     width="stretch")
     following.button("▶", key=f"{key}:next", on_click=move, args=(1,), help=t("widgets.next"), width="stretch")
