@@ -49,12 +49,13 @@ def readable(value: float) -> str:
 
 
 def log_ticks(values: Sequence[float], label: Callable[[float], str]) -> dict:
-    """Ticks for a log axis at 1, 2 and 5 × 10ᵏ across `values` (powers of ten alone past four
-    decades), each labelled in full by `label`. Plotly labels a short log axis's minor ticks with
+    """Ticks for a log axis at 1, 2 and 5 × 10ᵏ across `values` (1 and 3 past two decades, powers
+    of ten alone past three), each labelled in full by `label`. Plotly labels a short log axis's minor ticks with
     their first digit only ("2 3 4 5" above 1000), which a reader cannot place."""
     low, high = min(values), max(values)
     decades = range(math.floor(math.log10(low)), math.floor(math.log10(high)) + 2)
-    steps = (1,) if math.log10(high / low) > 4 else (1, 2, 5)
+    span = math.log10(high / low)  # 1-2-5 over more than ~2 decades crowds a small chart
+    steps = (1, 2, 5) if span <= 2 else (1, 3) if span <= 3 else (1,)
     ticks = [step * 10 ** decade for decade in decades for step in steps]
     inside = [tick for tick in ticks if low / 2 <= tick <= high * 2]
     return dict(tickvals=inside, ticktext=[label(tick) for tick in inside])

@@ -157,25 +157,35 @@ def test_attribution_journey(page, artifacts):
 
 def test_every_slide_by_arrow_key_in_presenter_mode(page, artifacts):
     """The lecturer opens the slide controls, turns presenter mode on and steps with → through the
-    whole deck and back with ←: the controls stay open and presenter mode stays on throughout."""
+    whole deck and back with ←: the controls stay open, presenter mode stays on throughout, no
+    label is cut or covered at 1366×768, and a reload keeps the slide and presenter mode."""
     from playwright.sync_api import expect
 
     from explorer.ui.slides import SLIDES
 
+    page.set_viewport_size({"width": 1366, "height": 768})
     page.get_by_text("Lecture: slides and presenter mode").first.click()
     page.get_by_text("Presenter mode", exact=True).first.click()
     browser.wait_idle(page)
     page.get_by_role("heading").first.click()  # keys typed into the switch would not reach the page
-    body = page.locator("[data-testid='stAppViewContainer']")
+    prose = page.locator("[data-testid='stMain'] [data-testid='stMarkdownContainer'] p:not([data-testid='stMetricLabel'] p)")
     steps = [("ArrowRight", index) for index in range(len(SLIDES))] + [("ArrowLeft", len(SLIDES) - 2)]
+    found = {}
     for key, index in steps:
         page.keyboard.press(key)
         expect(page.get_by_text(f"Slide {index + 1} of {len(SLIDES)}").first).to_be_visible(timeout=180_000)
         browser.wait_idle(page)
         expect(page.get_by_role("switch", name="Presenter mode").first).to_be_checked()
-        expect(body).to_have_css("font-size", "21px")  # presenter mode's text size, on every slide
+        expect(prose.first).to_have_css("font-size", "21px")  # presenter mode's text size, on every slide
         assert not browser.exceptions(page), index
+        problems = browser.layout_problems(page)
+        if problems:
+            found[index + 1] = problems
         page.screenshot(path=str(artifacts / f"slide-{index + 1}-{key}.png"))
+    page.reload()  # presenter mode and the slide come back from the URL
+    expect(page.get_by_text(f"Slide {len(SLIDES) - 1} of {len(SLIDES)}").first).to_be_visible(timeout=180_000)
+    expect(prose.first).to_have_css("font-size", "21px")
+    assert found == {}, found
 
 
 def test_a_deep_permalink_to_a_fresh_server_opens_its_view(context, artifacts):

@@ -118,6 +118,29 @@ def test_slides_step_through_saved_views_keeping_presenter_mode_and_the_open_con
     assert not _presenting(app)
 
 
+def test_presenter_mode_and_the_slide_travel_in_the_url_and_survive_a_reload():
+    from tests.test_permalinks import _open, _param
+
+    app = apptest.start("squeezenet1_1")
+    app.session_state["_kept"] = app.session_state["_kept"] | {"lecture_tools": True}
+    app.run()
+    app.toggle(key="presenter").set_value(True).run()
+    assert _param(app, "present") == "1" and _param(app, "slide") is None
+    for _ in range(4):
+        app.button(key="slide_next").click().run()
+    assert _param(app, "slide") == "4" and _param(app, "present") == "1"
+    url = {name: _param(app, name) for name in app.query_params}
+
+    reloaded = _open(SLIDES[3].page, **url)  # a new session from the same URL
+    assert not apptest.errors(reloaded)
+    assert reloaded.session_state["slide"] == 3 and _presenting(reloaded)
+    assert reloaded.toggle(key="presenter").value
+    assert f"Slide 4 of {len(SLIDES)}" in apptest.texts(reloaded)
+    reloaded.button(key="slide_next").click().run()
+    assert reloaded.session_state["slide"] == 4 and _param(reloaded, "slide") == "5"
+    assert _open(SLIDES[0].page, slide="99", present="yes").session_state.get("slide", -1) == -1  # nonsense: ignored
+
+
 def test_opening_the_deck_warms_every_slide(monkeypatch):
     import threading
 

@@ -88,4 +88,5 @@ def test_every_view_setting_travels_in_the_link():
     app = _open("pages/compare.py", net="alexnet", nets="vgg16,vgg19,nope", preset="vgg_depths")
     assert not apptest.errors(app)
     assert app.multiselect(key="compare_networks").value == ["vgg16", "vgg19"]
-    assert _param(app, "nets") == "vgg16,vgg19" and _param(app, "preset") == "vgg_depths"
+    assert _param(app, "nets") == "vgg16,vgg19" and _param(app, "preset") is None  # two VGGs are no preset
+    assert app.selectbox(key="compare_preset").value == "custom"

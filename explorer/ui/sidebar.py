@@ -292,6 +292,9 @@ def restore_view() -> None:
         if params in st.session_state.get("_urls_written", ()):
             params = {}
     st.session_state["_incoming_view"] = params
+    slides.restore(params)
+    if params.get("slide"):
+        choose("lecture_tools", True)  # a reloaded deck shows its controls
     if params.get("net"):
         add_named(params["net"])  # a registered network, or one found by name; an unknown name changes nothing
     if params.get("img") in SAMPLES:
@@ -345,7 +348,7 @@ def _write_url(page: str) -> None:
         wanted["img"] = chosen("sample")
     if chosen("lang") != i18n.DEFAULT:
         wanted["lang"] = chosen("lang")
-    wanted |= st.session_state.get("_shared", {}).get(page, {})
+    wanted |= slides.url_params() | st.session_state.get("_shared", {}).get(page, {})
     if {k: st.query_params[k] for k in st.query_params} != wanted:
         st.query_params.from_dict(wanted)
     # Every URL this session wrote, not only the last: under load the browser can ask for a
@@ -500,6 +503,9 @@ def random_weights_banner(selection: Selection) -> None:
     status, spec = selection.loaded.status, selection.spec
     why = weights.why_random(spec, status)
     if why is None:
+        return
+    if slides.presenting():  # one line: on a projector the slide's subject comes first
+        st.caption(f":material/warning: {t('sidebar.random_one_line', name=spec.name)}")
         return
     trained = weights.trained_network(spec.key)
     short = t("sidebar.random_short", name=spec.name)

@@ -32,11 +32,15 @@ SLIDES = (
     Slide("claims", "pages/lecture.py", "resnet50"),
 )
 
+# Prose larger for the back row; tables and charts keep their size, which their layout is made for
+# (scaled with the page, their labels were cut and covered each other at 1366×768).
 PRESENTER_CSS = """<style>
-html, body, [data-testid="stAppViewContainer"] { font-size: 21px; }
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] :is(p, li),
+[data-testid="stMain"] [data-testid="stCaptionContainer"] { font-size: 21px; }
+[data-testid="stMain"] [data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"] p { font-size: 16px; }
 [data-testid="stMainBlockContainer"] { max-width: 100%; padding-top: 1.5rem; }
 header[data-testid="stHeader"] { display: none; }
-[data-testid="stMetricValue"] { font-size: 1.7rem; }
+[data-testid="stMetricValue"] { font-size: 2.2rem; }
 </style>"""
 
 
@@ -59,8 +63,25 @@ def controls(on_start: Callable[[], None]) -> None:
             on_start()
         st.session_state["slide"] = index + (1 if go_on else -1)
         slide = SLIDES[st.session_state["slide"]]
-        st.session_state["_pending_view"] = slide.view  # applied before the widgets of the next run
-        st.switch_page(slide.page, query_params=slide.view)
+        view = slide.view | url_params()
+        st.session_state["_pending_view"] = view  # applied before the widgets of the next run
+        st.switch_page(slide.page, query_params=view)
+
+
+def url_params() -> dict[str, str]:
+    """What the URL says of the deck, so a reload (or the link on another screen) keeps presenter
+    mode and the slide: present=1, slide=<number from 1>."""
+    index = st.session_state.get("slide", -1)
+    return ({"present": "1"} if presenting() else {}) | ({"slide": str(index + 1)} if index >= 0 else {})
+
+
+def restore(params: dict[str, str]) -> None:
+    """The deck as a URL of `url_params` left it; anything else in the URL changes nothing."""
+    if params.get("present") == "1":
+        st.session_state["_presenter"] = True
+    number = params.get("slide", "")
+    if number.isdigit() and 1 <= int(number) <= len(SLIDES):
+        st.session_state["slide"] = int(number) - 1
 
 
 def presenting() -> bool:
