@@ -226,14 +226,18 @@ ENGLISH_PROSE = re.compile(r"\b[A-Za-z]{3,}(?:[ -][A-Za-z]{2,}){2,}\b")  # three
 def test_the_chinese_ui_shows_no_english_prose(context, server, artifacts):
     """Every page in 中文, read as a person sees it (plots included): no run of English words, apart
     from citations (paper titles and authors are cited as published)."""
+    from playwright.sync_api import expect
+
     from explorer import zoo
 
     cited = " ".join(f"{spec.paper.title} {spec.paper.authors}" for spec in zoo.REGISTRY.values())
     page = context.new_page()
     page.goto(f"{server}/?net=alexnet2012&lang=zh")
     browser.wait_idle(page)
-    top5 = page.locator(".js-plotly-plot .ytick text").all_text_contents()  # Home's one chart: "虎斑猫 (281)"
-    assert len(top5) == 5 and all(re.search(r"[\u4e00-\u9fff]", label) for label in top5), top5
+    ticks = page.locator(".js-plotly-plot .ytick text")  # Home's one chart: "虎斑猫 (281)"
+    expect(ticks).to_have_count(5, timeout=60_000)  # plotly's code loads after the script has finished
+    top5 = ticks.all_text_contents()
+    assert all(re.search(r"[\u4e00-\u9fff]", label) for label in top5), top5
     links = page.locator("[data-testid='stSidebarNav'] a")
     found = {}
     for index in range(links.count()):
