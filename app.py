@@ -33,5 +33,6 @@ slides.presenter_style()
 sidebar.moved_notice()
 sidebar.random_weights_banner(selection)
 navigation.run()
+slides.scroll_to_subject()
 sidebar.backend_box(selection)
 collector.settle(navigation.url_path)  # this page is warm now: see explorer/ui/collector.py

@@ -178,6 +178,8 @@ def test_every_slide_by_arrow_key_in_presenter_mode(page, artifacts):
         expect(page.get_by_role("switch", name="Presenter mode").first).to_be_checked()
         expect(prose.first).to_have_css("font-size", "21px")  # presenter mode's text size, on every slide
         assert not browser.exceptions(page), index
+        if SLIDES[index].subject:  # scrolled to what the slide is about
+            expect(page.locator(f".st-key-{SLIDES[index].subject}")).to_be_in_viewport(timeout=30_000)
         problems = browser.layout_problems(page)
         if problems:
             found[index + 1] = problems

@@ -79,7 +79,8 @@ NOT_UI_PROSE = {
 
 def _prose(path, tree) -> list[str]:
     """String literals that read as English words, apart from docstrings, citations (arguments of
-    Paper(...)), errors raised for programmers (ValueError, KeyError, TypeError, RuntimeError) and NOT_UI_PROSE."""
+    Paper(...)), errors raised for programmers (ValueError, KeyError, TypeError, RuntimeError), scripts
+    and styles for the browser, and NOT_UI_PROSE."""
     pattern = re.compile(r"[A-Za-z]{2,} [A-Za-z]{2,}")
     skipped = {id(node.body[0].value) for node in ast.walk(tree)
                if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and ast.get_docstring(node)}
@@ -91,7 +92,8 @@ def _prose(path, tree) -> list[str]:
             skipped |= {id(inner) for inner in ast.walk(node)}
     return [f"{path.name}:{node.lineno} {node.value!r}" for node in ast.walk(tree)
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skipped
-            and pattern.search(node.value) and node.value not in NOT_UI_PROSE | {"CNN Explorer"}]
+            and pattern.search(node.value) and node.value not in NOT_UI_PROSE | {"CNN Explorer"}
+            and not node.value.startswith(("<script>", "<style>"))]  # code for the browser, not words
 
 
 def test_the_ui_writes_no_prose_of_its_own():

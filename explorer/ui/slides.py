@@ -16,6 +16,7 @@ class Slide:
     network: str
     sample: str = "Cat"
     extra: tuple[tuple[str, str], ...] = ()  # page parameters of the view (see sidebar.linked)
+    subject: str = ""  # the key of the element the slide is about, scrolled to; "": the page's top
 
     @property
     def view(self) -> dict[str, str]:
@@ -26,9 +27,9 @@ SLIDES = (
     Slide("alexnet_input", "pages/home.py", "alexnet2012"),
     Slide("alexnet_layers", "pages/activations.py", "alexnet2012", extra=(("tap", "norm1"),)),
     Slide("zfnet", "pages/compare.py", "zfnet"),
-    Slide("vgg_costs", "pages/costs.py", "vgg16", extra=(("tap", "conv5_3"),)),
+    Slide("vgg_costs", "pages/costs.py", "vgg16", extra=(("tap", "conv5_3"),), subject="layer_costs"),
     Slide("googlenet", "pages/inception.py", "googlenet_paper", extra=(("module", "inception_3a"),)),
-    Slide("resnet", "pages/gradient_flow.py", "resnet34"),
+    Slide("resnet", "pages/gradient_flow.py", "resnet34", subject="flow_blocks"),
     Slide("claims", "pages/lecture.py", "resnet50"),
 )
 
@@ -65,6 +66,7 @@ def controls(on_start: Callable[[], None]) -> None:
         slide = SLIDES[st.session_state["slide"]]
         view = slide.view | url_params()
         st.session_state["_pending_view"] = view  # applied before the widgets of the next run
+        st.session_state["_scroll_to"] = slide.subject
         st.switch_page(slide.page, query_params=view)
 
 
@@ -90,6 +92,32 @@ def presenting() -> bool:
 
 def _keep_presenter() -> None:
     st.session_state["_presenter"] = st.session_state["presenter"]
+
+
+# Waits for the element (charts are drawn after the script ends), then scrolls it to the top, and
+# once more when pictures above it have loaded and moved it.
+_SCROLL_JS = """<script>
+(() => {{
+  const until = Date.now() + 30000;
+  const find = () => {{
+    const element = document.querySelector('.st-key-{key}');
+    if (element) {{
+      element.scrollIntoView({{block: 'start'}});
+      setTimeout(() => element.scrollIntoView({{block: 'start'}}), 1500);
+    }} else if (Date.now() < until) setTimeout(find, 200);
+  }};
+  find();
+}})();
+</script>"""
+
+
+def scroll_to_subject() -> None:
+    """After the page, on the run a slide opened: bring what the slide is about into view (at
+    1366×768 a slide's subject can be below the fold). Later reruns leave the scrolling to the
+    lecturer."""
+    key = st.session_state.pop("_scroll_to", "")
+    if key:
+        st.html(_SCROLL_JS.format(key=key), unsafe_allow_javascript=True)
 
 
 def presenter_style() -> None:
