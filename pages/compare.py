@@ -26,7 +26,9 @@ def keep_the_first_chosen() -> None:
 
 if "compare_networks" not in st.session_state:
     st.session_state["compare_networks"] = compare.PRESETS["lecture"]
-sidebar.linked("preset", "compare_preset", list(compare.PRESETS))
+linked_preset = st.session_state.get("_incoming_view", {}).pop("preset", None)
+if linked_preset in compare.PRESETS:  # a link naming a preset shows its networks (its nets=, if any, win)
+    st.session_state["compare_networks"] = compare.PRESETS[linked_preset]
 networks = sidebar.linked_networks("nets", "compare_networks", most=compare.MOST_NETWORKS)
 st.session_state["compare_preset"] = compare.preset_of(st.session_state["compare_networks"])  # names what is shown
 left, right = st.columns([1, 3])

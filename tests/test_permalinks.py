@@ -90,3 +90,6 @@ def test_every_view_setting_travels_in_the_link():
     assert app.multiselect(key="compare_networks").value == ["vgg16", "vgg19"]
     assert _param(app, "nets") == "vgg16,vgg19" and _param(app, "preset") is None  # two VGGs are no preset
     assert app.selectbox(key="compare_preset").value == "custom"
+    by_preset = _open("pages/compare.py", net="alexnet", preset="alexnet_zfnet")  # a link naming only a preset
+    assert by_preset.multiselect(key="compare_networks").value == ["alexnet2012", "zfnet"]
+    assert by_preset.selectbox(key="compare_preset").value == "alexnet_zfnet"
