@@ -3,7 +3,7 @@ import dataclasses
 
 from streamlit.testing.v1 import AppTest
 
-from explorer import costs, lecture, zoo
+from explorer import costs, lecture, weights, zoo
 from explorer.ui.slides import SLIDES
 from tests import apptest
 
@@ -108,7 +108,7 @@ def test_slides_step_through_saved_views_keeping_presenter_mode_and_the_open_con
     for index in range(len(SLIDES)):
         app.button(key="slide_next").click().run()
         assert not apptest.errors(app), index
-        assert zoo.get(SLIDES[index].network).name in apptest.texts(app), index
+        assert app.selectbox(key="network").value == SLIDES[index].shown, index
         assert app.session_state["slide"] == index
         assert _presenting(app) and app.toggle(key="presenter").value, index  # presenter mode stays on
         assert app.session_state["lecture_tools"], index  # the controls stay open
@@ -116,6 +116,33 @@ def test_slides_step_through_saved_views_keeping_presenter_mode_and_the_open_con
     assert app.session_state["slide"] == len(SLIDES) - 2 and _presenting(app)
     app.toggle(key="presenter").set_value(False).run()
     assert not _presenting(app)
+
+
+def test_a_slide_says_why_random_weights_do_not_spoil_its_point_and_the_claims_slide_is_trained():
+    """On a projector the random-weights line says what the slide rests on (VGG16's costs are the
+    architecture's); the claims slide opens on the trained network this machine has; once the
+    lecturer picks another network the plain line is back."""
+    app = apptest.start("squeezenet1_1")
+    app.session_state["_kept"] = app.session_state["_kept"] | {"lecture_tools": True}
+    app.run()
+    app.toggle(key="presenter").set_value(True).run()
+    for _ in range(4):
+        app.button(key="slide_next").click().run()
+    assert SLIDES[3].name == "vgg_costs" and not apptest.errors(app)
+    assert "VGG16: untrained (random) weights — this slide's numbers are the architecture's, the same once " \
+           "trained." in apptest.texts(app)
+    app.button(key="slide_next").click().run()
+    app.button(key="slide_next").click().run()
+    assert "ResNet-34: untrained (random) weights, as this slide needs: it measures gradients at the start " \
+           "of training." in apptest.texts(app)
+    app.button(key="slide_next").click().run()
+    assert SLIDES[6].rests_on == "trained" and SLIDES[6].shown == weights.trained_network("resnet50")
+    assert app.selectbox(key="network").value == "efficientnet_lite0"  # ResNet-50's weights are not here
+    assert not any("untrained" in text for text in apptest.texts(app))
+    app.button(key="slide_previous").click().run()
+    app.selectbox(key="network").set_value("vgg16").run()  # away from the slide's network
+    assert "VGG16: untrained (random) weights — the pictures show the mechanism, not what it learnt." \
+        in apptest.texts(app)
 
 
 def test_presenter_mode_and_the_slide_travel_in_the_url_and_survive_a_reload():
@@ -148,10 +175,10 @@ def test_opening_the_deck_warms_every_slide(monkeypatch):
 
     warmed, analysis = [], cache.analysis
 
-    def spy(loaded, image):
+    def spy(loaded, image, *rest):
         if threading.current_thread().name == "warm slides":
             warmed.append(loaded.spec.key)
-        return analysis(loaded, image)
+        return analysis(loaded, image, *rest)
 
     monkeypatch.setattr(cache, "analysis", spy)
     app = apptest.start("squeezenet1_1")
@@ -160,8 +187,8 @@ def test_opening_the_deck_warms_every_slide(monkeypatch):
         for thread in threading.enumerate():
             if thread.name == "warm slides":
                 thread.join(120)
-    assert warmed == [slide.network for slide in SLIDES]
-    assert all(cache.is_cached("analysis", cache.loaded_model(slide.network), app_image(slide)) for slide in SLIDES)
+    assert warmed == [slide.shown for slide in SLIDES]
+    assert all(cache.is_cached("analysis", cache.loaded_model(slide.shown), app_image(slide)) for slide in SLIDES)
 
 
 def app_image(slide):

@@ -466,7 +466,7 @@ def _warm_deck() -> None:
         for slide in slides.SLIDES:
             path = SAMPLES_DIR / SAMPLES[slide.sample]
             try:
-                cache.analysis(cache.loaded_model(slide.network), cache.sample(path))
+                cache.analysis(cache.loaded_model(slide.shown), cache.sample(path))
             except Exception:  # the slide itself computes again and shows what went wrong
                 logging.getLogger(__name__).warning("warming slide %s failed", slide.name, exc_info=True)
 
@@ -505,7 +505,9 @@ def random_weights_banner(selection: Selection) -> None:
     if why is None:
         return
     if slides.presenting():  # one line: on a projector the slide's subject comes first
-        st.caption(f":material/warning: {t('sidebar.random_one_line', name=spec.name)}")
+        slide = slides.on_screen(st.session_state["_page"], spec.key)
+        text = f"slides.random.{slide.rests_on}" if slide else "sidebar.random_one_line"
+        st.caption(f":material/warning: {t(text, name=spec.name)}")
         return
     trained = weights.trained_network(spec.key)
     short = t("sidebar.random_short", name=spec.name)

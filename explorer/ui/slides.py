@@ -6,31 +6,47 @@ from typing import Callable
 
 import streamlit as st
 
+from explorer import weights
 from explorer.i18n import t
+
+# What a slide's point rests on, and so what it may be shown with:
+#   "architecture": counts and shapes, the same once trained — the lecture's own network, trained or not;
+#   "mechanism":    what a layer does to any input (LRN has no weights);
+#   "initialisation": what a network does before training (gradients at the start of training);
+#   "trained":      what trained networks do — the lecture's network where its weights are here,
+#                   else the trained network this machine has.
+RESTS_ON = ("architecture", "mechanism", "initialisation", "trained")
 
 
 @dataclass(frozen=True)
 class Slide:
     name: str  # its title is the text "slides.<name>"
     page: str
-    network: str
+    network: str  # the lecture's network for it
+    rests_on: str  # one of RESTS_ON
     sample: str = "Cat"
     extra: tuple[tuple[str, str], ...] = ()  # page parameters of the view (see sidebar.linked)
     subject: str = ""  # the key of the element the slide is about, scrolled to; "": the page's top
 
     @property
+    def shown(self) -> str:
+        """The network the slide opens with."""
+        return weights.trained_network(self.network) if self.rests_on == "trained" else self.network
+
+    @property
     def view(self) -> dict[str, str]:
-        return {"net": self.network, "img": self.sample, **dict(self.extra)}
+        return {"net": self.shown, "img": self.sample, **dict(self.extra)}
 
 
 SLIDES = (
-    Slide("alexnet_input", "pages/home.py", "alexnet2012"),
-    Slide("alexnet_layers", "pages/activations.py", "alexnet2012", extra=(("tap", "norm1"),)),
-    Slide("zfnet", "pages/compare.py", "zfnet"),
-    Slide("vgg_costs", "pages/costs.py", "vgg16", extra=(("tap", "conv5_3"),), subject="layer_costs"),
-    Slide("googlenet", "pages/inception.py", "googlenet_paper", extra=(("module", "inception_3a"),)),
-    Slide("resnet", "pages/gradient_flow.py", "resnet34", subject="flow_blocks"),
-    Slide("claims", "pages/lecture.py", "resnet50"),
+    Slide("alexnet_input", "pages/home.py", "alexnet2012", "architecture"),
+    Slide("alexnet_layers", "pages/activations.py", "alexnet2012", "mechanism", extra=(("tap", "norm1"),)),
+    Slide("zfnet", "pages/compare.py", "zfnet", "architecture"),
+    Slide("vgg_costs", "pages/costs.py", "vgg16", "architecture", extra=(("tap", "conv5_3"),),
+          subject="layer_costs"),
+    Slide("googlenet", "pages/inception.py", "googlenet_paper", "architecture", extra=(("module", "inception_3a"),)),
+    Slide("resnet", "pages/gradient_flow.py", "resnet34", "initialisation", subject="flow_blocks"),
+    Slide("claims", "pages/lecture.py", "resnet50", "trained"),
 )
 
 # Prose larger for the back row; tables and charts keep their size, which their layout is made for
@@ -84,6 +100,17 @@ def restore(params: dict[str, str]) -> None:
     number = params.get("slide", "")
     if number.isdigit() and 1 <= int(number) <= len(SLIDES):
         st.session_state["slide"] = int(number) - 1
+
+
+def on_screen(page: str, network: str) -> Slide | None:
+    """The slide being shown, if the page (a file stem, "" for Home) and network on screen are
+    still the ones it opened (a lecturer may have wandered off since)."""
+    index = st.session_state.get("slide", -1)
+    if index < 0:
+        return None
+    slide = SLIDES[index]
+    stem = slide.page.removeprefix("pages/").removesuffix(".py")
+    return slide if page in {stem, "" if stem == "home" else stem} and network == slide.shown else None
 
 
 def presenting() -> bool:
