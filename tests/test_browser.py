@@ -260,7 +260,8 @@ SCREENS = {"laptop": (1366, 768), "projector": (1920, 1080)}
 PAGE_VIEWS = [("", "alexnet2012"), ("activations", "alexnet2012"), ("costs", "alexnet"), ("inception", "inception_v3"),
               ("gradient_flow", "resnet34"), ("compare", "alexnet"), ("efficient", "squeezenet1_1"),
               ("attribution", "resnet18"), ("lecture", "resnet50"), ("features", "efficientnet_lite0&tap=stage4.1"),
-              ("graph", "googlenet"), ("activations", "googlenet"),
+              ("graph", "googlenet"), ("activations", "googlenet"), ("activations", "resnet50"),
+              ("gradient_flow", "googlenet"),
               ("compare", "alexnet&nets=alexnet,vgg16,googlenet,resnet50,squeezenet1_1,mobilenet_v2,"
                           "shufflenet_v2_x1_0,efficientnet_lite0")]
 
@@ -284,7 +285,7 @@ def test_every_page_reads_at_laptop_and_projector_sizes(context, server, artifac
         problems = browser.layout_problems(page)
         if problems:
             found[f"{path or 'home'}?net={network}"] = problems
-        name = f"{screen}-{path or 'home'}{'-eight' if 'nets=' in network else ''}"
+        name = f"{screen}-{path or 'home'}-{network.split('&')[0]}{'-eight' if 'nets=' in network else ''}"
         browser.screenshot_whole_page(page, folder / f"{name}.png")
         page.set_viewport_size({"width": width, "height": height})
     page.close()
@@ -374,6 +375,49 @@ def test_a_click_on_the_network_graph_opens_that_layer(page, artifacts):
     page.locator(".js-plotly-plot .scatterlayer .trace .points path").nth(1).click(force=True)
     page.get_by_role("heading", name="Activations · AlexNet (torchvision)").wait_for(timeout=120_000)
     assert "tap=conv1" in page.url and not browser.exceptions(page)
+
+
+_TREEMAP_TILES_JS = """() => Object.fromEntries([...document.querySelectorAll('.st-key-treemap g.slice')]
+    .filter(tile => tile.querySelector('text'))
+    .map(tile => [tile.querySelector('text').getAttribute('data-unformatted').split('<br>')[0],
+                  getComputedStyle(tile.querySelector('path.surface')).fill]))"""
+
+
+def _colour_word(rgb: str) -> str:
+    """What a person calls a tile's colour, as the legend's words do."""
+    red, green, blue = map(int, re.findall(r"\d+", rgb)[:3])
+    if max(red, green, blue) - min(red, green, blue) < 40:
+        return "grey"
+    return "red" if red > blue else "blue"
+
+
+def test_the_treemap_is_drawn_in_the_colours_its_legend_names(context, server, artifacts):
+    """Parameters & FLOPs says "blue: convolution, red: fully connected": the tiles Chromium draws
+    are those colours, by parameters and by MACs (plotly's own palette once made Lite0's conv_head
+    red and its fc light blue, VGG16's fc6 dark blue)."""
+    from playwright.sync_api import expect
+
+    expected = {  # (network, sized by): tiles large enough to carry their label
+        ("vgg16", "parameters"): {"VGG16": "red", "fc6": "red", "fc7": "red", "features": "blue", "conv5_3": "blue"},
+        ("vgg16", "MACs"): {"VGG16": "blue", "classifier": "red", "features": "blue", "conv4_2": "blue"},
+        ("efficientnet_lite0", "parameters"): {"conv_head": "blue", "fc": "red", "blocks": "blue"},
+        ("efficientnet_lite0", "MACs"): {"conv_head": "blue", "fc": "red", "conv_stem": "blue"}}
+    page = context.new_page()
+    page.set_viewport_size({"width": 1366, "height": 768})
+    for key in ("vgg16", "efficientnet_lite0"):
+        page.goto(f"{server}/costs?net={key}")
+        expect(page.get_by_text("blue: convolution, red: fully connected").first).to_be_attached(timeout=120_000)
+        for by in ("parameters", "MACs"):
+            colours = expected[key, by]
+            page.locator(".st-key-treemap_by").get_by_text(by, exact=True).click()
+            browser.wait_idle(page)
+            page.locator(".st-key-treemap").scroll_into_view_if_needed()
+            expect(page.locator(".st-key-treemap g.slice text").first).to_be_attached()
+            tiles = page.evaluate(_TREEMAP_TILES_JS)
+            assert {label: _colour_word(tiles[label]) for label in colours} == colours, (key, by)
+        page.locator(".st-key-treemap").screenshot(path=str(artifacts / f"treemap-{key}.png"))
+    assert not browser.exceptions(page)
+    page.close()
 
 
 def test_your_own_weights_of_45_and_94_mb_are_taken_and_a_21_mb_photo_is_not(context, server, tmp_path, artifacts):
