@@ -32,7 +32,7 @@ RATIO_TARGET = 1.2
 ROUNDS = 3  # medians of interleaved rounds
 
 
-def _elements_query(counts: Counter) -> str:
+def elements_query(counts: Counter) -> str:
     return "elements=" + ",".join(f"{kind}:{count}" for kind, count in sorted(counts.items()))
 
 
@@ -76,7 +76,7 @@ def run(device: torch.device | None = None, pages: list[str] = PAGES, count: int
             app, bare = [], []
             for _ in range(rounds):  # interleaved, so the machine's drift meets both alike
                 app.append(_measure(app_url, app_probe, [f"net={NETWORK}"], visit_pages, count))
-                queries = [_elements_query(counts) for counts in app[-1]["elements"]]
+                queries = [elements_query(counts) for counts in app[-1]["elements"]]
                 bare.append(_measure(bare_url, bare_probe, queries, [""] * (len(queries) - 1), count))
             name = f"Home + {page}" if page else "Home"
             cpu, bare_cpu = _median(app, "cpu"), _median(bare, "cpu")

@@ -27,6 +27,8 @@ from .zoo import Preprocess
 
 # Named by texts "attribution.method.<key>" and "attribution.baseline.<key>".
 METHODS = ("gradcam", "guided_gradcam", "saliency", "integrated_gradients", "smoothgrad", "occlusion")
+# Tens to thousands of passes each: run only when asked, after an estimate of their time.
+SLOW_METHODS = frozenset({"integrated_gradients", "smoothgrad", "occlusion"})
 BASELINES = ("black", "blurred", "noise")
 Progress = Callable[[int, int], None]  # (model evaluations done, expected)
 

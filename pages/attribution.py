@@ -11,7 +11,6 @@ st.caption(t("attribution.intro"))
 if not selection.loaded.status.pretrained:
     st.warning(t("attribution.random"), icon=":material/shuffle:")
 
-SLOW = {"integrated_gradients", "smoothgrad", "occlusion"}
 PANELS = {"left": "method", "right": "method2"}  # panel -> its URL parameter
 classes = selection.loaded.class_names
 predicted = inference.top_k(selection.analysis().record.logits, 1, classes)[0]
@@ -65,7 +64,7 @@ def panel(column, name: str, default_method: str, network: str) -> None:
         settings = settings_for(name, network, default_method)
         method_name = t(f"attribution.method.{settings.method}")
         done = cache.is_cached("attribution", loaded, selection.image, settings, target)
-        if settings.method in SLOW and not done:
+        if settings.method in attribution.SLOW_METHODS and not done:
             evaluations = attribution.expected_evaluations(settings, loaded.spec.preprocess.crop)
             with st.spinner(t("attribution.timing")):
                 pace = cache.attribution_probe(loaded, settings.method)  # this machine, this network

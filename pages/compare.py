@@ -75,7 +75,7 @@ st.download_button(t("compare.download"), table.to_csv(index=False), "comparison
                    key="compare_csv")
 st.caption(t("compare.table_caption"))
 unmeasured = [key for key in keys if key not in latencies]
-estimate_slot = st.empty()  # filled at the end of the run: its probes wait until the rest is drawn
+estimate_slot = st.empty()  # filled at the end of the run, once the probes timed in the background are in
 if st.button(t("compare.measure", device=device_name), key="measure"):
     chosen = unmeasured or keys  # all measured already: measure them again
     with widgets.running("measure_cancel") as report:  # a cancel keeps the networks measured so far
@@ -140,7 +140,22 @@ if claims:
     st.subheader(t("compare.closing"))
     widgets.claim_cards(claims)
 
+
+
+@st.fragment(run_every=1.0)
+def rerun_once_estimated(models: list) -> None:
+    """Draws nothing: looks each second whether the background probes are done, then reruns the
+    page to show the estimate (and, with no probes left, no longer looks)."""
+    if cache.latency_probes_soon(models) is not None:
+        st.rerun()
+
+
 if unmeasured:
-    estimate_slot.caption(t("compare.estimating"))
-    estimate = compare.estimated_latency_seconds([cache.latency_probe(cache.loaded_model(key)) for key in unmeasured])
-    estimate_slot.caption(t("compare.measure_estimate", seconds=estimate, count=len(unmeasured)))
+    unmeasured_models = [cache.loaded_model(key) for key in unmeasured]
+    probes = cache.latency_probes_soon(unmeasured_models)
+    if probes is None:
+        estimate_slot.caption(t("compare.estimating"))
+        rerun_once_estimated(unmeasured_models)
+    else:
+        estimate_slot.caption(t("compare.measure_estimate", seconds=compare.estimated_latency_seconds(probes),
+                                count=len(unmeasured)))

@@ -32,6 +32,16 @@ def isolated_caches(tmp_path_factory):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def background_work_ends_before_the_process():
+    """Pages leave work running in threads (latency probes, warming the slides); torch still running
+    in one when the interpreter exits aborts the process."""
+    yield
+    from explorer.ui import cache
+
+    cache.wait_for_background()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def apptest_with_pages_folder():
     from tests.apptest import navigation_pinned
 

@@ -11,7 +11,18 @@ def test_every_page_is_visited_and_every_widget_moved(key, page):
     has_widgets = not (page == "pages/inception.py" and key == "alexnet")  # the page says there is nothing
     expected = set(pages.EVERY_PAGE) | (set(pages.INTERACTIONS[page]) if has_widgets else set())
     assert set(visit.interactions) == expected
-    assert visit.first_view > 0 and all(seconds > 0 for seconds in visit.interactions.values())
+    assert set(visit.first_views) == {"first view", *pages.FIRST_OPENS.get(page, {})}
+    assert all(seconds > 0 for seconds in (*visit.first_views.values(), *visit.interactions.values()))
+
+
+def test_the_first_opens_are_what_a_person_opens():
+    """Every Lecture tab after the first, each attribution method that runs at once besides the
+    default, and each Gradient flow setting that measures new twins."""
+    from explorer import attribution, lecture
+
+    assert [name.removeprefix("tab ") for name in pages.FIRST_OPENS["pages/lecture.py"]] == list(lecture.SECTIONS[1:])
+    assert set(pages.FIRST_OPENS["pages/attribution.py"]) == {"method guided_gradcam", "method saliency"}
+    assert not attribution.SLOW_METHODS & {name.removeprefix("method ") for name in pages.FIRST_OPENS["pages/attribution.py"]}
 
 
 def test_a_first_view_starts_from_empty_caches(cat_image):

@@ -16,6 +16,7 @@ from typing import Callable, Hashable, Sequence, TypeVar
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx
 from PIL import Image
 
 from explorer import activations, attribution as explorer_attribution, compare, featurevis, figures, gradflow, images
@@ -265,6 +266,46 @@ def keep_latencies(key: str, device: str, measured: tuple[compare.Latency, ...])
 def latency_probe(loaded: inference.LoadedModel) -> tuple[float, ...]:
     """The Compare estimate's timed passes, once per (model, weights) for the server's life."""
     return _cached("latency_probe", loaded, None, compute=lambda: compare.probe(loaded))
+
+
+BACKGROUND_THREADS = ("latency probes", "warm slides")  # threads pages start for work after their run
+
+
+def wait_for_background(timeout_s: float = 600) -> None:
+    """Until the work pages left running in the background has ended: a benchmark's next first view
+    must not share the CPU with it, and a process must not exit while torch runs in a thread."""
+    for thread in threading.enumerate():
+        if thread.name in BACKGROUND_THREADS:
+            thread.join(timeout_s)
+
+
+_probing: set[str] = set()  # networks whose latency probe a background thread is measuring
+_probing_lock = threading.Lock()
+
+
+def latency_probes_soon(models: Sequence[inference.LoadedModel]) -> list[tuple[float, ...]] | None:
+    """The latency probes of these models if all are measured; else None, and a background thread
+    measures the missing ones (one thread per network however many sessions ask). The probes only
+    estimate how long a measurement would take — two passes at batch 16 each, 12 s of a fresh
+    server's Compare for the lecture's five — so a first view does not wait for them."""
+    missing = [loaded for loaded in models if not is_cached("latency_probe", loaded, None)]
+    if not missing:
+        return [latency_probe(loaded) for loaded in models]
+    with _probing_lock:
+        starting = [loaded for loaded in missing if loaded.spec.key not in _probing]
+        _probing.update(loaded.spec.key for loaded in starting)
+    if starting:
+        def probe_all() -> None:
+            for loaded in starting:
+                try:
+                    latency_probe(loaded)
+                finally:
+                    with _probing_lock:
+                        _probing.discard(loaded.spec.key)
+        thread = threading.Thread(target=probe_all, daemon=True, name=BACKGROUND_THREADS[0])
+        add_script_run_ctx(thread)  # Streamlit's caches expect a session's context
+        thread.start()
+    return None
 
 
 def attribution_probe(loaded: inference.LoadedModel, method: str) -> float:

@@ -470,7 +470,7 @@ def _warm_deck() -> None:
             except Exception:  # the slide itself computes again and shows what went wrong
                 logging.getLogger(__name__).warning("warming slide %s failed", slide.name, exc_info=True)
 
-    thread = threading.Thread(target=warm, daemon=True, name="warm slides")
+    thread = threading.Thread(target=warm, daemon=True, name=cache.BACKGROUND_THREADS[1])
     add_script_run_ctx(thread)  # Streamlit's caches expect a session's context
     thread.start()
 
