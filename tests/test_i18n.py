@@ -73,7 +73,7 @@ NOT_UI_PROSE = {
     "CIFAR ResNet-",  # a network name: CIFAR ResNet-20, -56, -110
     "seeded random init (seed ", "uploaded, kept in memory",  # WeightsStatus.location: for logs, never drawn
     "ZFNet (wide conv3-5)",  # an English name: readers see the text zoo.name.zfnet_wide
-    "latency probes", "warm slides", "warming slide %s failed",  # threads' names and a server log line
+    "latency probes", "warm slides", "warming slide %s failed", "latency probe of %s failed",  # threads, logs
 }
 
 

@@ -143,3 +143,26 @@ def test_a_network_left_out_of_like_with_like_is_named_with_its_real_reason():
     captions = [c.value for c in app.caption if "Left out of the accuracy columns" in c.value]
     assert captions and "regnet_y_400mf (torchvision V2 weights (a newer training recipe), single crop)" in captions[0]
     assert "10 crops" not in captions[0]
+
+
+def test_a_probe_that_fails_leaves_the_others_measured_and_is_not_retried(monkeypatch):
+    """The estimate goes on without a network whose probe raised (logged), instead of a page that
+    says "timing…" forever and retries each second."""
+    from explorer.ui import cache
+
+    pair = ["alexnet", "googlenet"]
+    cache.results().forget(lambda cached: cached[0] == "latency_probe" and cached[1] in pair)
+    probe = compare.probe
+
+    def failing(loaded):
+        if loaded.spec.key == "alexnet":
+            raise RuntimeError("no memory left")
+        return probe(loaded)
+
+    monkeypatch.setattr(compare, "probe", failing)
+    models = [cache.loaded_model(key) for key in pair]
+    assert cache.latency_probes_soon(models) is None
+    cache.wait_for_background()
+    probes = cache.latency_probes_soon(models)
+    assert probes is not None and len(probes) == 1 and all(seconds > 0 for seconds in probes[0])
+    cache._unprobed.discard("alexnet")  # later tests see every network again

@@ -7,6 +7,7 @@ keyed by `key_of`, computed once per key however many sessions ask at once.
 from __future__ import annotations
 
 import hashlib
+import logging
 import sys
 import threading
 from collections import OrderedDict
@@ -280,6 +281,7 @@ def wait_for_background(timeout_s: float = 600) -> None:
 
 
 _probing: set[str] = set()  # networks whose latency probe a background thread is measuring
+_unprobed: set[str] = set()  # networks whose probe failed: left out of the estimate, not retried each second
 _probing_lock = threading.Lock()
 
 
@@ -288,6 +290,7 @@ def latency_probes_soon(models: Sequence[inference.LoadedModel]) -> list[tuple[f
     measures the missing ones (one thread per network however many sessions ask). The probes only
     estimate how long a measurement would take — two passes at batch 16 each, 12 s of a fresh
     server's Compare for the lecture's five — so a first view does not wait for them."""
+    models = [loaded for loaded in models if loaded.spec.key not in _unprobed]
     missing = [loaded for loaded in models if not is_cached("latency_probe", loaded, None)]
     if not missing:
         return [latency_probe(loaded) for loaded in models]
@@ -296,9 +299,12 @@ def latency_probes_soon(models: Sequence[inference.LoadedModel]) -> list[tuple[f
         _probing.update(loaded.spec.key for loaded in starting)
     if starting:
         def probe_all() -> None:
-            for loaded in starting:
+            for loaded in starting:  # one failing network must not leave the others unprobed
                 try:
                     latency_probe(loaded)
+                except Exception:
+                    logging.getLogger(__name__).warning("latency probe of %s failed", loaded.spec.key, exc_info=True)
+                    _unprobed.add(loaded.spec.key)
                 finally:
                     with _probing_lock:
                         _probing.discard(loaded.spec.key)
