@@ -1,4 +1,5 @@
 """Attribution: hand-checkable values on a tiny net, captum equivalence, IG completeness, no leaks."""
+import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -139,12 +140,15 @@ def test_the_estimate_counts_the_passes_captum_makes(settings, cat_image):
                                       attribution.Settings("occlusion", window=56, stride=28)],
                          ids=lambda s: s.method)
 def test_the_estimate_is_within_half_again_of_the_run(settings, resnet18, cat_image):
-    """What the page promises before the button (from `probe`) against what the run then takes."""
+    """What the page promises before the button (from `probe`) against what the run then takes.
+    Each run lasts about a second, so one burst of another machine's load on a shared CI host
+    moved a single pair by 1.7x: the median of three promise-then-run pairs is compared."""
     loaded = resnet18[0]
     loaded.run(lambda model, device: model(torch.zeros(1, 3, 224, 224)))  # the page's analysis came first
-    promised = attribution.estimated_seconds(settings, 224, attribution.probe(loaded, settings.method))
-    measured = attribution.explain(loaded, cat_image, settings, target=3).seconds
-    assert measured / 1.5 <= promised <= measured * 1.5, (promised, measured)
+    pairs = [(attribution.estimated_seconds(settings, 224, attribution.probe(loaded, settings.method)),
+              attribution.explain(loaded, cat_image, settings, target=3).seconds) for _ in range(3)]
+    promised, measured = (statistics.median(side) for side in zip(*pairs))
+    assert measured / 1.5 <= promised <= measured * 1.5, pairs
 
 
 @pytest.mark.parametrize("settings", [attribution.Settings("integrated_gradients", steps=40),
