@@ -396,6 +396,18 @@ def _cpu_copy(tensor: Tensor) -> Tensor:
     return tensor.detach().to("cpu", copy=True)
 
 
+def _keepable(tensor: Tensor) -> bool:
+    """A CPU tensor that owns its whole storage can be kept as it is, not copied: copying every
+    tap was half of what capturing ResNet-50 added to its pass. A view into a larger buffer (a
+    channel split, a batch) is copied, so a record never holds more than it counts."""
+    return tensor.device.type == "cpu" and tensor.untyped_storage().nbytes() == tensor.numel() * tensor.element_size()
+
+
+# Per network, the taps whose tensor a later op rewrites in place (a ResNet block's bn3 output
+# before `out += identity`): found by the tensor's version counter after a pass, then copied.
+_rewritten: weakref.WeakKeyDictionary[nn.Module, set[str]] = weakref.WeakKeyDictionary()
+
+
 class OverBudget(Exception):
     """Raised by `capture` as soon as what it has kept passes `most_bytes`."""
 
@@ -404,18 +416,30 @@ def capture(model: nn.Module, x: Tensor, taps: Sequence[Tap], grads: bool = Fals
             target: int | None = None, most_bytes: int | None = None) -> Record:
     """One forward pass of x ([1, 3, H, W]) recording every tap; with grads, one backward
     pass of the target logit (default: the predicted class) recording d(logit)/d(tap).
-    With most_bytes, OverBudget stops the pass once the copies kept pass it, so a request
+    With most_bytes, OverBudget stops the pass once the tensors kept pass it, so a request
     for too much never holds more than that.
 
     The model is left as it was (`preserved`), and its parameters' .grad are never written:
     the backward pass asks autograd for the gradient of the input only; tap gradients arrive
     through tensor hooks.
     """
+    rewritten = _rewritten.setdefault(model, set())
+    record, changed = _capture(model, x, taps, grads, target, most_bytes, rewritten)
+    if changed:  # a tensor kept as it was has been rewritten since: learn it, and capture again
+        rewritten.update(changed)
+        record, _ = _capture(model, x, taps, grads, target, most_bytes, rewritten)
+    return record
+
+
+def _capture(model: nn.Module, x: Tensor, taps: Sequence[Tap], grads: bool, target: int | None,
+             most_bytes: int | None, rewritten: set[str]) -> tuple[Record, set[str]]:
+    """One pass of `capture`; also the taps kept uncopied whose tensor was rewritten in place."""
     outputs: dict[str, Tensor] = {}
     tap_grads: dict[str, Tensor] = {}
-    # An identity shortcut sees the very tensor the previous block's tap saw: copy it once.
+    uncopied: list[tuple[str, Tensor, int]] = []
+    # An identity shortcut sees the very tensor the previous block's tap saw: keep it once.
     # A weak reference proves it is the same live tensor (a freed one's address can be
-    # reused), without keeping originals alive, which would cost fresh allocations.
+    # reused), without keeping a copied original alive, which would cost fresh allocations.
     copies: dict[int, tuple[weakref.ref, int, Tensor]] = {}
     kept = 0
 
@@ -432,6 +456,10 @@ def capture(model: nn.Module, x: Tensor, taps: Sequence[Tap], grads: bool = Fals
         seen = copies.get(id(tensor))
         if seen and seen[0]() is tensor and seen[1] == tensor._version:
             outputs[tap.name] = seen[2]
+        elif tap.name not in rewritten and _keepable(tensor):
+            outputs[tap.name] = counted(tensor.detach()[0])
+            uncopied.append((tap.name, tensor, tensor._version))
+            copies[id(tensor)] = (weakref.ref(tensor), tensor._version, outputs[tap.name])
         else:
             outputs[tap.name] = counted(_cpu_copy(tensor[0]))
             copies[id(tensor)] = (weakref.ref(tensor), tensor._version, outputs[tap.name])
@@ -451,6 +479,7 @@ def capture(model: nn.Module, x: Tensor, taps: Sequence[Tap], grads: bool = Fals
         chosen = int(logits.argmax()) if target is None else target
         if grads:
             torch.autograd.grad(logits[chosen], x)
-    return Record(outputs=MappingProxyType(outputs), grads=MappingProxyType(tap_grads),
-                  logits=_cpu_copy(logits), target=chosen if grads else None,
-                  seconds=time.perf_counter() - start, device=str(x.device))
+    record = Record(outputs=MappingProxyType(outputs), grads=MappingProxyType(tap_grads),
+                    logits=_cpu_copy(logits), target=chosen if grads else None,
+                    seconds=time.perf_counter() - start, device=str(x.device))
+    return record, {name for name, tensor, version in uncopied if tensor._version != version}

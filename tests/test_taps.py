@@ -120,3 +120,35 @@ def test_an_identity_shortcut_shares_the_copy_of_the_previous_block(cat_image):
     assert record.outputs["layer1.1/shortcut"] is record.outputs["layer1.0"]
     assert record.outputs["layer1.0/shortcut"] is record.outputs["pool1"]
     assert record.outputs["relu1"] is not record.outputs["bn1"]  # same storage, changed in place
+
+
+def test_a_tap_rewritten_in_place_later_is_found_and_copied_from_then_on():
+    """Taps are kept as the pass made them unless a later op rewrites them: the first capture that
+    finds one rewritten (its version counter moved) captures again copying it, later ones at once."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(inplace=True)).eval()
+    x = torch.randn(1, 1, 6, 6)
+    with torch.no_grad():
+        before_relu = model[0](x)[0]
+    passes = []
+    model.register_forward_pre_hook(lambda *_: passes.append(1))
+    taps = [Tap("conv1", "0", "conv"), Tap("relu1", "1", "relu")]
+    for calls, expected_passes in ((1, 2), (2, 3)):
+        record = capture(model, x, taps)
+        assert len(passes) == expected_passes, calls
+        assert (record.outputs["conv1"] < 0).any() and torch.equal(record.outputs["conv1"], before_relu)
+        assert torch.equal(record.outputs["relu1"], before_relu.clamp(min=0))
+
+
+class _FirstHalf(nn.Module):
+    def forward(self, x):
+        return x.chunk(2, dim=1)[0]
+
+
+def test_a_tap_that_is_a_view_into_a_larger_buffer_is_copied():
+    """Kept uncopied, half a channel split would hold the whole buffer while counting half."""
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), _FirstHalf(), nn.Conv2d(2, 2, 1)).eval()
+    record = capture(model, torch.randn(1, 1, 6, 6), [Tap("conv1", "0", "conv"), Tap("half", "1", "concat")])
+    for name in ("conv1", "half"):
+        kept = record.outputs[name]
+        assert kept.untyped_storage().nbytes() == kept.numel() * kept.element_size(), name
