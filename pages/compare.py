@@ -42,6 +42,7 @@ if len(keys) < 2:
     st.info(t("compare.pick_two"))
     st.stop()
 
+cache.analyses_ahead(keys, selection.image)  # their builds overlap the tables' counts below
 like_with_like = st.toggle(t("compare.like_with_like"), value=True, key="like_with_like",
                            help=t("compare.like_with_like_help"))
 rows = [compare.row(key, like_with_like) for key in keys]

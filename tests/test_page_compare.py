@@ -166,3 +166,38 @@ def test_a_probe_that_fails_leaves_the_others_measured_and_is_not_retried(monkey
     probes = cache.latency_probes_soon(models)
     assert probes is not None and len(probes) == 1 and all(seconds > 0 for seconds in probes[0])
     cache._unprobed.discard("alexnet")  # later tests see every network again
+
+
+def test_networks_are_built_ahead_from_the_last_while_the_page_takes_the_first(monkeypatch, cat_image):
+    """Compare's builds run on both cores: a background thread builds and analyses from the last
+    network while the page asks from the first, and each network is built once. The thread's
+    build waits until the page has begun its own, so who builds which is not left to timing."""
+    import threading
+
+    from explorer import inference
+    from explorer.ui import cache
+
+    pair = ["squeezenet1_1", "shufflenet_v2_x0_5"]
+    for key in pair:
+        cache.forget_model(key)
+    builders, page_began = [], threading.Event()
+    load = inference.load
+
+    def observed(key, *args, **kwargs):
+        builders.append((key, threading.current_thread().name))
+        if key == pair[0]:
+            page_began.set()
+        else:
+            assert page_began.wait(60)
+        return load(key, *args, **kwargs)
+
+    monkeypatch.setattr(inference, "load", observed)
+    cache.analyses_ahead(pair, cat_image)
+    page = [cache.analysis(cache.loaded_model(key), cat_image) for key in pair]
+    cache.wait_for_background()
+    assert sorted(builders) == [(pair[1], cache.BACKGROUND_THREADS[2]), (pair[0], threading.current_thread().name)]
+    assert all(cache.is_cached("analysis", cache.loaded_model(key), cat_image) for key in pair)
+    assert page[1] is cache.analysis(cache.loaded_model(pair[1]), cat_image)  # the thread's, not a second one
+    cache.analyses_ahead(pair, cat_image)  # all there: no thread, nothing built again
+    assert not any(thread.name == cache.BACKGROUND_THREADS[2] for thread in threading.enumerate())
+    assert len(builders) == 2
