@@ -23,7 +23,7 @@ from bench.common import Result, seconds
 from explorer import attribution, backend, costs, images, inception, lecture, weights, zoo
 from explorer.cache import clear_memos
 from explorer.ui import cache
-from tests import apptest
+from harness import apptest
 
 SAMPLE = "assets/samples/cat.jpg"
 LECTURE = ("alexnet", "zfnet", "vgg16", "googlenet", "resnet50")

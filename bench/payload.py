@@ -14,7 +14,7 @@ BUDGET_BYTES = 2 * 1024 * 1024
 
 
 def page_view_bytes(base_url: str, context, path: str) -> int:
-    from tests import browser
+    from harness import browser
 
     received = []
     page = context.new_page()
@@ -37,7 +37,7 @@ def page_view_bytes(base_url: str, context, path: str) -> int:
 
 
 def run(device=None) -> list[Result]:
-    from tests import browser
+    from harness import browser
 
     if browser.find_chromium() is None:
         return [Result(f"page_view_bytes [{name}]", float("nan"), "MB", 2.0, False) for name in PAGES]

@@ -15,7 +15,7 @@ import torch
 from bench.common import Result
 from bench.warm import elements_query
 from deploy import serve
-from tests import browser, streamlit_client
+from harness import browser, memory, streamlit_client
 
 ROOT = Path(__file__).resolve().parents[1]
 NETWORKS = ["squeezenet1_1", "shufflenet_v2_x0_5", "mobilenet_v3_small", "alexnet", "resnet18"]
@@ -46,11 +46,6 @@ def _failed(visits: list[streamlit_client.Visit]) -> int:
     return sum(bool(v.error or v.exceptions) for v in visits)
 
 
-def _rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
-
-
 def _classes(url: str, served_by: str, queries: list[list[str]] | None = None,
              p95_target: float | None = None) -> list[Result]:
     results = []
@@ -79,7 +74,7 @@ def run(device: torch.device | None = None) -> list[Result]:
                 for key in LECTURE:
                     asyncio.run(streamlit_client.visit(running.url, f"net={key}", []))
                 results.append(Result.at_most("replica_memory_with_the_lecture_networks",
-                                              _rss_mb(running.replicas["r1"].pid), "MB", 4096))
+                                              memory.rss_mb(running.replicas["r1"].pid), "MB", 4096))
     with browser.streamlit_server(script=ROOT / "bench" / "bare_page.py") as bare_url:
         asyncio.run(_arrive(bare_url, len(NETWORKS), queries))
         results += _classes(bare_url, "plain Streamlit, the same elements, 1 process", queries)

@@ -21,7 +21,7 @@ import torch
 
 from bench import gc_probe
 from bench.common import Result
-from tests import browser, streamlit_client
+from harness import browser, streamlit_client
 
 ROOT = Path(__file__).resolve().parents[1]
 NETWORK = "efficientnet_lite0"  # what a first visit opens on a machine without downloaded weights

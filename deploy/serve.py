@@ -63,16 +63,24 @@ def haproxy_config(port: int, replicas: dict[str, int], bind: str = "127.0.0.1",
     return TEMPLATE.read_text().format(bind=bind, port=port, servers=servers, per_source=per_source)
 
 
-def _healthy(url: str) -> bool:
+def streamlit_command(port: int, script: Path = ROOT / "app.py", launcher: str = "streamlit") -> list[str]:
+    """How one server of the app is started (a replica here, a test's or a benchmark's server)."""
+    return [sys.executable, "-m", launcher, "run", str(script), "--server.port", str(port),
+            "--server.address", "127.0.0.1", "--server.headless", "true"]
+
+
+def healthy(url: str) -> bool:
+    """Whether the server at url answers Streamlit's health check (as HAProxy asks it)."""
     try:
         return urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok"
     except OSError:
         return False
 
 
-def _wait(url: str, processes: list[subprocess.Popen], seconds: float = 120) -> None:
+def wait_healthy(url: str, processes: list[subprocess.Popen], seconds: float = 120) -> None:
+    """Until url is healthy; RuntimeError if one of `processes` ends first or time runs out."""
     deadline = time.monotonic() + seconds
-    while not _healthy(url):
+    while not healthy(url):
         if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
             raise RuntimeError(f"{url} did not become healthy")
         time.sleep(0.3)
@@ -95,22 +103,20 @@ def cluster(count: int, port: int | None = None, bind: str = "127.0.0.1", logs: 
 
     def start_replica(name: str) -> subprocess.Popen:
         return subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(ports[name]),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, env={**os.environ, **shared, "EXPLORER_REPLICA_NAME": name, **(env or {})},
+            streamlit_command(ports[name]), cwd=ROOT, env={**os.environ, **shared, "EXPLORER_REPLICA_NAME": name, **(env or {})},
             stdout=open(logs / f"replica-{name}.log", "a"), stderr=subprocess.STDOUT)
 
     try:
         for name in ports:
             replicas[name] = start_replica(name)
         for name, replica_port in ports.items():
-            _wait(f"http://127.0.0.1:{replica_port}", list(replicas.values()))
+            wait_healthy(f"http://127.0.0.1:{replica_port}", list(replicas.values()))
         config = folder / "haproxy.cfg"
         config.write_text(haproxy_config(port, ports, bind))
         balancer = subprocess.Popen([haproxy, "-f", str(config), "-db"], stdout=open(logs / "haproxy.log", "w"),
                                     stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
-        _wait(url, [balancer])
+        wait_healthy(url, [balancer])
         yield Cluster(url, replicas, ports, balancer, start_replica)
     finally:
         for process in [*replicas.values(), *([balancer] if balancer else [])]:

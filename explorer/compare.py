@@ -10,8 +10,8 @@ import torch
 
 from . import backend, costs, inference, weights, zoo
 from .claims import Claim
-from .figures import human_count
 from .i18n import t
+from .numbers import human_count
 
 MOST_NETWORKS = 8  # side by side on one page
 PRESETS = {  # named by texts "compare.preset.<key>"

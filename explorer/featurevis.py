@@ -33,14 +33,13 @@ import os
 import statistics
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from . import backend, costs, images, inference, zoo
+from . import backend, costs, images, inference, samples, zoo
 from .cache import memoize
 from .i18n import Text
 from .taps import Tap, hooked
@@ -49,7 +48,6 @@ OBJECTIVES = ("channel", "unit", "layer", "class")  # texts "features.objective.
 STEP_CHOICES = (16, 32, 64, 128, 256, 512)
 SIZE_CHOICES = (64, 96, 128, 160, 224)  # pixels
 DEFAULT_CHANNELS, MOST_CHANNELS = 4, 8  # optimised together, as one batch
-SAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "samples"
 LEARNING_RATE = 0.05  # Adam, as in the article's code
 FOURIER_SCALE = 0.01  # standard deviation of the initial coefficients
 PAD, JITTER = 8, 4  # pixels: padding before, and largest shift of, each step's random transform
@@ -88,7 +86,7 @@ def colour_sqrt() -> Tensor:
     """The square root of the RGB covariance of the sample photos, scaled so that its largest
     column has unit norm: maps decorrelated colours to correlated ones, as natural images are."""
     pixels = []
-    for path in sorted(SAMPLES_DIR.glob("*.jpg")):
+    for path in samples.every_path():
         with open(path, "rb") as file:
             picture = images.load(file.read(), path.name).image
         pixels.append(torch.from_numpy(np.asarray(picture.convert("RGB"), np.float64).reshape(-1, 3) / 255))
@@ -340,7 +338,7 @@ def natural_means(loaded: inference.LoadedModel, tap: Tap) -> Tensor:
     """Each channel's mean activation at `tap` over the bundled sample photos (the yardstick for
     how strongly an optimised image excites it), as a [C] tensor."""
     pictures = []
-    for path in sorted(SAMPLES_DIR.glob("*.jpg")):
+    for path in samples.every_path():
         with open(path, "rb") as file:
             pictures.append(images.preprocess(images.load(file.read(), path.name).image, loaded.spec.preprocess))
     batch = torch.cat(pictures)

@@ -13,6 +13,7 @@ from plotly.colors import qualitative, sample_colorscale
 from plotly.subplots import make_subplots
 
 from .i18n import t
+from .numbers import human_count, power_of_ten, readable, scientific
 from .inference import Prediction
 
 if TYPE_CHECKING:
@@ -22,30 +23,6 @@ if TYPE_CHECKING:
     from .costs import ModuleNode, Shares, WeightLayer
     from .gradflow import BlockSplit, TrainStep
     from .inception import Module
-
-
-def human_count(value: float, unit: str = "", tick: bool = False) -> str:
-    """138357544 -> '138.36 M'; keeps four significant figures where it matters. A `tick` (a round
-    axis value) drops the decimals it does not need: 2e9 -> '2 G'."""
-    for threshold, suffix in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
-        if abs(value) >= threshold:
-            return f"{value / threshold:{'g' if tick else '.2f'}}{suffix}{unit}"
-    return f"{value:g}{' ' + unit if unit else ''}"
-
-
-_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def readable(value: float) -> str:
-    """A number as a reader at the back of the room takes it in: 2,671 · 1.12 · 3.4 × 10⁻⁸."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g}"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    if abs(value) >= 0.01:
-        return f"{value:.3g}"
-    exponent = math.floor(math.log10(abs(value)))
-    return f"{value / 10 ** exponent:.2f} × 10{str(exponent).translate(_SUPERSCRIPTS)}"
 
 
 def log_ticks(values: Sequence[float], label: Callable[[float], str]) -> dict:
@@ -59,19 +36,6 @@ def log_ticks(values: Sequence[float], label: Callable[[float], str]) -> dict:
     ticks = [step * 10 ** decade for decade in decades for step in steps]
     inside = [tick for tick in ticks if low / 2 <= tick <= high * 2]
     return dict(tickvals=inside, ticktext=[label(tick) for tick in inside])
-
-
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def scientific(value: float) -> str:
-    """A log-axis tick in full: "0.05", "200", or "2×10⁻⁷" outside 0.01–9999."""
-    if 1e-2 <= value < 1e4:
-        return f"{value:g}"
-    exponent = math.floor(math.log10(value))
-    mantissa = round(value / 10 ** exponent, 6)
-    power = f"10{str(exponent).translate(_SUPERSCRIPT)}"
-    return power if mantissa == 1 else f"{mantissa:g}×{power}"
 
 
 def log_axis(values: Sequence[float]) -> dict:
@@ -428,7 +392,7 @@ def network_graph_figure(graph: "Graph", lanes: dict[int, int], by: str = "macs"
         marker=dict(symbol=["square" if n.module else "circle" for n in nodes], size=13, color=values,
                     colorscale="Viridis", line=dict(color="#444", width=0.5),
                     colorbar=dict(title=dict(text=t(f"figures.graph_colour.{by}")), tickvals=list(range(0, 12)),
-                                  ticktext=[f"10{str(v).translate(_SUPERSCRIPTS)}" for v in range(0, 12)])),
+                                  ticktext=[power_of_ten(v) for v in range(0, 12)])),
         customdata=[[n.module or "", n.name if n.module else n.label, n.kind, " × ".join(map(str, n.shape)), n.params,
                      n.macs] for n in nodes],
         hovertemplate=t("figures.graph_hover")))

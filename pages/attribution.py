@@ -1,7 +1,7 @@
 """Attribution: why the network said what it said (captum)."""
 import streamlit as st
 
-from explorer import attribution, costs, figures, i18n, inference, zoo
+from explorer import attribution, costs, figures, i18n, inference, numbers, zoo
 from explorer.i18n import t
 from explorer.ui import cache, sidebar, widgets
 
@@ -88,8 +88,8 @@ def panel(column, name: str, default_method: str, network: str) -> None:
                         caption=t("attribution.caption", name=zoo.get(network).name, method=method_name,
                                   target=classes[result.target], seconds=result.seconds, passes=result.evaluations))
         widgets.picture(st, cache.picture("colour_strip", None, None, draw=figures.colour_strip), width="stretch",
-                        caption=t("attribution.scale", low=figures.readable(float(result.heat.min())),
-                                  high=figures.readable(float(result.heat.max()))))
+                        caption=t("attribution.scale", low=numbers.readable(float(result.heat.min())),
+                                  high=numbers.readable(float(result.heat.max()))))
         widgets.fell_back(result.run)
         st.download_button(t("attribution.download"), overlay(False),
                            file_name=f"{network}-{settings.method}.png", mime="image/png", key=f"{name}_png")

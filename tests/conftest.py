@@ -1,16 +1,13 @@
-"""Shared fixtures: an isolated weights cache, sample images, the AppTest workaround."""
+"""Shared fixtures: an isolated weights cache, sample images, the AppTest workaround (helpers
+that tests and benchmarks share live in harness/)."""
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "assets" / "samples"
-ARTIFACTS = ROOT / "tests" / "artifacts"
+from harness.paths import ARTIFACTS, SAMPLES
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -43,16 +40,10 @@ def background_work_ends_before_the_process():
 
 @pytest.fixture(scope="session", autouse=True)
 def apptest_with_pages_folder():
-    from tests.apptest import navigation_pinned
+    from harness.apptest import navigation_pinned
 
     with navigation_pinned():
         yield
-
-
-def rss_mb() -> float:
-    """This process's resident memory, in MiB."""
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 @pytest.fixture(scope="session")
@@ -65,12 +56,6 @@ def cat_image(cat_bytes):
     from explorer import images
 
     return images.load(cat_bytes, "cat.jpg")
-
-
-def encode(image: Image.Image, fmt: str, **params) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **params)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="session")

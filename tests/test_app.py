@@ -2,8 +2,8 @@
 import pytest
 
 from explorer import costs, zoo
-from tests import apptest
-from tests.conftest import SAMPLES
+from harness import apptest
+from harness.paths import SAMPLES
 
 
 @pytest.mark.parametrize("network", ["alexnet", "vgg16", "googlenet", "resnet18", "mobilenet_v2"])
@@ -168,7 +168,7 @@ def test_home_says_where_to_start_with_three_links_to_views():
 @pytest.mark.parametrize("language, definition", [("en", "Multiply–accumulate operations for one image"),
                                                   ("zh", "处理一张图像所需的乘加运算次数")])
 def test_the_glossary_is_on_every_page_in_both_languages(language, definition):
-    from tests.test_i18n import PAGES
+    from harness.paths import PAGES
 
     app = apptest.start("squeezenet1_1")
     app.segmented_control(key="lang").set_value(language).run()

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from tests import browser
-from tests.conftest import ROOT, SAMPLES
+from harness import browser
+from harness.paths import ROOT, SAMPLES
 
 pytestmark = pytest.mark.browser
 

@@ -35,12 +35,37 @@ def test_an_item_larger_than_the_whole_budget_is_returned_but_never_kept():
     assert value.nbytes == 150 and "big" not in cache and "small" in cache and cache.bytes == 40
 
 
-def test_many_threads_asking_for_one_key_compute_it_once():
+@pytest.fixture
+def waiting(monkeypatch) -> threading.Semaphore:
+    """Released once for each thread that starts waiting for another's computation: a compute
+    function can hold on until every other asker is provably waiting, not merely late."""
+    from explorer import cache as cache_module
+
+    arrived = threading.Semaphore(0)
+
+    class Counted(threading.Event):
+        def wait(self, timeout=None):
+            arrived.release()
+            return super().wait(timeout)
+
+    start = cache_module._Flight.__init__
+
+    def init(self):
+        start(self)
+        self.done = Counted()
+
+    monkeypatch.setattr(cache_module._Flight, "__init__", init)
+    return arrived
+
+
+def test_many_threads_asking_for_one_key_compute_it_once(waiting):
+    """The computation ends only once the 19 other threads wait for it: were single flight broken,
+    each would compute, none would wait, and the computations would time out."""
     cache, calls, gate = ByteBudgetCache(max_bytes=1000), [], threading.Barrier(20)
 
     def compute():
         calls.append(1)
-        time.sleep(0.05)  # long enough for every other thread to arrive meanwhile
+        assert all(waiting.acquire(timeout=30) for _ in range(19)), "the others never waited"
         return Blob(10)
 
     def ask():
@@ -53,13 +78,13 @@ def test_many_threads_asking_for_one_key_compute_it_once():
     assert all(r is results[0] for r in results)
 
 
-def test_when_the_computing_thread_fails_a_waiting_one_computes_instead():
-    cache, started, attempts = ByteBudgetCache(max_bytes=1000), threading.Event(), []
+def test_when_the_computing_thread_fails_a_waiting_one_computes_instead(waiting):
+    cache, attempts, started = ByteBudgetCache(max_bytes=1000), [], threading.Event()
 
     def failing():
         attempts.append("first")
         started.set()
-        time.sleep(0.05)
+        attempts.append(waiting.acquire(timeout=30))  # fail only once the other one waits for this
         raise RuntimeError("cancelled by a rerun")
 
     def first():
@@ -68,10 +93,10 @@ def test_when_the_computing_thread_fails_a_waiting_one_computes_instead():
 
     leader = threading.Thread(target=first)
     leader.start()
-    started.wait()
+    started.wait()  # the leader holds the flight before this thread asks
     value = cache.get_or_compute("k", lambda: attempts.append("second") or Blob(3))
     leader.join()
-    assert attempts == ["first", "second"] and value.nbytes == 3 and "k" in cache
+    assert attempts == ["first", True, "second"] and value.nbytes == 3 and "k" in cache
 
 
 def test_forget_drops_only_matching_keys_and_their_bytes():

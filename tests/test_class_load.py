@@ -13,8 +13,8 @@ import pytest
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from explorer import i18n, zoo
-from tests import browser
-from tests.conftest import ARTIFACTS, ROOT, SAMPLES
+from harness import browser
+from harness.paths import ARTIFACTS, ROOT, SAMPLES
 
 pytestmark = pytest.mark.browser
 IDLE_MS = 600_000

@@ -1,18 +1,13 @@
 """`python -m explorer`: the JSON contract of ../shared/design.md and one-line errors."""
 import json
-import subprocess
-import sys
 
 import pytest
 
 from explorer import cli
-from tests.conftest import ROOT, SAMPLES
+from harness.cli import run
+from harness.paths import SAMPLES
 from tests.data import make_bad_inputs
 
-
-def run(*args: str):
-    return subprocess.run([sys.executable, "-m", "explorer", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
 
 
 def test_models_json_has_the_agreed_fields():

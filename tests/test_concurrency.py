@@ -6,14 +6,12 @@ import subprocess
 import pytest
 import torch
 
-from explorer import i18n, images, inference
-from explorer.ui.sidebar import SAMPLES as SAMPLE_FILES
-from tests import browser
-from tests.conftest import SAMPLES
+from explorer import i18n, images, inference, samples
+from harness import browser
 
 pytestmark = pytest.mark.browser
 NETWORKS = ["squeezenet1_1", "shufflenet_v2_x0_5", "mobilenet_v3_small", "resnet18", "alexnet"]
-SESSIONS = list(itertools.product(NETWORKS, SAMPLE_FILES))[:20]  # 5 networks x 4 images
+SESSIONS = list(itertools.product(NETWORKS, samples.FILES))[:20]  # 5 networks x 4 images
 
 
 def expected_top1() -> dict[tuple[str, str], str]:
@@ -21,8 +19,8 @@ def expected_top1() -> dict[tuple[str, str], str]:
     found = {}
     for network in NETWORKS:
         loaded = inference.load(network, torch.device("cpu"))
-        for sample, file in SAMPLE_FILES.items():
-            image = images.load((SAMPLES / file).read_bytes())
+        for sample in samples.FILES:
+            image = images.load(samples.path(sample).read_bytes())
             found[network, sample] = inference.top_k(inference.analyse(loaded, image, taps=()).record.logits, 1)[0].label
     return found
 
@@ -53,7 +51,7 @@ async def drive(url: str) -> list[tuple[str, list[str]]]:
             await chromium.close()
 
 
-def _rss_mb(pid: int) -> float:
+def _server_and_children_mb(pid: int) -> float:
     output = subprocess.run(["ps", "-o", "rss=", "--ppid", str(pid), "-p", str(pid)], capture_output=True, text=True)
     return sum(int(v) for v in output.stdout.split()) / 1024
 
@@ -62,7 +60,7 @@ def test_twenty_sessions_at_once_see_their_own_results():
     expected = expected_top1()
     with browser.streamlit_server() as url:
         results = asyncio.run(drive(url))
-        server_mb = _rss_mb(browser.last_server_pid())
+        server_mb = _server_and_children_mb(browser.last_server_pid())
     for (network, sample), (text, errors) in zip(SESSIONS, results):
         assert not errors, (network, sample, errors)
         with i18n.use("en"):

@@ -10,7 +10,7 @@ from torchvision.models import get_model
 
 from explorer import costs, weights, zoo
 from explorer.taps import capture
-from tests.test_cli import run
+from harness.cli import run
 
 
 @pytest.mark.parametrize("key, tap, expected", [
@@ -145,6 +145,27 @@ def test_summaries_measured_at_once_equal_a_serial_run_while_other_sessions_comp
             thread.join()
     for result in measured:
         assert result == serial[result.key], result.key
+
+
+def test_a_summary_is_unchanged_by_another_session_running_halfway_through_its_pass(monkeypatch):
+    """The race above, made certain: each counting pass waits halfway while another session runs
+    forward and backward through a network of the same class."""
+    from harness.interleave import meanwhile
+
+    serial = {key: costs.summary.__wrapped__(key) for key in CONCURRENT}
+    others, fresh = [], zoo.fresh_meta_model
+
+    def interrupted(key: str) -> nn.Module:
+        model, spec = fresh(key), zoo.get(key)
+        busy = weights.random_model(spec).eval()
+        x = torch.randn(1, *spec.input_size)
+        others.append(meanwhile(model, lambda: capture(busy, x, zoo.taps(key), grads=True).target))
+        return model
+
+    monkeypatch.setattr(zoo, "fresh_meta_model", interrupted)
+    for key in CONCURRENT:
+        assert costs.summary.__wrapped__(key) == serial[key], key
+    assert others and all(session and all(isinstance(target, int) for target in session) for session in others)
 
 
 def test_first_summaries_asked_by_many_sessions_are_computed_once():

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from explorer import costs, efficient
-from tests import apptest
+from harness import apptest
 
 # torchvision's SqueezeNet 1.1 Fire modules: (input, squeeze, expand 1×1, expand 3×3)
 FIRES_1_1 = [(64, 16, 64, 64), (128, 16, 64, 64), (128, 32, 128, 128), (256, 32, 128, 128),
@@ -59,7 +59,7 @@ def test_the_efficient_page_reacts_to_its_widgets():
 
 
 def test_the_efficient_view_travels_in_its_link():
-    from tests.test_permalinks import _open, _param
+    from harness.apptest import open_link as _open, param as _param
 
     app = _open("pages/efficient.py", net="alexnet", fire="fire7", separable="efficientnet_lite0", groups="4")
     assert not apptest.errors(app)

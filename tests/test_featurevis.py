@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from explorer import costs, featurevis, inference
+from explorer import costs, featurevis, inference, samples
 from explorer.modelstate import hook_count
-from tests.conftest import ROOT, rss_mb
+from harness.paths import ROOT
+from harness.memory import rss_mb
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def test_natural_means_are_the_channel_means_of_the_sample_photos(alexnet):
     tap = featurevis.tap_of("alexnet", "relu3")
     means = featurevis.natural_means(alexnet, tap)
     expected = []
-    for path in sorted(featurevis.SAMPLES_DIR.glob("*.jpg")):
+    for path in sorted(samples.DIRECTORY.glob("*.jpg")):
         x = images.preprocess(images.load(path.read_bytes(), path.name).image, zoo.get("alexnet").preprocess)
         expected.append(alexnet.run(lambda model, device: capture(model, x.to(device), [tap]))[0].outputs["relu3"]
                         .mean((1, 2)))

@@ -17,8 +17,8 @@ from torchvision.models import resnet18
 
 from explorer import attribution, efficient, gradflow, images, inference, rng, weights, zoo
 from explorer.cache import ByteBudgetCache
-from tests import apptest
-from tests.conftest import SAMPLES
+from harness import apptest
+from harness.paths import SAMPLES
 
 
 def _small_image() -> torch.Tensor:

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from explorer import inference, weights, zoo
-from tests.conftest import ROOT, SAMPLES
+from harness import memory
+from harness.paths import ROOT, SAMPLES
 from tests.data import hostile_weights
 
 NETWORK = "resnet18"
@@ -28,18 +29,13 @@ def corpus(own_state) -> dict[str, hostile_weights.Case]:
     return {case.name: case for case in hostile_weights.cases(own_state, "fc")}
 
 
-def _rss() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
 def _peak_while(work) -> tuple[int, object]:
     """The most resident memory above the start while work() runs (sampled every millisecond)."""
-    start, peak, done = _rss(), [0], threading.Event()
+    start, peak, done = memory.rss_bytes(), [0], threading.Event()
 
     def sample():
         while not done.is_set():
-            peak[0] = max(peak[0], _rss() - start)
+            peak[0] = max(peak[0], memory.rss_bytes() - start)
             done.wait(0.001)
     sampler = threading.Thread(target=sample)
     sampler.start()
@@ -50,7 +46,7 @@ def _peak_while(work) -> tuple[int, object]:
     finally:
         done.set()
         sampler.join()
-    return max(peak[0], _rss() - start), outcome
+    return max(peak[0], memory.rss_bytes() - start), outcome
 
 
 @pytest.mark.parametrize("name", ["stride0_head", "stride0_extra", "overlapping", "zip_bomb", "legacy_pickle",

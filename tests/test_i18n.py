@@ -6,10 +6,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from explorer import i18n, images, zoo
-from tests import apptest
-from tests.conftest import ROOT
+from harness import apptest
+from harness.paths import PAGES, ROOT
 
-PAGES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SOURCES = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "explorer").rglob("*.py"))]
 
@@ -73,7 +72,8 @@ NOT_UI_PROSE = {
     "CIFAR ResNet-",  # a network name: CIFAR ResNet-20, -56, -110
     "seeded random init (seed ", "uploaded, kept in memory",  # WeightsStatus.location: for logs, never drawn
     "ZFNet (wide conv3-5)",  # an English name: readers see the text zoo.name.zfnet_wide
-    "latency probes", "warm slides", "warming slide %s failed", "latency probe of %s failed",  # threads, logs
+    "latency probes", "warm slides", "networks ahead",  # threads' names
+    "warming slide %s failed", "latency probe of %s failed", "building %s ahead failed",  # logs
 }
 
 

@@ -10,7 +10,8 @@ from PIL import Image
 from torchvision.models import get_model_weights
 
 from explorer import images, zoo
-from tests.conftest import ROOT, encode
+from harness.paths import ROOT
+from harness.paths import encoded
 
 
 def _gradient(width=64, height=48) -> Image.Image:
@@ -29,14 +30,14 @@ def test_preprocess_equals_torchvisions_own_transform(key, cat_image):
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF"])
 def test_supported_formats_decode_to_rgb(fmt):
-    loaded = images.load(encode(_gradient(), fmt), f"x.{fmt.lower()}")
+    loaded = images.load(encoded(_gradient(), fmt), f"x.{fmt.lower()}")
     assert loaded.image.mode == "RGB" and loaded.image.size == (64, 48) and loaded.format == fmt
 
 
 @pytest.mark.parametrize("mode", ["L", "1", "P", "CMYK", "LA", "RGBA"])
 def test_every_8_bit_mode_becomes_rgb(mode):
     fmt = "JPEG" if mode == "CMYK" else "PNG"
-    loaded = images.load(encode(_gradient().convert(mode), fmt), f"x.{fmt.lower()}")
+    loaded = images.load(encoded(_gradient().convert(mode), fmt), f"x.{fmt.lower()}")
     assert loaded.image.mode == "RGB" and loaded.image.size == (64, 48)
     assert loaded.original_mode == mode
 
@@ -44,7 +45,7 @@ def test_every_8_bit_mode_becomes_rgb(mode):
 @pytest.mark.parametrize("dtype, fmt", [(np.uint16, "PNG"), (np.int32, "TIFF"), (np.float32, "TIFF")])
 def test_high_bit_depth_is_scaled_to_8_bits_not_clipped(dtype, fmt):
     ramp = np.tile(np.linspace(0, 65535, 64), (48, 1)).astype(dtype)
-    loaded = images.load(encode(Image.fromarray(ramp), fmt), f"deep.{fmt.lower()}")
+    loaded = images.load(encoded(Image.fromarray(ramp), fmt), f"deep.{fmt.lower()}")
     red = np.asarray(loaded.image)[..., 0]
     assert loaded.image.mode == "RGB" and red.min() == 0 and red.max() == 255
     assert 120 <= red[0, 32] <= 135  # the middle of the ramp is mid-grey
@@ -53,7 +54,7 @@ def test_high_bit_depth_is_scaled_to_8_bits_not_clipped(dtype, fmt):
 
 def test_transparency_is_composited_on_white():
     rgba = Image.new("RGBA", (10, 10), (255, 0, 0, 0))
-    loaded = images.load(encode(rgba, "PNG"))
+    loaded = images.load(encoded(rgba, "PNG"))
     assert np.asarray(loaded.image)[0, 0].tolist() == [255, 255, 255]
     assert any("white" in str(note) for note in loaded.notes)
 
@@ -63,7 +64,7 @@ def test_exif_orientation_is_applied():
     upright.paste((255, 0, 0), (0, 0, 10, 20))  # red band on the left
     exif = Image.Exif()
     exif[0x0112] = 6  # stored rotated: viewers turn it 90 degrees clockwise
-    data = encode(upright.transpose(Image.Transpose.ROTATE_90), "JPEG", exif=exif, quality=95)
+    data = encoded(upright.transpose(Image.Transpose.ROTATE_90), "JPEG", exif=exif, quality=95)
     loaded = images.load(data, "rotated.jpg")
     assert loaded.image.size == (40, 20)
     assert np.asarray(loaded.image)[10, 2, 0] > 200 and np.asarray(loaded.image)[10, 2, 1] < 60
@@ -71,7 +72,7 @@ def test_exif_orientation_is_applied():
 
 def test_animated_gif_uses_the_first_frame_and_says_so():
     frames = [Image.new("RGB", (8, 8), c) for c in ("red", "blue")]
-    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
+    data = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:])
     loaded = images.load(data, "anim.gif")
     assert np.asarray(loaded.image)[0, 0, 0] > 200 and "2 frames" in str(loaded.notes[0])
 
@@ -89,13 +90,13 @@ def test_bad_bytes_raise_a_readable_error(data, message):
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
 def test_truncated_files_raise_a_readable_error(fmt):
-    data = encode(_gradient(256, 256), fmt)
+    data = encoded(_gradient(256, 256), fmt)
     with pytest.raises(images.ImageError, match="damaged or cut short"):
         images.load(data[: len(data) // 2], f"cut.{fmt.lower()}")
 
 
 def test_too_many_pixels_are_refused_before_decoding():
-    png = encode(Image.new("L", (1, 1)), "PNG")
+    png = encoded(Image.new("L", (1, 1)), "PNG")
     # rewrite the IHDR chunk to claim 20000 x 20000 pixels, with a valid CRC
     ihdr = b"IHDR" + (20000).to_bytes(4, "big") * 2 + png[24:29]
     bomb = png[:12] + ihdr + zlib.crc32(ihdr).to_bytes(4, "big") + png[33:]
@@ -110,14 +111,14 @@ def test_oversized_upload_is_refused():
 
 @pytest.mark.parametrize("size", [(1, 1), (3, 10000), (10000, 3)])
 def test_tiny_and_extreme_aspect_images_still_preprocess(size):
-    loaded = images.load(encode(Image.new("RGB", size, (10, 200, 30)), "PNG"))
+    loaded = images.load(encoded(Image.new("RGB", size, (10, 200, 30)), "PNG"))
     x = images.preprocess(loaded.image, zoo.get("resnet18").preprocess)
     assert x.shape == (1, 3, 224, 224) and torch.isfinite(x).all()
 
 
 def test_a_small_image_stretched_by_the_network_is_said_and_a_large_one_is_not(cat_image):
     pre = zoo.get("resnet18").preprocess  # shorter side to 256
-    tiny = images.load(encode(Image.new("RGB", (40, 60), (10, 200, 30)), "PNG")).image
+    tiny = images.load(encoded(Image.new("RGB", (40, 60), (10, 200, 30)), "PNG")).image
     note = images.upscale_note(tiny, pre, "ResNet-18")
     assert str(note) == ("This image is 40×60 px: ResNet-18 stretches its shorter side to 256 px (6.4× larger), "
                          "so the network sees a blurred picture.")

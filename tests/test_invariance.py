@@ -30,10 +30,9 @@ def test_shifted_crops_move_by_the_asked_pixels(cat_image):
 def _shapes():
     """Every bundled sample (landscape, square, portrait) and a few extreme shapes."""
     from PIL import Image
-    from explorer.ui.sidebar import SAMPLES as FILES
-    from tests.conftest import SAMPLES
+    from explorer import samples
 
-    found = {name: images.load((SAMPLES / file).read_bytes()).image for name, file in FILES.items()}
+    found = {name: images.load(samples.path(name).read_bytes()).image for name in samples.FILES}
     found |= {f"{w}x{h}": Image.new("RGB", (w, h), (90, 120, 150)) for w, h in ((60, 400), (400, 60), (40, 40))}
     return found
 

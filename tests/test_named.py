@@ -13,9 +13,9 @@ import torch
 from torch import nn
 from torchvision.models import get_model_weights, resnet18
 
-from explorer import costs, images, inference, weights, zoo
-from tests import apptest
-from tests.conftest import ROOT, SAMPLES
+from explorer import costs, inference, weights, zoo
+from harness import apptest
+from harness.paths import ROOT, SAMPLES
 
 NAMED = ["densenet121", "efficientnet_b0", "convnext_tiny", "regnet_y_400mf"]
 
@@ -100,7 +100,7 @@ def test_a_network_larger_than_one_request_may_build_is_refused_before_it_is_bui
 def test_every_page_renders_for_a_named_network(name):
     from streamlit.testing.v1 import AppTest
 
-    from tests.test_i18n import PAGES
+    from harness.paths import PAGES
 
     app = AppTest.from_file(apptest.APP, default_timeout=300)
     app.query_params.update(net=name)

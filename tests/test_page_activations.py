@@ -3,7 +3,7 @@ import pytest
 
 from explorer import costs, zoo
 from explorer.ui import cache
-from tests import apptest
+from harness import apptest
 
 PAGE = "pages/activations.py"
 NETWORKS = ["alexnet", "zfnet", "vgg16", "googlenet", "inception_v4", "resnet50", "plain34",

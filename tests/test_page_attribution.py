@@ -1,6 +1,6 @@
 """The Attribution page through AppTest."""
 from explorer.ui import cache
-from tests import apptest
+from harness import apptest
 
 PAGE = "pages/attribution.py"
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from explorer import backend, compare, weights, zoo
-from tests import apptest
+from harness import apptest
 
 PAGE = "pages/compare.py"
 
@@ -118,7 +118,7 @@ def test_networks_added_by_name_are_offered_and_counted_as_torchvision_publishes
 
 
 def test_a_link_may_compare_networks_found_by_name_without_changing_the_sidebar():
-    from tests.test_permalinks import _open
+    from harness.apptest import open_link as _open
 
     app = _open(PAGE, net="alexnet", nets="alexnet,timm/resnet50d,no_such_net")
     assert not apptest.errors(app)
@@ -136,7 +136,7 @@ def test_a_number_never_published_is_a_dash_not_none():
 
 
 def test_a_network_left_out_of_like_with_like_is_named_with_its_real_reason():
-    from tests.test_permalinks import _open
+    from harness.apptest import open_link as _open
 
     app = _open(PAGE, net="alexnet", nets="alexnet,regnet_y_400mf")  # torchvision publishes only V2 numbers for it
     assert not apptest.errors(app)

@@ -2,7 +2,7 @@
 import pytest
 
 from explorer import costs, zoo
-from tests import apptest
+from harness import apptest
 
 PAGE = "pages/costs.py"
 ONE_PER_FAMILY = [specs[0].key for specs in zoo.by_family().values()]

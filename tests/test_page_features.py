@@ -4,8 +4,8 @@ from streamlit.testing.v1 import AppTest
 
 from explorer import activations, inference, images
 from explorer.ui import cache
-from tests import apptest
-from tests.conftest import SAMPLES
+from harness import apptest
+from harness.paths import SAMPLES
 
 PAGE = "pages/features.py"
 

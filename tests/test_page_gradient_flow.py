@@ -2,7 +2,7 @@
 import pytest
 
 from explorer import gradflow
-from tests import apptest
+from harness import apptest
 
 PAGE = "pages/gradient_flow.py"
 

@@ -1,7 +1,7 @@
 """The Inception branches page through AppTest."""
 import pytest
 
-from tests import apptest
+from harness import apptest
 
 PAGE = "pages/inception.py"
 

@@ -5,7 +5,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer import costs, lecture, weights, zoo
 from explorer.ui.slides import SLIDES
-from tests import apptest
+from harness import apptest
 
 PAGE = "pages/lecture.py"
 
@@ -146,7 +146,7 @@ def test_a_slide_says_why_random_weights_do_not_spoil_its_point_and_the_claims_s
 
 
 def test_presenter_mode_and_the_slide_travel_in_the_url_and_survive_a_reload():
-    from tests.test_permalinks import _open, _param
+    from harness.apptest import open_link as _open, param as _param
 
     app = apptest.start("squeezenet1_1")
     app.session_state["_kept"] = app.session_state["_kept"] | {"lecture_tools": True}
@@ -192,7 +192,8 @@ def test_opening_the_deck_warms_every_slide(monkeypatch):
 
 
 def app_image(slide):
-    from explorer.ui import cache, sidebar
+    from explorer import samples
+    from explorer.ui import cache
 
-    path = sidebar.SAMPLES_DIR / sidebar.SAMPLES[slide.sample]
+    path = samples.path(slide.sample)
     return cache.decoded(path.read_bytes(), path.name)

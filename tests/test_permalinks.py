@@ -1,21 +1,7 @@
 """A copied URL reopens the same view: network, sample, language, page, and the page's tap,
 channel, module or method; the URL follows every change of them."""
-from streamlit.testing.v1 import AppTest
-
-from tests import apptest
-
-
-def _open(page: str, **params: str) -> AppTest:
-    """A fresh session opening app.py's `page` with a URL carrying `params`."""
-    app = AppTest.from_file(apptest.APP, default_timeout=300)
-    app.query_params.update(params)
-    app.switch_page(page)
-    return app.run()
-
-
-def _param(app: AppTest, name: str):
-    value = app.query_params.get(name)
-    return value[0] if isinstance(value, list) else value
+from harness import apptest
+from harness.apptest import open_link as _open, param as _param
 
 
 def test_an_activations_link_restores_tap_channel_and_language():

@@ -9,8 +9,9 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from explorer import costs, images, inference, taps, zoo
-from tests import apptest
-from tests.conftest import SAMPLES, rss_mb
+from harness import apptest
+from harness.paths import SAMPLES
+from harness.memory import rss_mb
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,10 @@ from PIL import Image
 
 from explorer import images, inference
 from explorer.ui import cache, sidebar
-from tests import apptest
-from tests.conftest import ROOT, SAMPLES, encode, rss_mb
+from harness import apptest
+from harness.paths import ROOT, SAMPLES
+from harness.paths import encoded
+from harness.memory import rss_mb
 from tests.data import make_bad_inputs
 
 CORPUS = make_bad_inputs.cases()
@@ -71,7 +73,7 @@ def test_every_bad_input_through_the_app_which_stays_usable(corpus):
 
 def test_file_names_are_shown_literally():
     name = "**bold** [click](https://example.com) <b>x</b>.png"
-    app = apptest.upload(apptest.start("squeezenet1_1"), encode(Image.new("RGB", (40, 40), "red"), "PNG"), name)
+    app = apptest.upload(apptest.start("squeezenet1_1"), encoded(Image.new("RGB", (40, 40), "red"), "PNG"), name)
     assert not apptest.errors(app)
     raw = "\n".join(c.value for c in app.caption)
     assert r"\*\*bold\*\* \[click\]\(https\:" in raw and "<b>" not in raw.replace(r"\<b\>", "")
@@ -110,7 +112,7 @@ def test_hundred_uploads_keep_memory_bounded():
 
         def upload(i):
             pixels = generator.integers(0, 255, (96, 128, 3), dtype=np.uint8)
-            app.file_uploader(key="upload").set_value((f"img{i}.jpg", encode(Image.fromarray(pixels), "JPEG"),
+            app.file_uploader(key="upload").set_value((f"img{i}.jpg", encoded(Image.fromarray(pixels), "JPEG"),
                                                        "image/jpeg"))
             app.run()
 
@@ -167,7 +169,7 @@ def test_a_corrupt_checkpoint_is_reported_and_the_app_works(tmp_path, monkeypatc
 
 
 def test_a_failed_download_shows_a_message_and_the_app_works(monkeypatch):
-    from tests.browser import free_port
+    from deploy.serve import free_port
 
     from explorer import weights
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from deploy import serve
-from tests import streamlit_client
-from tests.conftest import ROOT
+from harness import streamlit_client
+from harness.paths import ROOT
 
 NETWORKS = ["squeezenet1_1", "shufflenet_v2_x0_5", "mobilenet_v3_small", "alexnet", "resnet18"]
 PAGES = ["activations", "costs", "compare", "lecture", "graph"]

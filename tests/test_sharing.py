@@ -8,7 +8,7 @@ from torch import nn
 
 from explorer import (activations, attribution, compare, costs, gradflow, images, inception, inference,
                       invariance, modelstate, zoo)
-from tests.conftest import ROOT
+from harness.paths import ROOT
 
 
 @pytest.fixture(scope="module")

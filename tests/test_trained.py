@@ -9,7 +9,7 @@ from PIL import Image
 
 from explorer import activations, attribution, costs, images, inference, weights, zoo
 from explorer.architectures import efficientnet_lite
-from tests.conftest import SAMPLES
+from harness.paths import SAMPLES
 
 KEY = "efficientnet_lite0"
 # ImageNet has no "astronaut" or "launch pad"; these are the classes a person would accept.
@@ -110,7 +110,7 @@ def test_trained_first_layer_kernels_are_smoother_than_random_ones(lite0):
 @pytest.mark.parametrize("page", [None, "pages/activations.py", "pages/costs.py", "pages/inception.py",
                                   "pages/gradient_flow.py", "pages/attribution.py"])
 def test_every_page_works_with_the_trained_network(page):
-    from tests import apptest
+    from harness import apptest
 
     app = apptest.start(KEY, page)
     assert not apptest.errors(app), page
@@ -123,7 +123,7 @@ def test_every_page_works_with_the_trained_network(page):
 def test_a_first_visit_opens_a_trained_network_on_the_cat():
     from streamlit.testing.v1 import AppTest
 
-    from tests import apptest
+    from harness import apptest
 
     app = AppTest.from_file(apptest.APP, default_timeout=300).run()
     assert not apptest.errors(app)

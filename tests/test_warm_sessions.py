@@ -13,8 +13,8 @@ import time
 import pytest
 
 from explorer import activations, figures, inference
-from tests import browser, streamlit_client
-from tests.conftest import ROOT
+from harness import browser, memory, streamlit_client
+from harness.paths import ROOT
 
 QUERY = "net=efficientnet_lite0"
 
@@ -26,11 +26,6 @@ def _class(url: str, count: int, pages: list[str], fetch_media: bool = False) ->
     visits = asyncio.run(arrive())
     assert [v.error for v in visits if v.error or v.exceptions] == []
     return visits
-
-
-def _rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
 
 
 def _probe(path: str) -> dict:
@@ -63,10 +58,10 @@ def test_memory_stays_flat_and_no_full_collection_runs_per_session_over_a_thousa
     url, probe, pid = server
     for _ in range(4):  # warm: every cache this visit fills, filled
         _class(url, 25, [])
-    start_rss, start_gc = _rss_mb(pid), _probe(probe)
+    start_rss, start_gc = memory.rss_mb(pid), _probe(probe)
     for _ in range(40):
         _class(url, 25, [])
-    end_rss, end_gc = _rss_mb(pid), _probe(probe)
+    end_rss, end_gc = memory.rss_mb(pid), _probe(probe)
     assert end_rss <= 1.05 * start_rss, (start_rss, end_rss)
     # Streamlit's default is one full collection after every run: 1,000 here
     assert end_gc["full_collections"] - start_gc["full_collections"] <= 20, (start_gc, end_gc)

@@ -437,7 +437,7 @@ def fresh_models():
 
 def test_the_app_downloads_missing_weights_when_a_network_is_picked(torch_home, loopback, monkeypatch,
                                                                       fresh_models):
-    from tests import apptest
+    from harness import apptest
 
     served, url = loopback
     made = served / "made.pth"
@@ -453,7 +453,7 @@ def test_the_app_downloads_missing_weights_when_a_network_is_picked(torch_home, 
 
 
 def test_offline_the_app_says_why_the_network_runs_untrained_without_waiting(torch_home, monkeypatch, fresh_models):
-    from tests import apptest
+    from harness import apptest
 
     monkeypatch.setenv("EXPLORER_WEIGHTS_MIRROR", "http://127.0.0.1:9")  # the discard port: nobody listens
     for visit in range(2):  # the second visit does not try again

@@ -15,14 +15,11 @@ from typing import Callable, Iterator, Sequence
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx
 
-from explorer import backend, i18n, images, inference, weights, zoo
+from explorer import backend, i18n, images, inference, samples, weights, zoo
 from explorer.i18n import t
 from explorer.ui import cache, slides
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLES_DIR = ROOT / "assets" / "samples"
-SAMPLES = {"Cat": "cat.jpg", "Coffee": "coffee.jpg", "Astronaut": "astronaut.jpg", "Rocket": "rocket.jpg",
-           "Launchpad": "launchpad.jpg"}  # names: "sample.<key>"
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 _STATE = "_explorer_selection"
 
@@ -87,7 +84,7 @@ def escape_markdown(text: str) -> str:
 # ---------------------------------------------------------------- the session's choices
 
 _KEPT = "_kept"  # widget key -> the value the session chose: the truth behind the sidebar's widgets
-DEFAULTS = {"image_source": "Sample", "sample": next(iter(SAMPLES)), "named": []}
+DEFAULTS = {"image_source": "Sample", "sample": next(iter(samples.FILES)), "named": []}
 SOURCES = ("Sample", "Upload")
 
 
@@ -186,7 +183,7 @@ def _image_picker() -> tuple[images.LoadedImage, str, str | None]:
     source = st.radio(t("sidebar.image"), SOURCES, index=_kept_index("image_source", SOURCES), horizontal=True,
                       key="image_source", on_change=_keep, args=("image_source",),
                       format_func=i18n.names("sidebar.source"))
-    sample = st.selectbox(t("sidebar.sample"), list(SAMPLES), index=_kept_index("sample", list(SAMPLES)),
+    sample = st.selectbox(t("sidebar.sample"), list(samples.FILES), index=_kept_index("sample", list(samples.FILES)),
                           key="sample", on_change=_keep, args=("sample",), disabled=source != "Sample",
                           format_func=i18n.names("sample"))
     if source == "Upload":
@@ -199,7 +196,7 @@ def _image_picker() -> tuple[images.LoadedImage, str, str | None]:
                 return cache.decoded(upload.getvalue(), upload.name), escape_markdown(upload.name), None
             except images.ImageError as error:
                 st.error(t("sidebar.upload_failed", error=escape_markdown(str(error)), sample=t(f"sample.{sample}")))
-    path = SAMPLES_DIR / SAMPLES[sample]
+    path = samples.path(sample)
     return cache.sample(path), t("sidebar.sample_label", sample=t(f"sample.{sample}")), sample
 
 
@@ -297,7 +294,7 @@ def restore_view() -> None:
         choose("lecture_tools", True)  # a reloaded deck shows its controls
     if params.get("net"):
         add_named(params["net"])  # a registered network, or one found by name; an unknown name changes nothing
-    if params.get("img") in SAMPLES:
+    if params.get("img") in samples.FILES:
         choose("sample", params["img"])
         choose("image_source", "Sample")
     if params.get("lang") in i18n.LANGUAGES:
@@ -464,7 +461,7 @@ def _warm_deck() -> None:
     slide opens at once (the results are shared by every session)."""
     def warm() -> None:
         for slide in slides.SLIDES:
-            path = SAMPLES_DIR / SAMPLES[slide.sample]
+            path = samples.path(slide.sample)
             try:
                 cache.analysis(cache.loaded_model(slide.shown), cache.sample(path))
             except Exception:  # the slide itself computes again and shows what went wrong

@@ -7,7 +7,7 @@ from typing import Callable, Iterator, Sequence
 import pandas as pd
 import streamlit as st
 
-from explorer import activations, figures, zoo
+from explorer import figures, zoo
 from explorer.claims import Claim
 from explorer.i18n import t
 from explorer.ui import cache, sidebar

@@ -6,7 +6,6 @@ Each entry says what a person must see: an error containing `error`, or a usable
 """
 from __future__ import annotations
 
-import io
 import struct
 import zlib
 from dataclasses import dataclass
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from harness.paths import encoded
 
 FOLDER = Path(__file__).resolve().parent / "bad"
 
@@ -24,12 +25,6 @@ class Case:
     data: bytes
     error: str | None = None  # substring of the ImageError, or None when the file must load
     check: str | None = None  # "upright", "first_frame", "canvas_frames", "many_pages", "tiny", "wide", "white_background"
-
-
-def _encode(image: Image.Image, fmt: str, **params) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **params)
-    return buffer.getvalue()
 
 
 def _chunk(kind: bytes, payload: bytes) -> bytes:
@@ -72,7 +67,7 @@ def _rotated() -> bytes:
     upright.paste((255, 0, 0), (0, 0, 60, 150))
     exif = Image.Exif()
     exif[0x0112] = 6
-    return _encode(upright.transpose(Image.Transpose.ROTATE_90), "JPEG", exif=exif, quality=95)
+    return encoded(upright.transpose(Image.Transpose.ROTATE_90), "JPEG", exif=exif, quality=95)
 
 
 def canvas_gif(side: int, frames: int) -> bytes:
@@ -88,7 +83,7 @@ def canvas_gif(side: int, frames: int) -> bytes:
 
 
 def cases() -> list[Case]:
-    jpeg, png = _encode(_photo(), "JPEG"), _encode(_photo(), "PNG")
+    jpeg, png = encoded(_photo(), "JPEG"), encoded(_photo(), "PNG")
     frames = [Image.new("RGB", (64, 64), c) for c in ("red", "green", "blue")]
     palette = Image.new("P", (64, 64), 0)
     palette.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
@@ -99,15 +94,15 @@ def cases() -> list[Case]:
         Case("truncated.png", png[: len(png) // 3], error="cut short"),
         Case("bomb.png", _streamed_png(40000, 40000, bit_depth=1), error="1,600 megapixels"),
         Case("huge-20000x20000.png", _streamed_png(20000, 20000), error="400 megapixels"),
-        Case("one-pixel.png", _encode(Image.new("RGB", (1, 1), (200, 30, 30)), "PNG"), check="tiny"),
-        Case("strip-3x10000.png", _encode(_photo(3, 10000), "PNG"), check="wide"),
-        Case("sixteen-bit.png", _encode(Image.fromarray((np.asarray(_photo().convert("L"), np.uint16) * 257)), "PNG")),
-        Case("cmyk.jpg", _encode(_photo().convert("CMYK"), "JPEG")),
-        Case("palette-transparent.png", _encode(palette, "PNG", transparency=0), check="white_background"),
-        Case("la.png", _encode(_photo().convert("LA"), "PNG")),
-        Case("rgba.png", _encode(_photo().convert("RGBA"), "PNG")),
-        Case("animated.gif", _encode(frames[0], "GIF", save_all=True, append_images=frames[1:]), check="first_frame"),
-        Case("multipage.tif", _encode(frames[0], "TIFF", save_all=True, append_images=frames[1:]), check="first_frame"),
+        Case("one-pixel.png", encoded(Image.new("RGB", (1, 1), (200, 30, 30)), "PNG"), check="tiny"),
+        Case("strip-3x10000.png", encoded(_photo(3, 10000), "PNG"), check="wide"),
+        Case("sixteen-bit.png", encoded(Image.fromarray((np.asarray(_photo().convert("L"), np.uint16) * 257)), "PNG")),
+        Case("cmyk.jpg", encoded(_photo().convert("CMYK"), "JPEG")),
+        Case("palette-transparent.png", encoded(palette, "PNG", transparency=0), check="white_background"),
+        Case("la.png", encoded(_photo().convert("LA"), "PNG")),
+        Case("rgba.png", encoded(_photo().convert("RGBA"), "PNG")),
+        Case("animated.gif", encoded(frames[0], "GIF", save_all=True, append_images=frames[1:]), check="first_frame"),
+        Case("multipage.tif", encoded(frames[0], "TIFF", save_all=True, append_images=frames[1:]), check="first_frame"),
         Case("canvas-6300-70-frames.gif", canvas_gif(6300, 70), check="canvas_frames"),
         Case("exif-rotated.jpg", _rotated(), check="upright"),
         Case("twenty-thousand-pages.tif", _many_pages_tiff(20_000), check="many_pages"),

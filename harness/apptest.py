@@ -58,3 +58,17 @@ def texts(app: AppTest) -> str:
     parts = [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "info",
                                   "warning", "error", "success") for e in getattr(app, kind)]
     return re.sub(r"\\(.)", r"\1", "\n".join(str(p) for p in parts))  # markdown escapes as read
+
+
+def open_link(page: str, **params: str) -> AppTest:
+    """A fresh session opening app.py's `page` with a URL carrying `params` (a permalink)."""
+    app = AppTest.from_file(APP, default_timeout=300)
+    app.query_params.update(params)
+    app.switch_page(page)
+    return app.run()
+
+
+def param(app: AppTest, name: str) -> str | None:
+    """The value of `name` in the session's URL now."""
+    value = app.query_params.get(name)
+    return value[0] if isinstance(value, list) else value

@@ -1,0 +1,103 @@
+"""Imports run one way (../shared/design.md): pages -> ui -> core; bench and tests beside them,
+sharing harness/; nothing in the app imports bench, tests or harness; no cycles in the core."""
+import ast
+from pathlib import Path
+
+from harness.paths import ROOT
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module `path` imports, at any depth of its code, except under `if TYPE_CHECKING:`
+    (annotations only, never run)."""
+    tree = ast.parse(path.read_text(), str(path))
+    package = _module_name(path).rsplit(".", 1)[0] if path.name != "__init__.py" else _module_name(path)
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1])
+                base = f"{base}.{node.module}" if node.module else base
+            else:
+                base = node.module
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)  # `from . import zoo` is a module
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def _sources(*folders: str) -> list[Path]:
+    return [path for folder in folders for path in sorted((ROOT / folder).rglob("*.py"))
+            if ".venv" not in path.parts]
+
+
+CORE = [path for path in _sources("explorer") if "ui" not in path.relative_to(ROOT / "explorer").parts]
+UI = _sources("explorer/ui")
+APP = [ROOT / "app.py", *_sources("pages")]
+BESIDE = ("bench", "tests", "harness")
+
+
+def _reaching(paths: list[Path], prefixes: tuple[str, ...]) -> dict[str, set[str]]:
+    return {str(path.relative_to(ROOT)): {name for name in _imports(path)
+                                          if name.split(".")[0] in prefixes or name.startswith(prefixes)}
+            for path in paths if any(name.split(".")[0] in prefixes or name.startswith(prefixes)
+                                     for name in _imports(path))}
+
+
+def test_the_core_imports_neither_streamlit_nor_the_ui_nor_what_sits_beside_the_app():
+    assert _reaching(CORE, ("streamlit", "explorer.ui", "pages", "deploy", *BESIDE)) == {}
+
+
+def test_the_ui_imports_no_page_and_the_app_nothing_beside_it():
+    assert _reaching(UI, ("pages", *BESIDE)) == {}
+    assert _reaching(APP, BESIDE) == {}
+
+
+def test_benchmarks_and_harness_import_no_test_and_tests_no_other_test_module():
+    assert _reaching(_sources("bench", "harness"), ("tests",)) == {}
+    assert _reaching(_sources("harness"), ("bench",)) == {}
+    tests = _sources("tests")
+    assert {str(path.relative_to(ROOT)): names for path in tests
+            if (names := {name for name in _imports(path) if name.startswith(("tests.test_", "tests.conftest"))})} == {}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """A chain of imports that comes back to where it began, or None (depth-first search)."""
+    finished: set[str] = set()
+
+    def search(path: list[str]) -> list[str] | None:
+        for imported in sorted(graph[path[-1]]):
+            if imported in path:
+                return path[path.index(imported):] + [imported]
+            if imported not in finished and (found := search([*path, imported])):
+                return found
+        finished.add(path[-1])
+        return None
+
+    return next((found for name in sorted(graph) if name not in finished and (found := search([name]))), None)
+
+
+def test_the_core_has_no_import_cycle():
+    names = {_module_name(path): path for path in CORE}
+    graph = {name: {imported for imported in _imports(path) if imported in names and imported != name
+                    and imported != "explorer"}  # the package's own __init__ imports nothing of it
+             for name, path in names.items()}
+    assert _cycle(graph) is None
+
+
+def test_the_cycle_search_finds_a_cycle():
+    assert _cycle({"figures": {"compare"}, "compare": {"numbers", "figures"}, "numbers": set()}) == \
+        ["compare", "figures", "compare"]
+    assert _cycle({"figures": {"numbers"}, "compare": {"numbers"}, "numbers": set()}) is None
