@@ -7,12 +7,13 @@ import torch
 
 from bench.common import Result, seconds
 from explorer import backend, costs, weights, zoo
+from explorer.cache import clear_memos
 
 NETWORKS = ("alexnet", "vgg16", "googlenet", "inception_v3", "resnet50", "mobilenet_v2")
 
 
 def _cold(key: str) -> float:
-    costs.clear_caches()
+    clear_memos()
     start = time.perf_counter()
     costs.summary(key)
     costs.module_tree(key)

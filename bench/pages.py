@@ -20,16 +20,15 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from bench.common import Result, seconds
-from explorer import attribution, backend, costs, images, inception, lecture, weights, zoo
+from explorer import attribution, backend, images, inception, lecture, weights, zoo
 from explorer.cache import clear_memos
-from explorer.ui import cache
+from explorer.ui import cache, navigation
 from harness import apptest
 
 SAMPLE = "assets/samples/cat.jpg"
 LECTURE = ("alexnet", "zfnet", "vgg16", "googlenet", "resnet50")
 FIRST_VISIT = "efficientnet_lite0"  # what a first visit opens on a machine without downloaded weights
-PAGES = tuple(f"pages/{name}.py" for name in ("home", "activations", "costs", "graph", "inception", "gradient_flow",
-                                              "compare", "attribution", "efficient", "features", "lecture"))
+PAGES = tuple(navigation.FILES.values())
 FIRST_VIEW_S, INTERACTION_S = 5.0, 1.0
 SLOW_FIRST_VIEWS = {("inception_v3", "pages/inception.py"): 10.0, ("inception_v4", "pages/inception.py"): 10.0}
 # a bare forward of the sample on the 2-core machine the targets were set on (median seconds, measured
@@ -54,7 +53,6 @@ def _channel(app: AppTest, _key: str) -> object:
 # besides these, every page is timed rerunning (as presenter mode or the glossary make it) and in the
 # other language
 INTERACTIONS: dict[str, dict[str, Action]] = {
-    "pages/home.py": {},
     "pages/activations.py": {
         "layer step": lambda app, key: app.button(key=f"tap:{key}:next").click().run(),
         "K": lambda app, _key: app.slider(key="grid_k").set_value(8).run(),
@@ -70,7 +68,6 @@ INTERACTIONS: dict[str, dict[str, Action]] = {
     "pages/compare.py": {"like with like": lambda app, _key: app.toggle(key="like_with_like").set_value(False).run()},
     "pages/attribution.py": {"opacity": lambda app, _key: app.slider(key="attr_opacity").set_value(0.3).run()},
     "pages/efficient.py": {"shuffle groups": lambda app, _key: app.select_slider(key="shuffle_groups").set_value(4).run()},
-    "pages/lecture.py": {},
     "pages/graph.py": {"colour by": lambda app, _key: app.radio(key="graph_by").set_value("params").run()},
     "pages/features.py": {"steps": lambda app, _key: app.select_slider(key="fv_steps").set_value(64).run(),
                           "image size": lambda app, _key: app.select_slider(key="fv_size").set_value(96).run()},
@@ -119,7 +116,6 @@ def fresh_server() -> None:
     """Empty every cache a page fills, as a restarted server would have them."""
     st.cache_resource.clear()
     st.cache_data.clear()
-    costs.clear_caches()
     clear_memos()
 
 
@@ -138,7 +134,7 @@ def visit(key: str, page: str) -> Visit:
     _checked(app, f"{key} {page}")
     first_views |= _timed(app, key, page, FIRST_OPENS.get(page, {}))
     without_widgets = page == "pages/inception.py" and not inception.modules(key)  # the page says so and stops
-    interactions = _timed(app, key, page, EVERY_PAGE | ({} if without_widgets else INTERACTIONS[page]))
+    interactions = _timed(app, key, page, EVERY_PAGE | ({} if without_widgets else INTERACTIONS.get(page, {})))
     cache.wait_for_background()  # what the page left running is not the next visit's
     return Visit(key, page, first_views, interactions)
 

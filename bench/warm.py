@@ -21,12 +21,12 @@ import torch
 
 from bench import gc_probe
 from bench.common import Result
+from explorer.ui import navigation
 from harness import browser, streamlit_client
 
 ROOT = Path(__file__).resolve().parents[1]
 NETWORK = "efficientnet_lite0"  # what a first visit opens on a machine without downloaded weights
-PAGES = ["", "activations", "costs", "graph", "inception", "gradient_flow", "compare", "efficient", "features",
-         "attribution", "lecture"]  # "" is Home alone
+PAGES = [page.url_path for page in navigation.PAGES]  # "" is Home alone
 CLASS = 40
 RATIO_TARGET = 1.2
 ROUNDS = 3  # medians of interleaved rounds

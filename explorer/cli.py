@@ -23,11 +23,10 @@ def models_command(args: argparse.Namespace) -> object:
     rows = []
     for spec in zoo.REGISTRY.values():
         total = costs.summary(spec.key)
-        path = weights.find_checkpoint(spec)
         rows.append({"key": spec.key, "name": spec.name, "family": spec.family,
                      "input_size": list(spec.input_size), "params": total.params, "macs": total.macs,
                      "top1": spec.top1, "top5": spec.top5,
-                     "weights": f"pretrained:{spec.weights.name}" if path else "random"})
+                     "weights": weights.checkpoint_label(spec)})
     return rows
 
 
@@ -68,7 +67,7 @@ def weights_command(args: argparse.Namespace) -> object:
             weights.fetch(spec, progress=_stderr_progress(spec.key) if not args.json else None)
         path = weights.find_checkpoint(spec)
         rows.append({"key": spec.key, "published": spec.weights is not None,
-                     "weights": f"pretrained:{spec.weights.name}" if path else "random",
+                     "weights": weights.checkpoint_label(spec),
                      "path": str(path) if path else None,
                      "url": weights.download_url(spec.weights) if spec.weights else None})
     return rows

@@ -77,7 +77,7 @@ def row(key: str, like_with_like: bool = True) -> Row:
     """Everything the table says about one network, from the costs module and the registry; its
     accuracy like with like (zoo.ModelSpec.accuracy) unless asked otherwise."""
     spec, total = zoo.get(key), costs.summary(key)
-    weights_label = f"pretrained:{spec.weights.name}" if weights.find_checkpoint(spec) else "random"
+    weights_label = weights.checkpoint_label(spec)
     top1, top5, protocol = spec.accuracy(like_with_like)
     return Row(key, spec.name, total.params, total.macs, total.depth, spec.input_size,
                costs.file_bytes(key) / 2**20, costs.peak_activation_bytes(key) / 2**20, top1, top5, protocol,

@@ -329,12 +329,6 @@ def checkpoint_params(key: str) -> int:
         return count_params(zoo.get(key).build())
 
 
-def clear_caches() -> None:
-    """Forget every count (tests and benchmarks that change the registry or time a cold start)."""
-    for cached in CACHED + (zoo.meta_model, zoo.taps):
-        cached.cache_clear()
-
-
 def tap_table(key: str) -> list[dict]:
     """The per-tap table as rows; pages head the columns with texts "column.<key>"."""
     return [{"tap": t.name, "module": t.module, "kind": t.kind, "shape": "×".join(map(str, t.shape)),
@@ -407,6 +401,3 @@ def file_bytes(key: str) -> int:
     return sum(t.numel() * t.element_size() for t in list(model.parameters()) + list(model.buffers())
                if t.is_floating_point())
 
-
-CACHED = (summary, weight_layers, shares, module_tree, stacked_3x3, fc6_what_if, peak_activation_bytes,
-          checkpoint_params, dropouts, record_bytes)

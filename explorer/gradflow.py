@@ -19,7 +19,7 @@ from . import backend, i18n, images, inference, rng, zoo
 from .architectures.cifar import CifarBlock, cifar_net
 from .cache import memoize
 from .modelstate import preserved
-from .taps import Tap, hooked
+from .taps import Tap, hooked, last_norm
 
 PAIRS = {  # key -> (residual builder, plain builder, input size); named by `pair_names`
     "cifar20": (lambda: cifar_net(20, True), lambda: cifar_net(20, False), 32),
@@ -53,10 +53,6 @@ def _blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(n, m) for n, m in model.named_modules() if isinstance(m, (BasicBlock, Bottleneck, CifarBlock))]
 
 
-def _last_bn(block: nn.Module) -> nn.Module:
-    return block.bn3 if isinstance(block, Bottleneck) else block.bn2
-
-
 def build_twins(config: FlowConfig) -> tuple[nn.Module, nn.Module]:
     """(residual, plain) from the same initial weights for every layer they share: fresh copies
     each call (callers move and train them) of the last two pairs built."""
@@ -73,7 +69,7 @@ def _built_twins(pair: str, init: str, seed: int, without_batchnorm: bool) -> tu
     plain.load_state_dict({k: v for k, v in residual.state_dict().items() if k in plain.state_dict()})
     if init == "zero":  # only the residual net has residual branches to silence
         for _, block in _blocks(residual):
-            nn.init.zeros_(_last_bn(block).weight)
+            nn.init.zeros_(block.get_submodule(last_norm(block)).weight)
     if without_batchnorm:
         for model in (residual, plain):
             _remove_batchnorm(model)
@@ -175,7 +171,7 @@ def decompose(model: nn.Module, x: Tensor, batch_statistics: bool = False,
     inputs: dict[str, Tensor] = {}
     residuals: dict[str, Tensor] = {}
     input_taps = [Tap(f"{n}/x", n, "block", io="input") for n, _ in blocks]
-    residual_taps = [Tap(f"{n}/F", f"{n}.{'bn3' if isinstance(b, Bottleneck) else 'bn2'}", "branch")
+    residual_taps = [Tap(f"{n}/F", f"{n}.{last_norm(b)}", "branch")
                      for n, b in blocks]
 
     def keep(tap: Tap, tensor: Tensor) -> Tensor | None:

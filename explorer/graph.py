@@ -175,10 +175,5 @@ def lanes(graph: Graph) -> dict[int, int]:
 def activations_view(key: str, module: str) -> dict[str, str]:
     """The Activations view that shows a module: its tap when the network has one there, else the
     module among every leaf layer."""
-    tap = next((tap.name for tap in zoo.taps(key) if tap.module == module and tap.io == "output"), None)
+    tap = zoo.tap_names(key).get(module)
     return {"tap": tap} if tap else {"tap": module, "leaves": "True"}
-
-
-def tap_labels(key: str) -> dict[str, str]:
-    """Module path -> the tap name the pages use for it (conv1, relu3, fc6), where there is one."""
-    return {tap.module: tap.name for tap in zoo.taps(key) if tap.io == "output"}

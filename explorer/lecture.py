@@ -13,13 +13,14 @@ Example:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from explorer import activations, claims, compare, gradflow, inference, invariance, weights
 from explorer.backend import Run
 from explorer.claims import Claim
 from explorer.images import LoadedImage
+from explorer.views import View
 
 SECTIONS = ("alexnet", "zfnet", "vgg", "inception", "resnet", "efficient", "notes")
 EFFICIENT_NETWORKS = ["squeezenet1_1", "mobilenet_v2", "shufflenet_v2_x1_0"]
@@ -28,11 +29,9 @@ SHORTCUT_CROPS = 4  # the crops the shortcut card's gradient ratio is measured o
 
 @dataclass(frozen=True)
 class Card:
-    """A measured claim and where it shows: a page file, its network and view (URL parameters)."""
+    """A measured claim and the view where it shows."""
     claim: Claim
-    page: str
-    network: str
-    view: dict[str, str] = field(default_factory=dict)
+    view: View
     runs: tuple[Run, ...] = ()  # the passes measured for it, for the fell-back notice
 
 
@@ -77,21 +76,21 @@ def _alexnet(image: LoadedImage, _network: str, measure: Measurements) -> list[C
     analysis = measure.analysis(alexnet, image)
     lrn = claims.lrn_effect(analysis.record.outputs["relu1"], analysis.record.outputs["norm1"],
                             _subject(alexnet, alexnet))
-    return [Card(_architecture("alexnet_weight_layers"), "pages/costs.py", "alexnet2012"),
-            Card(_architecture("alexnet_overlapping_pooling"), "pages/costs.py", "alexnet2012", {"tap": "pool1"}),
-            Card(lrn, "pages/activations.py", "alexnet2012", {"tap": "norm1"}, (analysis.run,)),
-            Card(_architecture("alexnet_pool5"), "pages/activations.py", "alexnet2012", {"tap": "pool5"})]
+    return [Card(_architecture("alexnet_weight_layers"), View("costs", "alexnet2012")),
+            Card(_architecture("alexnet_overlapping_pooling"), View("costs", "alexnet2012", {"tap": "pool1"})),
+            Card(lrn, View("activations", "alexnet2012", {"tap": "norm1"}), (analysis.run,)),
+            Card(_architecture("alexnet_pool5"), View("activations", "alexnet2012", {"tap": "pool5"}))]
 
 
 def _zfnet(_image: LoadedImage, _network: str, _measure: Measurements) -> list[Card]:
-    return [Card(_architecture("zfnet_changes"), "pages/compare.py", "zfnet")]
+    return [Card(_architecture("zfnet_changes"), View("compare", "zfnet"))]
 
 
 def _vgg(_image: LoadedImage, _network: str, _measure: Measurements) -> list[Card]:
-    return [Card(_architecture("vgg_small_kernels"), "pages/costs.py", "vgg16", {"tap": "conv1_2"}),
-            Card(_architecture("vgg_stack_differs"), "pages/costs.py", "vgg16", {"tap": "conv1_2"}),
-            Card(_architecture("vgg_channel_doubling"), "pages/activations.py", "vgg16", {"tap": "pool5"}),
-            Card(_architecture("vgg_fc6_share"), "pages/costs.py", "vgg16")]
+    return [Card(_architecture("vgg_small_kernels"), View("costs", "vgg16", {"tap": "conv1_2"})),
+            Card(_architecture("vgg_stack_differs"), View("costs", "vgg16", {"tap": "conv1_2"})),
+            Card(_architecture("vgg_channel_doubling"), View("activations", "vgg16", {"tap": "pool5"})),
+            Card(_architecture("vgg_fc6_share"), View("costs", "vgg16"))]
 
 
 def _inception(image: LoadedImage, network: str, measure: Measurements) -> list[Card]:
@@ -99,14 +98,13 @@ def _inception(image: LoadedImage, network: str, measure: Measurements) -> list[
     zeros = measure.rectifier_zeros(used, image)
     resnet, probed = trained_or_stand_in("resnet50", measure)
     probe = measure.shift_probe(probed, image)
-    return [Card(_architecture("googlenet_vs_alexnet"), "pages/costs.py", "googlenet_paper"),
-            Card(_architecture("googlenet_average_pooling"), "pages/costs.py", "googlenet"),
-            Card(_architecture("googlenet_auxiliary_heads"), "pages/costs.py", "googlenet"),
-            Card(_architecture("inception_reduction_saving"), "pages/inception.py", "googlenet_paper",
-                 {"module": "inception_3a"}),
-            Card(claims.translation_invariance(probe.shifts, _subject(resnet, probed)), "pages/activations.py",
-                 probe.key, runs=(probe.run,)),
-            Card(claims.relu_sparsity(zeros.shares, _subject(asked, used)), "pages/activations.py", zeros.key,
+    return [Card(_architecture("googlenet_vs_alexnet"), View("costs", "googlenet_paper")),
+            Card(_architecture("googlenet_average_pooling"), View("costs", "googlenet")),
+            Card(_architecture("googlenet_auxiliary_heads"), View("costs", "googlenet")),
+            Card(_architecture("inception_reduction_saving"), View("inception", "googlenet_paper", {"module": "inception_3a"})),
+            Card(claims.translation_invariance(probe.shifts, _subject(resnet, probed)), View("activations", probe.key),
+                 runs=(probe.run,)),
+            Card(claims.relu_sparsity(zeros.shares, _subject(asked, used)), View("activations", zeros.key),
                  runs=(zeros.run,))]
 
 
@@ -114,19 +112,18 @@ def _resnet(image: LoadedImage, _network: str, measure: Measurements) -> list[Ca
     running = measure.twins(gradflow.FlowConfig(pair="34", bn="eval"), image, SHORTCUT_CROPS, None)
     batch_statistics = measure.twins(gradflow.FlowConfig(pair="34", bn="train"), image, SHORTCUT_CROPS, None)
     identity = claims.resnet_identity_gradient(running.first_conv_ratio, batch_statistics.first_conv_ratio)
-    return [Card(identity, "pages/gradient_flow.py", "resnet34", runs=(running.run, batch_statistics.run)),
-            Card(_architecture("resnet_bottleneck"), "pages/costs.py", "resnet50")]
+    return [Card(identity, View("gradient_flow", "resnet34"), runs=(running.run, batch_statistics.run)),
+            Card(_architecture("resnet_bottleneck"), View("costs", "resnet50"))]
 
 
 def _efficient(_image: LoadedImage, _network: str, _measure: Measurements) -> list[Card]:
-    return [Card(claim, "pages/compare.py", "squeezenet1_1") for claim in compare.closing_claims(EFFICIENT_NETWORKS)]
+    return [Card(claim, View("compare", "squeezenet1_1")) for claim in compare.closing_claims(EFFICIENT_NETWORKS)]
 
 
 def _notes(_image: LoadedImage, _network: str, _measure: Measurements) -> list[Card]:
-    return [Card(_architecture("notes_pooling_branch"), "pages/inception.py", "googlenet_paper",
-                 {"module": "inception_3a"}),
-            Card(_architecture("notes_norm_layer"), "pages/activations.py", "alexnet2012", {"tap": "norm1"}),
-            Card(_architecture("googlenet_vs_alexnet"), "pages/costs.py", "googlenet_paper")]
+    return [Card(_architecture("notes_pooling_branch"), View("inception", "googlenet_paper", {"module": "inception_3a"})),
+            Card(_architecture("notes_norm_layer"), View("activations", "alexnet2012", {"tap": "norm1"})),
+            Card(_architecture("googlenet_vs_alexnet"), View("costs", "googlenet_paper"))]
 
 
 _SECTION_CARDS: dict[str, Callable[[LoadedImage, str, Measurements], list[Card]]] = {

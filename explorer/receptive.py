@@ -41,7 +41,6 @@ class Field:
 
 
 INPUT_FIELD = Field((1, 1), (1, 1), (0.0, 0.0), 0)
-WEIGHT_LAYERS = {"conv2d", "linear"}
 
 
 def _pair(value, default) -> tuple[int, int]:

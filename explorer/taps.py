@@ -181,6 +181,12 @@ def inception_v4_layout(model: nn.Module) -> list[Tap]:
     return _module_taps(model, named, INCEPTION_V4_BRANCHES)
 
 
+def last_norm(block: nn.Module) -> str:
+    """Where a residual block's F(x) ends: its last BatchNorm, bn3 of a bottleneck, bn2 of a basic
+    block (torchvision's, the CIFAR nets' and their plain twins alike)."""
+    return "bn3" if hasattr(block, "bn3") else "bn2"
+
+
 def resnet_layout(model: nn.Module) -> list[Tap]:
     """conv1, bn1, relu1, pool1, every block with F(x) and its shortcut, pool5, fc."""
     taps = [Tap("conv1", "conv1", "conv"), Tap("bn1", "bn1", "norm"),
@@ -188,9 +194,8 @@ def resnet_layout(model: nn.Module) -> list[Tap]:
     for stage in ("layer1", "layer2", "layer3", "layer4"):
         for index, block in model.get_submodule(stage).named_children():
             name = f"{stage}.{index}"
-            last_bn = "bn3" if hasattr(block, "bn3") else "bn2"
             taps.append(Tap(name, name, "block"))
-            taps.append(Tap(f"{name}/residual", f"{name}.{last_bn}", "branch", parent=name))
+            taps.append(Tap(f"{name}/residual", f"{name}.{last_norm(block)}", "branch", parent=name))
             if block.downsample is not None:
                 taps.append(Tap(f"{name}/shortcut", f"{name}.downsample", "branch", parent=name))
             elif not type(block).__name__.startswith("Plain"):

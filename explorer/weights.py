@@ -54,7 +54,7 @@ class WeightsStatus:
 
     @property
     def label(self) -> str:
-        return f"pretrained:{self.source}" if self.pretrained else "random"
+        return _label(self.source if self.pretrained else None)
 
     @property
     def yours(self) -> bool:
@@ -100,6 +100,16 @@ def find_checkpoint(spec: ModelSpec) -> Path | None:
     if spec.weights is None:
         return None
     return next((p for p in candidate_paths(spec.weights) if p.is_file()), None)
+
+
+def _label(source: str | None) -> str:
+    return f"pretrained:{source}" if source else "random"
+
+
+def checkpoint_label(spec: ModelSpec) -> str:
+    """What loading the network gives, for tables and the CLI: "pretrained:<weights name>" when its
+    checkpoint is on disk, else "random" (WeightsStatus.label once loaded)."""
+    return _label(spec.weights.name if find_checkpoint(spec) else None)
 
 
 def read_state_dict(path: Path, safetensors: bool | None = None) -> dict[str, torch.Tensor]:

@@ -392,6 +392,11 @@ def taps(key: str) -> tuple[Tap, ...]:
     return tuple(get(key).layout(meta_model(key)))
 
 
+def tap_names(key: str) -> dict[str, str]:
+    """Module path -> the name the pages give the tap there (conv1, relu3, fc6), where there is one."""
+    return {tap.module: tap.name for tap in taps(key) if tap.io == "output"}
+
+
 @memoize
 def leaf_taps(key: str) -> tuple[Tap, ...]:
     """Every leaf layer of the network (each convolution, norm, activation, pooling, linear), in

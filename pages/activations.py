@@ -3,9 +3,10 @@ import streamlit as st
 
 from explorer import activations, figures, i18n, inference, zoo
 from explorer.i18n import t
-from explorer.ui import cache, sidebar, widgets
+from explorer.ui import cache, choices, navigation, permalinks, sidebar, widgets
+from explorer.views import View
 
-selection = sidebar.current()
+selection = sidebar.current(__file__)
 spec = selection.spec
 
 st.title(t("activations.title", name=spec.name))
@@ -26,7 +27,7 @@ def keep_the_place() -> None:
         st.session_state[layer_key(leaves)] = activations.matching_tap(shown, tap_list(not leaves), tap_list(leaves))
 
 
-sidebar.linked("leaves", "every_leaf", [True])
+permalinks.linked("leaves", "every_leaf", [True])
 leaves = st.toggle(t("activations.every_leaf"), key="every_leaf", help=t("activations.every_leaf_help"),
                    on_change=keep_the_place)
 taps = tap_list(leaves)
@@ -35,7 +36,7 @@ with st.spinner(t("activations.running", name=spec.name)), sidebar.within_limits
     record = cache.analysis(selection.loaded, selection.image, leaves).record
 
 tap_key = layer_key(leaves)
-sidebar.linked("tap", tap_key, list(by_name))
+permalinks.linked("tap", tap_key, list(by_name))
 tap = by_name[widgets.stepper(t("activations.layer"), list(by_name), key=tap_key,
                               format_func=lambda n: ("    ↳ " if by_name[n].parent else "") + n)]
 output = record.outputs[tap.name]
@@ -47,9 +48,9 @@ st.caption(t("activations.tap_caption" if tap.io == "output" else "activations.t
 def one_channel(output, tap_name: str, chosen: list[int], view: dict) -> None:
     st.subheader(t("activations.one_channel"))
     channel_key = f"channel:{spec.key}:{tap_name}"
-    sidebar.linked("ch", channel_key, chosen)
+    permalinks.linked("ch", channel_key, chosen)
     channel = st.selectbox(t("activations.channel"), chosen, key=channel_key)
-    sidebar.share(tap=tap_name, ch=channel, **view)
+    permalinks.share(tap=tap_name, ch=channel, **view)
     heat_col, overlay_col = st.columns(2)
     heat_col.plotly_chart(cache.figure("channel_heatmap", selection.loaded, selection.image, tap_name, channel, leaves,
                                        build=lambda: figures.channel_heatmap(output[channel], t(
@@ -61,25 +62,24 @@ def one_channel(output, tap_name: str, chosen: list[int], view: dict) -> None:
                                                leaves, photo=True,
                                                draw=lambda: figures.overlay(picture, output[channel], opacity)),
                     width="stretch", caption=t("activations.overlay_caption"))
-    st.page_link("pages/features.py", label=t("activations.looks_for", channel=channel), icon=":material/visibility:",
-                 query_params={"net": spec.key, "tap": tap_name, "ch": str(channel)}
-                 | ({"img": selection.sample} if selection.sample else {}))
+    navigation.link(View("features", spec.key, {"tap": tap_name, "ch": str(channel)}),
+                    t("activations.looks_for", channel=channel), icon=":material/visibility:", sample=selection.sample)
 
 
 if activations.is_spatial(output) and output.shape[1] * output.shape[2] > 1:
     channels_total = output.shape[0]
     left, middle, right, far = st.columns(4)
-    sidebar.linked("show", "grid_show", ["top", "all"])
-    sidebar.linked("k", "grid_k", range(1, channels_total + 1))
-    sidebar.linked("rank", "grid_rank", activations.RANKINGS)
-    sidebar.linked("scale", "grid_scale", ["shared", "own"])
-    show = left.radio(t("activations.channels"), ["top", "all"], horizontal=True, key=sidebar.relabelled("grid_show"),
+    permalinks.linked("show", "grid_show", ["top", "all"])
+    permalinks.linked("k", "grid_k", range(1, channels_total + 1))
+    permalinks.linked("rank", "grid_rank", activations.RANKINGS)
+    permalinks.linked("scale", "grid_scale", ["shared", "own"])
+    show = left.radio(t("activations.channels"), ["top", "all"], horizontal=True, key=choices.relabelled("grid_show"),
                       format_func=i18n.names("activations.show"))
     k = middle.slider("K", 1, channels_total, min(32, channels_total), key="grid_k", disabled=show == "all")
-    metric = right.selectbox(t("activations.rank_by"), activations.RANKINGS, key=sidebar.relabelled("grid_rank"),
+    metric = right.selectbox(t("activations.rank_by"), activations.RANKINGS, key=choices.relabelled("grid_rank"),
                              format_func=i18n.names("activations.ranking"), disabled=show == "all")
     scale = far.radio(t("activations.colour_scale"), ["shared", "own"], horizontal=True,
-                      key=sidebar.relabelled("grid_scale"), format_func=i18n.names("activations.scale"))
+                      key=choices.relabelled("grid_scale"), format_func=i18n.names("activations.scale"))
     shared = scale == "shared"
     chosen = activations.top_channels(output, None if show == "all" else k, metric)
     grid_png = cache.grid_png(selection.loaded, selection.image, tap.name, chosen, shared, leaves)
@@ -94,7 +94,7 @@ if activations.is_spatial(output) and output.shape[1] * output.shape[2] > 1:
 
     one_channel(output, tap.name, chosen, dict(show=show, k=k, rank=metric, scale=scale, leaves=True if leaves else None))
 else:
-    sidebar.share(tap=tap.name, ch=None, show=None, k=None, rank=None, scale=None, leaves=True if leaves else None)
+    permalinks.share(tap=tap.name, ch=None, show=None, k=None, rank=None, scale=None, leaves=True if leaves else None)
     vector = output.flatten()
     st.plotly_chart(figures.vector_strip(vector, t("activations.vector_title", tap=tap.name, count=vector.numel())),
                     key="vector")

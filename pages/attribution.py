@@ -3,9 +3,9 @@ import streamlit as st
 
 from explorer import attribution, costs, figures, i18n, inference, numbers, zoo
 from explorer.i18n import t
-from explorer.ui import cache, sidebar, widgets
+from explorer.ui import cache, choices, permalinks, sidebar, widgets
 
-selection = sidebar.current()
+selection = sidebar.current(__file__)
 st.title(t("attribution.title", name=selection.spec.name))
 st.caption(t("attribution.intro"))
 if not selection.loaded.status.pretrained:
@@ -14,13 +14,13 @@ if not selection.loaded.status.pretrained:
 PANELS = {"left": "method", "right": "method2"}  # panel -> its URL parameter
 classes = selection.loaded.class_names
 predicted = inference.top_k(selection.analysis().record.logits, 1, classes)[0]
-sidebar.linked("class", "attr_target", range(len(classes)))
-target_index = st.selectbox(t("attribution.target"), [None, *range(len(classes))], key=sidebar.relabelled("attr_target"),
+permalinks.linked("class", "attr_target", range(len(classes)))
+target_index = st.selectbox(t("attribution.target"), [None, *range(len(classes))], key=choices.relabelled("attr_target"),
                             format_func=i18n.bound(lambda i: t("attribution.predicted", label=predicted.label)
                                                     if i is None else classes[i]))
 target = predicted.index if target_index is None else target_index
-sidebar.share(**{"class": target_index})
-mode = st.radio(t("attribution.side_by_side"), ["methods", "networks"], horizontal=True, key=sidebar.relabelled("attr_mode"),
+permalinks.share(**{"class": target_index})
+mode = st.radio(t("attribution.side_by_side"), ["methods", "networks"], horizontal=True, key=choices.relabelled("attr_mode"),
                 format_func=i18n.names("attribution.mode"))
 opacity = st.slider(t("attribution.opacity"), 0.0, 1.0, 0.6, 0.05, key="attr_opacity")
 
@@ -29,10 +29,10 @@ def settings_for(panel: str, key: str, default: str) -> attribution.Settings:
     method_key = f"{panel}_method"
     if method_key not in st.session_state:
         st.session_state[method_key] = default
-    sidebar.linked(PANELS[panel], method_key, attribution.METHODS)
-    method = st.selectbox(t("attribution.method_label"), attribution.METHODS, key=sidebar.relabelled(method_key),
+    permalinks.linked(PANELS[panel], method_key, attribution.METHODS)
+    method = st.selectbox(t("attribution.method_label"), attribution.METHODS, key=choices.relabelled(method_key),
                           format_func=i18n.names("attribution.method"))
-    sidebar.share(**{PANELS[panel]: method})
+    permalinks.share(**{PANELS[panel]: method})
     with st.expander(t("attribution.settings")):
         if method in ("gradcam", "guided_gradcam"):
             spatial = [tap.name for tap in costs.summary(key).taps if tap.rf is not None and tap.shape[1] > 1]
@@ -43,7 +43,7 @@ def settings_for(panel: str, key: str, default: str) -> attribution.Settings:
             return attribution.Settings(method, steps=st.slider(t("attribution.steps"), 8, 256, 32, 8,
                                                                 key=f"{panel}_steps"),
                                         baseline=st.radio(t("attribution.baseline"), attribution.BASELINES,
-                                                          horizontal=True, key=sidebar.relabelled(f"{panel}_baseline"),
+                                                          horizontal=True, key=choices.relabelled(f"{panel}_baseline"),
                                                           format_func=i18n.names("attribution.baselines")))
         if method == "smoothgrad":
             return attribution.Settings(method, samples=st.slider(t("attribution.samples"), 4, 64, 16, 4,
@@ -101,6 +101,6 @@ if mode == "methods":
     panel(right, "right", "saliency", selection.spec.key)
 else:
     other = right.selectbox(t("attribution.second_network"), [k for k in zoo.REGISTRY if k != selection.spec.key],
-                            key=sidebar.relabelled("attr_other"), format_func=sidebar.network_name())
+                            key=choices.relabelled("attr_other"), format_func=choices.network_name())
     panel(left, "left", "gradcam", selection.spec.key)
     panel(right, "right", "gradcam", other)

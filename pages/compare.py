@@ -4,9 +4,9 @@ import streamlit as st
 
 from explorer import backend, compare, figures, i18n, inference, zoo
 from explorer.i18n import t
-from explorer.ui import cache, sidebar, widgets
+from explorer.ui import cache, choices, permalinks, sidebar, widgets
 
-selection = sidebar.current()
+selection = sidebar.current(__file__)
 st.title(t("compare.title"))
 
 
@@ -29,15 +29,15 @@ if "compare_networks" not in st.session_state:
 linked_preset = st.session_state.get("_incoming_view", {}).pop("preset", None)
 if linked_preset in compare.PRESETS:  # a link naming a preset shows its networks (its nets=, if any, win)
     st.session_state["compare_networks"] = compare.PRESETS[linked_preset]
-networks = sidebar.linked_networks("nets", "compare_networks", most=compare.MOST_NETWORKS)
+networks = permalinks.linked_networks("nets", "compare_networks", most=compare.MOST_NETWORKS)
 st.session_state["compare_preset"] = compare.preset_of(st.session_state["compare_networks"])  # names what is shown
 left, right = st.columns([1, 3])
-preset = left.selectbox(t("compare.preset"), [*compare.PRESETS, compare.CUSTOM], key=sidebar.relabelled("compare_preset"),
+preset = left.selectbox(t("compare.preset"), [*compare.PRESETS, compare.CUSTOM], key=choices.relabelled("compare_preset"),
                         on_change=apply_preset, format_func=i18n.names("compare.presets"))
 keys = right.multiselect(t("compare.networks", most=compare.MOST_NETWORKS), networks,
-                         key=sidebar.relabelled("compare_networks"), on_change=keep_the_first_chosen,
-                         format_func=sidebar.network_name(), help=t("compare.networks_help"))
-sidebar.share(preset=preset if preset != compare.CUSTOM else None, nets=",".join(keys) or None)
+                         key=choices.relabelled("compare_networks"), on_change=keep_the_first_chosen,
+                         format_func=choices.network_name(), help=t("compare.networks_help"))
+permalinks.share(preset=preset if preset != compare.CUSTOM else None, nets=",".join(keys) or None)
 if len(keys) < 2:
     st.info(t("compare.pick_two"))
     st.stop()

@@ -4,13 +4,13 @@ import streamlit as st
 
 from explorer import claims, costs, figures, i18n, numbers, zoo
 from explorer.i18n import t
-from explorer.ui import cache, sidebar, widgets
+from explorer.ui import cache, choices, permalinks, sidebar, widgets
 
-selection = sidebar.current()
+selection = sidebar.current(__file__)
 spec = selection.spec
 summary = costs.summary(spec.key)
 shares = costs.shares(spec.key)
-tap_names = {tap.module: tap.name for tap in zoo.taps(spec.key) if tap.io == "output"}
+tap_names = zoo.tap_names(spec.key)
 
 st.title(t("costs.title", name=spec.name))
 columns = st.columns([1.5, 1, 1, 0.9, 1.2])
@@ -41,7 +41,7 @@ if pointwise:
     st.caption(t("costs.pointwise", count=len(pointwise)))
 left, right = st.columns(2)
 with left:
-    by = st.radio(t("costs.size_by"), ["params", "macs"], horizontal=True, key=sidebar.relabelled("treemap_by"),
+    by = st.radio(t("costs.size_by"), ["params", "macs"], horizontal=True, key=choices.relabelled("treemap_by"),
                   format_func=i18n.names("figures.by"))
     st.plotly_chart(cache.figure("treemap", loaded, None, by, build=lambda: figures.module_treemap(
         costs.module_tree(spec.key), by, spec.name, tap_names)), key="treemap")
@@ -53,9 +53,9 @@ right.plotly_chart(cache.figure("cumulative", loaded, None, build=lambda: figure
 st.subheader(t("costs.receptive_field"))
 spatial = [tap for tap in summary.taps if tap.rf is not None]
 rf_key = f"rf_tap:{spec.key}"
-sidebar.linked("tap", rf_key, [tap.name for tap in spatial])
+permalinks.linked("tap", rf_key, [tap.name for tap in spatial])
 chosen = summary.tap(widgets.stepper(t("costs.tap"), [tap.name for tap in spatial], key=rf_key))
-sidebar.share(tap=chosen.name)
+permalinks.share(tap=chosen.name)
 picture = cache.network_input(selection.image, spec.preprocess)
 left, right = st.columns([1, 1])
 widgets.picture(left, cache.picture("receptive_field", loaded, selection.image, chosen.name, photo=True, draw=lambda: (

@@ -4,9 +4,9 @@ import streamlit as st
 
 from explorer import activations, costs, efficient, figures, numbers, zoo
 from explorer.i18n import t
-from explorer.ui import cache, sidebar, widgets
+from explorer.ui import banners, cache, choices, permalinks, sidebar, widgets
 
-selection = sidebar.current()
+selection = sidebar.current(__file__)
 st.title(t("efficient.title"))
 st.caption(t("efficient.intro"))
 fire_tab, separable_tab, shuffle_tab = st.tabs([t("efficient.fire_tab"), t("efficient.separable_tab"),
@@ -18,8 +18,8 @@ with fire_tab:
     squeeze_params, alexnet_params = costs.summary(key).params, costs.summary("alexnet").params
     st.markdown(t("efficient.fire_what", params=squeeze_params, alexnet=alexnet_params,
                   ratio=alexnet_params / squeeze_params))
-    taps = {tap.module: tap.name for tap in zoo.taps(key)}
-    widgets.table(pd.DataFrame([{"module": taps.get(f.module, f.module), "in": f.in_channels, "squeeze": f.squeeze,
+    tap_names = zoo.tap_names(key)
+    widgets.table(pd.DataFrame([{"module": tap_names.get(f.module, f.module), "in": f.in_channels, "squeeze": f.squeeze,
                                  "expand": f"{f.expand1x1} + {f.expand3x3}", "params": f.params,
                                  "plain_params": f.plain_params, "saving": f.plain_params / f.params}
                                 for f in fires]).rename(columns=lambda c: t(f"efficient.column.{c}")),
@@ -28,23 +28,23 @@ with fire_tab:
                   | {t(f"efficient.column.{c}"): st.column_config.NumberColumn(format="localized")
                      for c in ("params", "plain_params")})
     st.plotly_chart(cache.figure("fire_chart", None, None, key, build=lambda: figures.saving_bars(
-        [taps.get(f.module, f.module) for f in fires], [f.params for f in fires], [f.plain_params for f in fires],
+        [tap_names.get(f.module, f.module) for f in fires], [f.params for f in fires], [f.plain_params for f in fires],
         t("efficient.fire_chart"), t("efficient.fire_name"), t("efficient.plain_3x3"))), key="fire_chart")
-    fire_names = [taps[f.module] for f in fires if f.module in taps]
-    sidebar.linked("fire", "fire_module", fire_names)
+    fire_names = [tap_names[f.module] for f in fires if f.module in tap_names]
+    permalinks.linked("fire", "fire_module", fire_names)
     chosen = st.selectbox(t("efficient.fire_pick"), fire_names, key="fire_module")
     loaded = cache.loaded_model(key)
     output = cache.analysis(loaded, selection.image).record.outputs[chosen]
     strongest = activations.top_channels(output, 16)
     widgets.picture(st, cache.grid_png(loaded, selection.image, chosen, strongest, True, photo=True), width="stretch",
                     caption=t("efficient.fire_live", tap=chosen, name=zoo.get(key).name,
-                              weights=sidebar.weights_label(loaded.status), channels=output.shape[0]))
+                              weights=banners.weights_label(loaded.status), channels=output.shape[0]))
 
 with separable_tab:
     separable_keys = ["mobilenet_v2", "efficientnet_lite0"]
-    sidebar.linked("separable", "separable_network", separable_keys)
+    permalinks.linked("separable", "separable_network", separable_keys)
     key = st.radio(t("efficient.separable_network"), separable_keys, horizontal=True,
-                   key=sidebar.relabelled("separable_network"), format_func=sidebar.network_name())
+                   key=choices.relabelled("separable_network"), format_func=choices.network_name())
     layers = efficient.separable_convolutions(key)
     spent = sum(l.depthwise_macs + l.pointwise_macs for l in layers)
     standard = sum(l.standard_macs for l in layers)
@@ -68,9 +68,9 @@ with separable_tab:
 
 with shuffle_tab:
     channels = 36  # at least as many channels per group as groups: one shuffle then reaches every group
-    sidebar.linked("groups", "shuffle_groups", [1, 2, 3, 4, 6])
+    permalinks.linked("groups", "shuffle_groups", [1, 2, 3, 4, 6])
     groups = st.select_slider(t("efficient.groups"), [1, 2, 3, 4, 6], value=3, key="shuffle_groups")
-    sidebar.share(fire=chosen, separable=key, groups=groups)
+    permalinks.share(fire=chosen, separable=key, groups=groups)
     st.markdown(t("efficient.shuffle_what", channels=channels, groups=groups,
                   grouped=efficient.grouped_params(channels, groups), full=efficient.grouped_params(channels, 1)))
     left, right = st.columns(2)

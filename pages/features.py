@@ -3,9 +3,9 @@ import streamlit as st
 
 from explorer import activations, featurevis, figures, i18n, numbers, zoo
 from explorer.i18n import t
-from explorer.ui import cache, sidebar, widgets
+from explorer.ui import cache, choices, permalinks, sidebar, widgets
 
-selection = sidebar.current()
+selection = sidebar.current(__file__)
 spec = selection.spec
 st.title(t("features.title", name=spec.name))
 st.caption(t("features.intro"))
@@ -18,12 +18,12 @@ classes = selection.loaded.class_names
 
 left, right = st.columns([3, 2])
 with right:
-    sidebar.linked("objective", "fv_objective", featurevis.OBJECTIVES)
-    objective = st.radio(t("features.maximise"), featurevis.OBJECTIVES, key=sidebar.relabelled("fv_objective"),
+    permalinks.linked("objective", "fv_objective", featurevis.OBJECTIVES)
+    objective = st.radio(t("features.maximise"), featurevis.OBJECTIVES, key=choices.relabelled("fv_objective"),
                          format_func=i18n.names("features.objective"), help=t("features.objective_help"))
 with left:
     tap_key = f"fv_tap:{spec.key}"
-    sidebar.linked("tap", tap_key, spatial)
+    permalinks.linked("tap", tap_key, spatial)
     opening = featurevis.opening_tap(spec.key, spatial)
     tap = widgets.stepper(t("features.tap"), spatial, key=tap_key, default=opening) if objective != "class" else ""
     if tap == opening:
@@ -34,29 +34,29 @@ with left:
     elif objective == "class":
         options = list(range(len(classes)))
         picked_key = f"fv_classes:{spec.key}"
-        sidebar.linked_list("ch", picked_key, options, most=featurevis.MOST_CHANNELS)
+        permalinks.linked_list("ch", picked_key, options, most=featurevis.MOST_CHANNELS)
         st.session_state.setdefault(picked_key, [int(record.logits.argmax())])
         channels = st.multiselect(t("features.classes"), options, key=picked_key,
                                   max_selections=featurevis.MOST_CHANNELS,
                                   format_func=i18n.bound(lambda index: classes[index]))
     else:
         picked_key = f"fv_channels:{spec.key}:{tap}"
-        sidebar.linked_list("ch", picked_key, list(range(maps.shape[0])), most=featurevis.MOST_CHANNELS)
+        permalinks.linked_list("ch", picked_key, list(range(maps.shape[0])), most=featurevis.MOST_CHANNELS)
         st.session_state.setdefault(picked_key, activations.top_channels(maps, featurevis.DEFAULT_CHANNELS))
         channels = st.multiselect(t("features.channels", total=maps.shape[0]), list(range(maps.shape[0])),
                                   key=picked_key, max_selections=featurevis.MOST_CHANNELS,
                                   help=t("features.channels_help"))
 
 steps_column, size_column, tricks_column = st.columns(3)
-sidebar.linked("steps", "fv_steps", featurevis.STEP_CHOICES)
-sidebar.linked("size", "fv_size", featurevis.SIZE_CHOICES)
+permalinks.linked("steps", "fv_steps", featurevis.STEP_CHOICES)
+permalinks.linked("size", "fv_size", featurevis.SIZE_CHOICES)
 steps = steps_column.select_slider(t("features.steps"), featurevis.STEP_CHOICES, value=featurevis.Settings.steps,
                                    key="fv_steps")
 size = size_column.select_slider(t("features.size"), featurevis.SIZE_CHOICES, value=featurevis.Settings.size,
                                  key="fv_size")
 regularise = tricks_column.toggle(t("features.regularise"), value=True, key="fv_regularise",
                                   help=t("features.regularise_help"))
-sidebar.share(objective=objective, tap=tap or None, steps=steps, size=size,
+permalinks.share(objective=objective, tap=tap or None, steps=steps, size=size,
               ch=",".join(map(str, channels)) if objective != "layer" else None)
 if not channels:
     st.info(t("features.pick_one"))

@@ -4,33 +4,33 @@ import streamlit as st
 
 from explorer import costs, figures, gradflow, i18n, inference, numbers, zoo
 from explorer.i18n import t
-from explorer.ui import cache, sidebar, widgets
+from explorer.ui import banners, cache, choices, permalinks, sidebar, widgets
 
-selection = sidebar.current()
+selection = sidebar.current(__file__)
 st.title(t("gradflow.title"))
 st.caption(t("gradflow.intro"))
 
 left, middle, right, far = st.columns(4)
-sidebar.linked("pair", "flow_pair", list(gradflow.PAIRS))
-sidebar.linked("bn", "flow_bn", gradflow.BN_MODES)
-sidebar.linked("init", "flow_init", gradflow.INITS)
-sidebar.linked("crops", "flow_crops", [1, 2, 4, 8])
+permalinks.linked("pair", "flow_pair", list(gradflow.PAIRS))
+permalinks.linked("bn", "flow_bn", gradflow.BN_MODES)
+permalinks.linked("init", "flow_init", gradflow.INITS)
+permalinks.linked("crops", "flow_crops", [1, 2, 4, 8])
 pair_name = i18n.bound(lambda k: t("gradflow.pair", **dict(zip(("residual", "plain"), gradflow.pair_names(k)))))
 pair = left.selectbox(t("gradflow.networks"), list(gradflow.PAIRS), index=list(gradflow.PAIRS).index("34"),
-                      key=sidebar.relabelled("flow_pair"), format_func=pair_name)
-bn = middle.radio(t("gradflow.bn_label"), gradflow.BN_MODES, key=sidebar.relabelled("flow_bn"), format_func=i18n.names("gradflow.bn"))
-init = right.radio(t("gradflow.initialisation"), gradflow.INITS, key=sidebar.relabelled("flow_init"),
+                      key=choices.relabelled("flow_pair"), format_func=pair_name)
+bn = middle.radio(t("gradflow.bn_label"), gradflow.BN_MODES, key=choices.relabelled("flow_bn"), format_func=i18n.names("gradflow.bn"))
+init = right.radio(t("gradflow.initialisation"), gradflow.INITS, key=choices.relabelled("flow_init"),
                    format_func=i18n.names("gradflow.init"))
 crops = far.select_slider(t("gradflow.crops"), [1, 2, 4, 8], value=4, key="flow_crops")
 config = gradflow.FlowConfig(pair=pair, bn=bn, init=init)
 target = None
 if gradflow.input_size(config) == 224:
     classes = inference.imagenet_names()
-    sidebar.linked("class", "flow_target", range(len(classes)))
-    target = st.selectbox(t("gradflow.target"), [None, *range(len(classes))], key=sidebar.relabelled("flow_target"),
+    permalinks.linked("class", "flow_target", range(len(classes)))
+    target = st.selectbox(t("gradflow.target"), [None, *range(len(classes))], key=choices.relabelled("flow_target"),
                           format_func=i18n.bound(lambda i: t("gradflow.predicted") if i is None else classes[i]))
 
-sidebar.share(pair=pair, bn=bn, init=init, crops=crops, **{"class": target})
+permalinks.share(pair=pair, bn=bn, init=init, crops=crops, **{"class": target})
 with st.spinner(t("gradflow.running")):
     result = cache.twins(config, selection.image, crops, target)
 widgets.fell_back(result.run)
@@ -102,5 +102,5 @@ left.plotly_chart(cache.figure("single_outputs", selection.loaded, selection.ima
 right.plotly_chart(cache.figure("single_convs", selection.loaded, selection.image, build=lambda: (
     figures.depth_profile_figure({selection.spec.name: (single.convs, single.weight_grad)},
                                  t("gradflow.conv_grads"), t("gradflow.gradient_norm")))), key="single_convs")
-st.caption(t("gradflow.single_caption", weights=sidebar.weights_label(selection.loaded.status),
+st.caption(t("gradflow.single_caption", weights=banners.weights_label(selection.loaded.status),
              target=selection.loaded.class_names[single.target]))

@@ -3,23 +3,23 @@ import streamlit as st
 
 from explorer import costs, figures, images, inference, numbers, weights
 from explorer.i18n import t
-from explorer.ui import cache, sidebar, widgets
+from explorer.ui import banners, cache, navigation, sidebar, widgets
+from explorer.views import View
 
-selection = sidebar.current()
+selection = sidebar.current(__file__)
 spec = selection.spec
 summary = costs.summary(spec.key)
 
 PAPER_INPUT = ("alexnet", "zfnet", "vgg")  # families whose papers preprocessed otherwise: "home.paper_input.<family>"
-FIRST_STEPS = (  # (text, page, network): three views a newcomer can open in one click
-    ("home.start.first", "pages/activations.py", weights.trained_network()),
-    ("home.start.second", "pages/costs.py", "vgg16"),
-    ("home.start.third", "pages/gradient_flow.py", "resnet34"),
+FIRST_STEPS = (  # (text, view): three views a newcomer can open in one click
+    ("home.start.first", View("activations", weights.trained_network())),
+    ("home.start.second", View("costs", "vgg16")),
+    ("home.start.third", View("gradient_flow", "resnet34")),
 )
 with st.container(border=True):
     st.markdown(f"**{t('home.start.heading')}** — {t('home.start.what')}")
-    sample = {"img": selection.sample} if selection.sample else {}
-    for text, page, network in FIRST_STEPS:  # one per line: in columns a page link is cut to one line
-        st.page_link(page, label=t(text), icon=":material/arrow_forward:", query_params={"net": network} | sample)
+    for text, view in FIRST_STEPS:  # one per line: in columns a page link is cut to one line
+        navigation.link(view, t(text), sample=selection.sample)
     st.caption(t("home.start.glossary"))
 
 st.title(spec.name)
@@ -41,10 +41,10 @@ if yours:
     st.caption(t("home.your_accuracy", file=selection.loaded.status.uploaded_file,
                  classes=len(selection.loaded.class_names)))
 elif spec.top1 is None:  # nothing measured, so no protocol to name
-    st.caption(t("home.no_accuracy", source=spec.metrics_source, weights=sidebar.weights_label(selection.loaded.status)))
+    st.caption(t("home.no_accuracy", source=spec.metrics_source, weights=banners.weights_label(selection.loaded.status)))
 else:
     st.caption(t("home.accuracy_source", source=spec.metrics_source, protocol=t(f"zoo.protocol.{spec.protocol}"),
-                 weights=sidebar.weights_label(selection.loaded.status)))
+                 weights=banners.weights_label(selection.loaded.status)))
 if spec.original_recipe and not yours:
     st.caption(t("home.original_recipe", top1=spec.original_recipe[0], top5=spec.original_recipe[1]))
 

@@ -4,9 +4,9 @@ import streamlit as st
 
 from explorer import activations, figures, inception, numbers, zoo
 from explorer.i18n import t
-from explorer.ui import cache, sidebar, widgets
+from explorer.ui import cache, permalinks, sidebar, widgets
 
-selection = sidebar.current()
+selection = sidebar.current(__file__)
 spec = selection.spec
 st.title(t("inception.title", name=spec.name))
 found = inception.modules(spec.key)
@@ -17,9 +17,9 @@ if not found:
 
 by_name = {m.tap.name: m for m in found}
 module_key = f"inception_module:{spec.key}"
-sidebar.linked("module", module_key, list(by_name))
+permalinks.linked("module", module_key, list(by_name))
 module = by_name[widgets.stepper(t("inception.module"), list(by_name), key=module_key)]
-sidebar.share(module=module.tap.name)
+permalinks.share(module=module.tap.name)
 with st.spinner(t("inception.running", name=spec.name)):
     record = selection.analysis().record
 shares = {m.tap.name: inception.energy_shares(record.outputs, m) for m in found}

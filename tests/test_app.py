@@ -1,7 +1,8 @@
 """app.py and the Home page through AppTest: as a person clicks it."""
 import pytest
 
-from explorer import costs, zoo
+from explorer import costs, i18n, zoo
+from explorer.ui import navigation
 from harness import apptest
 from harness.paths import SAMPLES
 
@@ -183,3 +184,12 @@ def test_alexnet_home_shows_how_it_was_trained_and_what_the_paper_subtracted():
     text = apptest.texts(app)
     assert "2,048 different patches" in text and "p = 0.5, 0.5" in text and "mean *image*" in text
     assert "2,048 different patches" not in apptest.texts(apptest.start("resnet18"))
+
+
+def test_every_page_file_is_a_row_of_the_navigation_with_a_title_in_both_languages():
+    from harness.paths import PAGES
+
+    assert sorted(navigation.FILES.values()) == PAGES
+    for language in ("en", "zh"):
+        titles = [i18n.table(language).get(f"app.page.{page.name}") for page in navigation.PAGES]
+        assert all(titles) and len(set(titles)) == len(titles), (language, titles)

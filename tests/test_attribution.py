@@ -83,6 +83,7 @@ def test_integrated_gradients_completeness_on_resnet18(resnet18):
 
 
 def _live_tensors() -> int:
+    gc.collect()  # what earlier tests left for the collector is not alive
     return sum(1 for obj in gc.get_objects() if torch.is_tensor(obj))
 
 
@@ -99,7 +100,7 @@ def test_fifty_attributions_leave_no_hooks_and_flat_memory():
     warm, tensors = rss_mb(), _live_tensors()
     for i in range(50):
         attribution.attribute(model, x, attribution.Settings(methods[i % 3]), layer=layer)
-    assert _live_tensors() == tensors  # nothing a run made outlives it
+    assert _live_tensors() <= tensors  # nothing a run made outlives it
     # A pass's activations are about 20 MB: keeping them would grow by 1 GB. The allowance is the
     # allocator's own slack in a multi-GB test process (CI once saw 54 MB with no tensor kept).
     assert rss_mb() - warm < 150

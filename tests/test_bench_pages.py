@@ -9,7 +9,7 @@ from bench import pages
 def test_every_page_is_visited_and_every_widget_moved(key, page):
     visit = pages.visit(key, page)
     has_widgets = not (page == "pages/inception.py" and key == "alexnet")  # the page says there is nothing
-    expected = set(pages.EVERY_PAGE) | (set(pages.INTERACTIONS[page]) if has_widgets else set())
+    expected = set(pages.EVERY_PAGE) | (set(pages.INTERACTIONS.get(page, {})) if has_widgets else set())
     assert set(visit.interactions) == expected
     assert set(visit.first_views) == {"first view", *pages.FIRST_OPENS.get(page, {})}
     assert all(seconds > 0 for seconds in (*visit.first_views.values(), *visit.interactions.values()))

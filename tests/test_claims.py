@@ -3,7 +3,8 @@ import dataclasses
 
 import pytest
 
-from explorer import claims, costs, zoo
+from explorer import claims, zoo
+from explorer.cache import clear_memos
 
 EXPECTED = {"alexnet_weight_layers": "holds", "alexnet_pool5": "holds", "vgg_small_kernels": "holds",
             "vgg_channel_doubling": "holds", "vgg_fc6_share": "holds", "googlenet_vs_alexnet": "roughly",
@@ -22,13 +23,13 @@ def test_a_claim_follows_the_registry(monkeypatch):
     """Change VGG16's registry entry (fc6 twice as wide) and the fc6 claim measures the change."""
     monkeypatch.setitem(zoo.REGISTRY, "vgg16", dataclasses.replace(zoo.get("vgg16"),
                                                                    build=lambda: _vgg16_with_fc6(8192)))
-    costs.clear_caches()
+    clear_memos()
     try:
         claim = claims.vgg_fc6_share()
         assert claim.verdict == "differs" and "205,529,088" in claim.measured
     finally:
         monkeypatch.undo()
-        costs.clear_caches()
+        clear_memos()
     assert claims.vgg_fc6_share().verdict == "holds"
 
 

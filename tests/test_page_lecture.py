@@ -3,7 +3,9 @@ import dataclasses
 
 from streamlit.testing.v1 import AppTest
 
-from explorer import costs, lecture, weights, zoo
+from explorer import lecture, weights, zoo
+from explorer.cache import clear_memos
+from explorer.ui import navigation
 from explorer.ui.slides import SLIDES
 from harness import apptest
 
@@ -60,7 +62,7 @@ def test_a_card_follows_the_registry(monkeypatch):
     from explorer.ui import cache
 
     monkeypatch.setitem(zoo.REGISTRY, "vgg16", dataclasses.replace(zoo.get("vgg16"), build=wider))
-    costs.clear_caches()
+    clear_memos()
     cache.results().clear()  # the cards are kept per tab and image: measure them afresh for this registry
     try:
         app = apptest.start("resnet18", PAGE)
@@ -68,7 +70,7 @@ def test_a_card_follows_the_registry(monkeypatch):
         assert "fc6: 205,529,088 of" in apptest.texts(app.run())
     finally:
         monkeypatch.undo()
-        costs.clear_caches()
+        clear_memos()
         cache.results().clear()
 
 
@@ -158,14 +160,14 @@ def test_presenter_mode_and_the_slide_travel_in_the_url_and_survive_a_reload():
     assert _param(app, "slide") == "4" and _param(app, "present") == "1"
     url = {name: _param(app, name) for name in app.query_params}
 
-    reloaded = _open(SLIDES[3].page, **url)  # a new session from the same URL
+    reloaded = _open(navigation.FILES[SLIDES[3].page], **url)  # a new session from the same URL
     assert not apptest.errors(reloaded)
     assert reloaded.session_state["slide"] == 3 and _presenting(reloaded)
     assert reloaded.toggle(key="presenter").value
     assert f"Slide 4 of {len(SLIDES)}" in apptest.texts(reloaded)
     reloaded.button(key="slide_next").click().run()
     assert reloaded.session_state["slide"] == 4 and _param(reloaded, "slide") == "5"
-    assert _open(SLIDES[0].page, slide="99", present="yes").session_state.get("slide", -1) == -1  # nonsense: ignored
+    assert _open(navigation.FILES[SLIDES[0].page], slide="99", present="yes").session_state.get("slide", -1) == -1  # nonsense: ignored
 
 
 def test_opening_the_deck_warms_every_slide(monkeypatch):

@@ -1,13 +1,18 @@
 """Slides: an ordered list of saved views a lecturer steps through, and presenter mode."""
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from typing import Callable
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx
 
-from explorer import weights
+from explorer import samples, weights
 from explorer.i18n import t
+from explorer.ui import cache, navigation
+from explorer.views import View
 
 # What a slide's point rests on, and so what it may be shown with:
 #   "architecture": counts and shapes, the same once trained — the lecture's own network, trained or not;
@@ -21,11 +26,11 @@ RESTS_ON = ("architecture", "mechanism", "initialisation", "trained")
 @dataclass(frozen=True)
 class Slide:
     name: str  # its title is the text "slides.<name>"
-    page: str
+    page: str  # a page's name (explorer/ui/navigation.py)
     network: str  # the lecture's network for it
     rests_on: str  # one of RESTS_ON
     sample: str = "Cat"
-    extra: tuple[tuple[str, str], ...] = ()  # page parameters of the view (see sidebar.linked)
+    extra: tuple[tuple[str, str], ...] = ()  # page parameters of the view (see permalinks.linked)
     subject: str = ""  # the key of the element the slide is about, scrolled to; "": the page's top
 
     @property
@@ -34,19 +39,19 @@ class Slide:
         return weights.trained_network(self.network) if self.rests_on == "trained" else self.network
 
     @property
-    def view(self) -> dict[str, str]:
-        return {"net": self.shown, "img": self.sample, **dict(self.extra)}
+    def view(self) -> View:
+        return View(self.page, self.shown, dict(self.extra))
 
 
 SLIDES = (
-    Slide("alexnet_input", "pages/home.py", "alexnet2012", "architecture"),
-    Slide("alexnet_layers", "pages/activations.py", "alexnet2012", "mechanism", extra=(("tap", "norm1"),)),
-    Slide("zfnet", "pages/compare.py", "zfnet", "architecture"),
-    Slide("vgg_costs", "pages/costs.py", "vgg16", "architecture", extra=(("tap", "conv5_3"),),
+    Slide("alexnet_input", "home", "alexnet2012", "architecture"),
+    Slide("alexnet_layers", "activations", "alexnet2012", "mechanism", extra=(("tap", "norm1"),)),
+    Slide("zfnet", "compare", "zfnet", "architecture"),
+    Slide("vgg_costs", "costs", "vgg16", "architecture", extra=(("tap", "conv5_3"),),
           subject="layer_costs"),
-    Slide("googlenet", "pages/inception.py", "googlenet_paper", "architecture", extra=(("module", "inception_3a"),)),
-    Slide("resnet", "pages/gradient_flow.py", "resnet34", "initialisation", subject="flow_blocks"),
-    Slide("claims", "pages/lecture.py", "resnet50", "trained"),
+    Slide("googlenet", "inception", "googlenet_paper", "architecture", extra=(("module", "inception_3a"),)),
+    Slide("resnet", "gradient_flow", "resnet34", "initialisation", subject="flow_blocks"),
+    Slide("claims", "lecture", "resnet50", "trained"),
 )
 
 # Prose larger for the back row; tables and charts keep their size, which their layout is made for
@@ -80,10 +85,10 @@ def controls(on_start: Callable[[], None]) -> None:
             on_start()
         st.session_state["slide"] = index + (1 if go_on else -1)
         slide = SLIDES[st.session_state["slide"]]
-        view = slide.view | url_params()
-        st.session_state["_pending_view"] = view  # applied before the widgets of the next run
+        query = slide.view.query(slide.sample) | url_params()
+        st.session_state["_pending_view"] = query  # applied before the widgets of the next run
         st.session_state["_scroll_to"] = slide.subject
-        st.switch_page(slide.page, query_params=view)
+        st.switch_page(navigation.FILES[slide.page], query_params=query)
 
 
 def url_params() -> dict[str, str]:
@@ -109,8 +114,8 @@ def on_screen(page: str, network: str) -> Slide | None:
     if index < 0:
         return None
     slide = SLIDES[index]
-    stem = slide.page.removeprefix("pages/").removesuffix(".py")
-    return slide if page in {stem, "" if stem == "home" else stem} and network == slide.shown else None
+    return slide if page in {slide.page, "" if slide.page == "home" else slide.page} and network == slide.shown \
+        else None
 
 
 def presenting() -> bool:
@@ -150,3 +155,19 @@ def scroll_to_subject() -> None:
 def presenter_style() -> None:
     if presenting():
         st.html(PRESENTER_CSS)
+
+
+def warm_deck() -> None:
+    """Compute every slide's network and analysis in the background when a deck is opened, so each
+    slide opens at once (the results are shared by every session)."""
+    def warm() -> None:
+        for slide in SLIDES:
+            path = samples.path(slide.sample)
+            try:
+                cache.analysis(cache.loaded_model(slide.shown), cache.sample(path))
+            except Exception:  # the slide itself computes again and shows what went wrong
+                logging.getLogger(__name__).warning("warming slide %s failed", slide.name, exc_info=True)
+
+    thread = threading.Thread(target=warm, daemon=True, name=cache.BACKGROUND_THREADS[1])
+    add_script_run_ctx(thread)  # Streamlit's caches expect a session's context
+    thread.start()

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Callable, Iterator, Sequence
+import re
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -10,8 +11,10 @@ import streamlit as st
 from explorer import figures, zoo
 from explorer.claims import Claim
 from explorer.i18n import t
-from explorer.ui import cache, sidebar
-from explorer.ui.sidebar import Selection
+from explorer.ui import cache, choices
+
+if TYPE_CHECKING:
+    from explorer.ui.sidebar import Selection
 
 
 def stepper(label: str, options: Sequence[str], key: str,
@@ -51,7 +54,7 @@ def first_layer_kernels(selection: Selection) -> None:
     others = [k for k in zoo.REGISTRY if k != selection.spec.key]
     default = "zfnet" if selection.spec.key != "zfnet" else "alexnet2012"
     other = st.selectbox(t("widgets.compare_with"), others, index=others.index(default),
-                         key=sidebar.relabelled("kernels_other"), format_func=sidebar.network_name())
+                         key=choices.relabelled("kernels_other"), format_func=choices.network_name())
     left, right = st.columns(2)
     kernel_picture(selection.spec.key, left)
     kernel_picture(other, right)
@@ -102,5 +105,13 @@ def fell_back(*runs) -> None:
 def network_buttons(keys: Sequence[str]) -> None:
     """Buttons that switch the sidebar's network (for pages meant for some families)."""
     for column, key in zip(st.columns(len(keys)), keys):
-        column.button(zoo.get(key).name, key=f"switch:{key}", on_click=sidebar.choose, args=("network", key),
+        column.button(zoo.get(key).name, key=f"switch:{key}", on_click=choices.choose, args=("network", key),
                       width="stretch")
+
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def escape_markdown(text: str) -> str:
+    """User text (file names, messages quoting them) shown literally in st.markdown/captions."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)

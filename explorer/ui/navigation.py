@@ -1,0 +1,55 @@
+"""The pages, as one table, and links into them. Adding a page is its file, its row here and its
+texts ("app.page.<name>"): app.py, the benchmarks and the tests read this table."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from explorer.i18n import t
+from explorer.views import View
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str  # the file stem, the URL path (Home's is "") and the title text "app.page.<name>"
+    icon: str
+
+    @property
+    def file(self) -> str:
+        return f"pages/{self.name}.py"
+
+    @property
+    def url_path(self) -> str:
+        """Where Streamlit serves it: the default page at the root."""
+        return "" if self.name == "home" else self.name
+
+
+PAGES = (  # in the order of the navigation; the first is the default
+    Page("home", ":material/home:"),
+    Page("activations", ":material/grid_view:"),
+    Page("costs", ":material/functions:"),
+    Page("graph", ":material/account_tree:"),
+    Page("inception", ":material/call_split:"),
+    Page("gradient_flow", ":material/trending_down:"),
+    Page("compare", ":material/compare_arrows:"),
+    Page("efficient", ":material/bolt:"),
+    Page("features", ":material/visibility:"),
+    Page("attribution", ":material/center_focus_strong:"),
+    Page("lecture", ":material/school:"),
+)
+FILES = {page.name: page.file for page in PAGES}
+
+
+def navigation() -> st.Page:
+    return st.navigation([st.Page(page.file, title=t(f"app.page.{page.name}"), icon=page.icon, default=index == 0)
+                          for index, page in enumerate(PAGES)])
+
+
+def link(view: View, label: str, icon: str = ":material/arrow_forward:", sample: str | None = None) -> None:
+    """A link that opens `view`, keeping the reader's sample photo."""
+    st.page_link(FILES[view.page], label=label, icon=icon, query_params=view.query(sample))
+
+
+def switch(view: View, sample: str | None = None) -> None:
+    st.switch_page(FILES[view.page], query_params=view.query(sample))
