@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from . import backend, images, inference
+from .hooks import Hooks
 from .taps import Tap
 
 RANKINGS = ("mean", "max", "active")  # named by texts "activations.ranking.<key>"
@@ -130,14 +131,12 @@ def rectifier_zeros(loaded: inference.LoadedModel, image: images.LoadedImage) ->
         def count(_module, _inputs, output: Tensor) -> None:
             shares.append(float((output == 0).float().mean()))
 
-        handles = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, RECTIFIERS)]
-        try:
-            with torch.no_grad():
-                model.eval()
-                model(x.to(device))
-        finally:
-            for handle in handles:
-                handle.remove()
+        with Hooks() as hooks, torch.no_grad():
+            for module in model.modules():
+                if isinstance(module, RECTIFIERS):
+                    hooks.after(module, count)
+            model.eval()
+            model(x.to(device))
         return tuple(shares)
 
     shares, run = loaded.run(work)

@@ -22,6 +22,7 @@ from torch.utils.flop_counter import flop_registry
 
 from . import zoo
 from .cache import memoize
+from .hooks import Hooks
 from .receptive import ReceptiveFieldMode
 from .taps import hooked
 
@@ -76,7 +77,7 @@ class ModuleFlops(TorchDispatchMode):
         super().__init__()
         self.flops: Counter[str] = Counter()
         self.total = 0
-        self.running: list[str] = []
+        self.running: list[str] = []  # count_flops makes it follow the model's running modules
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -99,23 +100,10 @@ class ModuleFlops(TorchDispatchMode):
 def count_flops(model: nn.Module) -> Iterator[ModuleFlops]:
     """Count the FLOPs of what runs inside the block, per module of `model`."""
     counter = ModuleFlops()
-
-    def leave(path: str):
-        def hook(*_) -> None:  # returns None: a forward hook's value would replace the output
-            if counter.running and counter.running[-1] == path:  # entered (a failed forward may not have)
-                counter.running.pop()
-        return hook
-
-    handles = []
-    try:
-        for path, module in model.named_modules():
-            handles += [module.register_forward_pre_hook(lambda *_, p=path: counter.running.append(p)),
-                        module.register_forward_hook(leave(path), always_call=True)]
+    with Hooks() as hooks:
+        counter.running = hooks.running(model)
         with counter:
             yield counter
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def _measure(model: nn.Module, x: torch.Tensor, taps) -> tuple[dict, dict, Mapping[str, int], int, int]:
@@ -179,17 +167,13 @@ def pointwise_linears(key: str) -> frozenset[str]:
     """The linear layers applied at every position of a feature map (ConvNeXt's pointwise layers
     on channels-last maps): 1×1 convolutions in all but name, found by the shape of their input
     in a meta pass (a fully connected layer sees one vector per image)."""
-    model, found, handles = zoo.fresh_meta_model(key), set(), []
-    for path, module in model.named_modules():
-        if isinstance(module, nn.Linear):
-            handles.append(module.register_forward_pre_hook(
-                lambda _module, inputs, path=path: found.add(path) if math.prod(inputs[0].shape[1:-1]) > 1 else None))
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, *zoo.get(key).input_size, device="meta"))
-    finally:
-        for handle in handles:
-            handle.remove()
+    model, found = zoo.fresh_meta_model(key), set()
+    with Hooks() as hooks, torch.no_grad():
+        for path, module in model.named_modules():
+            if isinstance(module, nn.Linear):
+                hooks.before(module, lambda _module, inputs, path=path:
+                             found.add(path) if math.prod(inputs[0].shape[1:-1]) > 1 else None)
+        model(torch.zeros(1, *zoo.get(key).input_size, device="meta"))
     return frozenset(found)
 
 

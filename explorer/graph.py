@@ -26,6 +26,7 @@ from torch.overrides import TorchFunctionMode
 
 from . import costs, zoo
 from .cache import memoize
+from .hooks import Hooks
 
 MERGES = {torch.add: "add", Tensor.add: "add", Tensor.add_: "add", Tensor.__add__: "add", Tensor.__radd__: "add",
           Tensor.__iadd__: "add", operator.add: "add", torch.cat: "concat", torch.concat: "concat",
@@ -78,7 +79,7 @@ class _Recorder(TorchFunctionMode):
         self.edges: set[tuple[int, int]] = set()
         self.producers: dict[int, tuple[Tensor, frozenset[int]]] = {}  # id -> (the tensor kept alive, nodes)
         self.inside = 0  # > 0 while a leaf module runs: its own functional calls are its business
-        self.running: list[str] = []  # the paths of the container modules running now, outermost first
+        self.running: list[str] = []  # the paths of the blocks running now, outermost first (Hooks.running)
         self.merges = 0
 
     def sources(self, values) -> frozenset[int]:
@@ -131,26 +132,16 @@ def network_graph(key: str) -> Graph:
             recorder.add(path, type(module).__name__, recorder.sources(args), output, path)
         return hook
 
-    def opening(path: str):
-        return lambda _module, _args: recorder.running.append(path)
-
-    def closing(_module, _args, _output):
-        recorder.running.pop()
-
-    handles = []
-    for path, module in model.named_modules():
-        if path and not any(module.children()):
-            handles += [module.register_forward_pre_hook(entering), module.register_forward_hook(leaving(path))]
-        elif path:  # a block: the merges made inside it are named after it
-            handles += [module.register_forward_pre_hook(opening(path)), module.register_forward_hook(closing)]
     x = torch.zeros(1, *spec.input_size, device="meta")
-    try:
-        with torch.no_grad(), recorder:
-            recorder.add("input", "input", frozenset(), x, None)
-            model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
+    with Hooks() as hooks, torch.no_grad(), recorder:
+        # the blocks: the merges made inside one are named after it
+        recorder.running = hooks.running(model, lambda path, module: bool(path) and any(module.children()))
+        for path, module in model.named_modules():
+            if path and not any(module.children()):
+                hooks.before(module, entering)
+                hooks.after(module, leaving(path))
+        recorder.add("input", "input", frozenset(), x, None)
+        model(x)
     return Graph(key, tuple(recorder.nodes), tuple(sorted(recorder.edges)))
 
 

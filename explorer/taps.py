@@ -17,6 +17,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
+from .hooks import Hooks
 from .modelstate import preserved
 
 KINDS = ("conv", "relu", "norm", "pool", "fc", "block", "branch", "concat", "output")
@@ -305,13 +306,11 @@ def _execution(model: nn.Module, size: int) -> tuple[dict[str, int], dict[str, i
             calls[path] = calls.get(path, 0) + 1
         return hook
 
-    handles = [module.register_forward_pre_hook(pre(path)) for path, module in model.named_modules() if path]
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, 3, size, size, device="meta"))
-    finally:
-        for handle in handles:
-            handle.remove()
+    with Hooks() as hooks, torch.no_grad():
+        for path, module in model.named_modules():
+            if path:
+                hooks.before(module, pre(path))
+        model(torch.zeros(1, 3, size, size, device="meta"))
     return started, calls
 
 
@@ -361,18 +360,14 @@ def hooked(model: nn.Module, taps: Sequence[Tap],
             return replacement if isinstance(output, Tensor) else None
         return hook
 
-    handles = []
-    try:
+    with Hooks() as hooks:
         for tap in taps:
             module = model.get_submodule(tap.module)
             if tap.io == "input":
-                handles.append(module.register_forward_pre_hook(pre_hook(tap)))
+                hooks.before(module, pre_hook(tap))
             else:
-                handles.append(module.register_forward_hook(post_hook(tap)))
+                hooks.after(module, post_hook(tap))
         yield
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def _first_tensor(output) -> Tensor:
