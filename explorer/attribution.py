@@ -25,11 +25,7 @@ from . import backend, costs, images, inference, rng, zoo
 from .modelstate import preserved
 from .zoo import Preprocess
 
-# Named by texts "attribution.method.<key>" and "attribution.baseline.<key>".
-METHODS = ("gradcam", "guided_gradcam", "saliency", "integrated_gradients", "smoothgrad", "occlusion")
-# Tens to thousands of passes each: run only when asked, after an estimate of their time.
-SLOW_METHODS = frozenset({"integrated_gradients", "smoothgrad", "occlusion"})
-BASELINES = ("black", "blurred", "noise")
+BASELINES = ("black", "blurred", "noise")  # named by texts "attribution.baselines.<key>"
 Progress = Callable[[int, int], None]  # (model evaluations done, expected)
 
 
@@ -64,25 +60,55 @@ def default_tap(key: str) -> str:
 
 
 SMOOTHGRAD_SEED = 0  # the same noise on every run: one map per (network, image, settings)
-BATCHES = {"integrated_gradients": 8, "smoothgrad": 4, "occlusion": 16}  # images per captum pass
+Runner = Callable[..., Tensor]  # (model, x, settings, target, layer, preprocess) -> captum's attributions
+
+
+@dataclass(frozen=True)
+class Control:
+    """A setting a page offers for a method: a field of `Settings`, labelled by the text
+    "attribution.<text or field>", drawn as a slider (low, high, step), a choice among `options`
+    (named by texts "attribution.<field>s.<option>"), or the layer (kind "tap"). `default` computes
+    its start from the values chosen above it; without one it starts at Settings' default."""
+    field: str
+    kind: str = "slider"
+    text: str = ""
+    low: float = 0
+    high: float = 0
+    step: float = 0
+    options: tuple[str, ...] = ()
+    default: Callable[[dict[str, object]], object] | None = None
+
+
+@dataclass(frozen=True)
+class Method:
+    """One attribution method as a row: how captum runs it (`run`), the images its passes push
+    through the network and how many go in one pass, its settings, and whether it is slow (tens
+    to thousands of passes: run only when asked, after an estimate of its time; between its
+    passes other sessions may use the network, as captum adds no hooks of its own there and
+    holds no graph through the model). Named by the text "attribution.method.<key>"."""
+    run: Runner
+    images: Callable[[Settings, int], int] = lambda _settings, _size: 1  # (settings, input size) -> images
+    batch: int = 1  # images per captum pass
+    extra_passes: int = 0  # passes beside the batched ones (Occlusion's unoccluded image)
+    controls: tuple[Control, ...] = ()
+    slow: bool = False
+    gradients: bool = True  # a pass goes back to the input (Occlusion only runs forward)
+
+    @property
+    def needs_layer(self) -> bool:
+        return any(control.kind == "tap" for control in self.controls)
 
 
 def expected_images(settings: Settings, size: int) -> int:
     """How many images captum pushes through the network for one attribution."""
-    if settings.method == "integrated_gradients":
-        return settings.steps
-    if settings.method == "smoothgrad":
-        return settings.samples
-    if settings.method == "occlusion":
-        return len(range(0, size - settings.window + 1, settings.stride)) ** 2 + 1  # + the unoccluded image
-    return 2 if settings.method == "guided_gradcam" else 1
+    return TABLE[settings.method].images(settings, size)
 
 
 def expected_evaluations(settings: Settings, size: int) -> int:
     """How many forward passes captum will make, for progress bars."""
-    if settings.method == "occlusion":
-        return math.ceil((expected_images(settings, size) - 1) / BATCHES["occlusion"]) + 1
-    return math.ceil(expected_images(settings, size) / BATCHES.get(settings.method, 1))
+    method = TABLE[settings.method]
+    batched = expected_images(settings, size) - method.extra_passes
+    return math.ceil(batched / method.batch) + method.extra_passes
 
 
 def probe(loaded: inference.LoadedModel, method: str) -> float:
@@ -92,14 +118,14 @@ def probe(loaded: inference.LoadedModel, method: str) -> float:
     the mean, not the faster, because a run's time is the sum of its passes, slow ones included).
     Timed, not scaled from the page's single-image pass, which was cold and recorded every
     layer: Integrated Gradients on ResNet-50 was promised 275 s and took 28.5 s."""
-    batch = BATCHES[method]
+    batch, gradients = TABLE[method].batch, TABLE[method].gradients
 
     def work(model: nn.Module, device: torch.device) -> float:
         x = torch.zeros(batch, *loaded.spec.input_size, device=device)
 
         def one_pass() -> float:
             start = time.perf_counter()
-            if method == "occlusion":
+            if not gradients:
                 with torch.no_grad():
                     model(x)
             else:
@@ -117,11 +143,6 @@ def probe(loaded: inference.LoadedModel, method: str) -> float:
 def estimated_seconds(settings: Settings, size: int, seconds_per_image: float) -> float:
     """Before running: the images captum will push through, at `probe`'s pace for the method."""
     return expected_images(settings, size) * seconds_per_image
-
-
-# Methods whose captum code adds no hooks of its own to the model and holds no graph through it
-# between two passes: the model can be handed to other sessions there (`inference.Turn`).
-SLICED = ("integrated_gradients", "smoothgrad", "occlusion")
 
 
 @contextmanager
@@ -182,7 +203,7 @@ def attribute(model: nn.Module, x: Tensor, settings: Settings, target: int | Non
     Grad-CAM needs `layer`; Integrated Gradients' baselines need the network's `preprocess`.
     Hooks and flags are set on the model itself and restored afterwards; for a shared network
     call `explain`, which runs this through the network's lock and out-of-memory fallback, and
-    lets other sessions use the network between the passes of the `SLICED` methods."""
+    lets other sessions use the network between the passes of the slow methods."""
     size = x.shape[-2:]
     expected = expected_evaluations(settings, size[0]) + 1  # + the prediction pass
     count = [0]
@@ -193,11 +214,12 @@ def attribute(model: nn.Module, x: Tensor, settings: Settings, target: int | Non
             on_progress(min(count[0], expected), expected)  # a rerun (cancel) raises from here
 
     start = time.perf_counter()
-    with prepared(model, evaluation, turn if settings.method in SLICED else None):
+    method = TABLE[settings.method]
+    with prepared(model, evaluation, turn if method.slow else None):
         if target is None:
             with torch.no_grad():
                 target = int(model(x)[0].argmax())
-        raw = _run(model, x.detach().requires_grad_(True), settings, target, layer, preprocess)
+        raw = method.run(model, x.detach().requires_grad_(True), settings, target, layer, preprocess)
     return Attribution(settings, target, _heat(raw, tuple(size)), raw.detach().cpu(),
                        time.perf_counter() - start, count[0])
 
@@ -208,8 +230,7 @@ def explain(loaded: inference.LoadedModel, image: images.LoadedImage, settings: 
     x = images.preprocess(image.image, loaded.spec.preprocess)
 
     def work(model: nn.Module, device: torch.device) -> Attribution:
-        layer = layer_of(model, loaded.spec.key, settings.tap) if settings.method in ("gradcam", "guided_gradcam") \
-            else None
+        layer = layer_of(model, loaded.spec.key, settings.tap) if TABLE[settings.method].needs_layer else None
         return attribute(model, x.to(device), settings, target, on_progress, layer, loaded.spec.preprocess,
                          inference.Turn(loaded, device))
 
@@ -223,26 +244,56 @@ def layer_of(model: nn.Module, key: str, tap: str | None) -> nn.Module:
     return model.get_submodule(next(t for t in zoo.taps(key) if t.name == name).module)
 
 
-def _run(model: nn.Module, x: Tensor, s: Settings, target: int, layer: nn.Module | None,
-         preprocess: Preprocess | None) -> Tensor:
-    if s.method == "gradcam":
-        return LayerGradCam(model, layer).attribute(x, target=target, relu_attributions=True)
-    if s.method == "guided_gradcam":
-        return GuidedGradCam(model, layer).attribute(x, target=target)
-    if s.method == "saliency":
-        return Saliency(model).attribute(x, target=target, abs=True)
-    if s.method == "integrated_gradients":
-        baseline = baseline_for(x.detach(), s.baseline, preprocess)
-        return IntegratedGradients(model).attribute(x, baselines=baseline, target=target, n_steps=s.steps,
-                                                    internal_batch_size=BATCHES["integrated_gradients"])
-    if s.method == "smoothgrad":
-        spread = float(x.detach().max() - x.detach().min()) * s.noise
-        with rng.seeded(SMOOTHGRAD_SEED):  # captum draws the noise from the global generator
-            return NoiseTunnel(Saliency(model)).attribute(x, nt_type="smoothgrad", nt_samples=s.samples,
-                                                          nt_samples_batch_size=BATCHES["smoothgrad"], stdevs=spread,
-                                                          target=target)
-    if s.method == "occlusion":
-        return Occlusion(model).attribute(x, sliding_window_shapes=(3, s.window, s.window),
-                                          strides=(3, s.stride, s.stride), baselines=0.0, target=target,
-                                          perturbations_per_eval=BATCHES["occlusion"])
-    raise ValueError(f"unknown method {s.method!r}; choose one of {', '.join(METHODS)}")
+def _gradcam(model, x, _s: Settings, target, layer, _pre) -> Tensor:
+    return LayerGradCam(model, layer).attribute(x, target=target, relu_attributions=True)
+
+
+def _guided_gradcam(model, x, _s: Settings, target, layer, _pre) -> Tensor:
+    return GuidedGradCam(model, layer).attribute(x, target=target)
+
+
+def _saliency(model, x, _s: Settings, target, _layer, _pre) -> Tensor:
+    return Saliency(model).attribute(x, target=target, abs=True)
+
+
+def _integrated_gradients(model, x, s: Settings, target, _layer, preprocess) -> Tensor:
+    baseline = baseline_for(x.detach(), s.baseline, preprocess)
+    return IntegratedGradients(model).attribute(x, baselines=baseline, target=target, n_steps=s.steps,
+                                                internal_batch_size=TABLE["integrated_gradients"].batch)
+
+
+def _smoothgrad(model, x, s: Settings, target, _layer, _pre) -> Tensor:
+    spread = float(x.detach().max() - x.detach().min()) * s.noise
+    with rng.seeded(SMOOTHGRAD_SEED):  # captum draws the noise from the global generator
+        return NoiseTunnel(Saliency(model)).attribute(x, nt_type="smoothgrad", nt_samples=s.samples,
+                                                      nt_samples_batch_size=TABLE["smoothgrad"].batch, stdevs=spread,
+                                                      target=target)
+
+
+def _occlusion(model, x, s: Settings, target, _layer, _pre) -> Tensor:
+    return Occlusion(model).attribute(x, sliding_window_shapes=(3, s.window, s.window), strides=(3, s.stride, s.stride),
+                                      baselines=0.0, target=target, perturbations_per_eval=TABLE["occlusion"].batch)
+
+
+def _occluded_images(s: Settings, size: int) -> int:
+    return len(range(0, size - s.window + 1, s.stride)) ** 2 + 1  # + the unoccluded image
+
+
+_LAYER = Control("tap", kind="tap", text="layer")
+TABLE: dict[str, Method] = {  # in the order the pages offer them
+    "gradcam": Method(_gradcam, controls=(_LAYER,)),
+    "guided_gradcam": Method(_guided_gradcam, images=lambda _s, _size: 2, controls=(_LAYER,)),
+    "saliency": Method(_saliency),
+    "integrated_gradients": Method(
+        _integrated_gradients, images=lambda s, _size: s.steps, batch=8, slow=True,
+        controls=(Control("steps", low=8, high=256, step=8), Control("baseline", kind="choice", options=BASELINES))),
+    "smoothgrad": Method(
+        _smoothgrad, images=lambda s, _size: s.samples, batch=4, slow=True,
+        controls=(Control("samples", low=4, high=64, step=4), Control("noise", low=0.05, high=0.5, step=0.05))),
+    "occlusion": Method(
+        _occlusion, images=_occluded_images, batch=16, extra_passes=1, slow=True, gradients=False,
+        controls=(Control("window", low=8, high=112, step=8),
+                  Control("stride", low=4, high=112, step=4, default=lambda chosen: max(4, chosen["window"] // 2)))),
+}
+METHODS = tuple(TABLE)
+SLOW_METHODS = frozenset(key for key, method in TABLE.items() if method.slow)

@@ -1,7 +1,7 @@
 """Attribution: why the network said what it said (captum)."""
 import streamlit as st
 
-from explorer import attribution, costs, figures, i18n, inference, numbers, zoo
+from explorer import attribution, costs, figures, i18n, inference, notation, zoo
 from explorer.i18n import t
 from explorer.ui import cache, choices, permalinks, sidebar, widgets
 
@@ -33,29 +33,27 @@ def settings_for(panel: str, key: str, default: str) -> attribution.Settings:
     method = st.selectbox(t("attribution.method_label"), attribution.METHODS, key=choices.relabelled(method_key),
                           format_func=i18n.names("attribution.method"))
     permalinks.share(**{PANELS[panel]: method})
+    chosen: dict[str, object] = {}
     with st.expander(t("attribution.settings")):
-        if method in ("gradcam", "guided_gradcam"):
-            spatial = [tap.name for tap in costs.summary(key).taps if tap.rf is not None and tap.shape[1] > 1]
-            tap = st.selectbox(t("attribution.layer"), spatial, index=spatial.index(attribution.default_tap(key)),
-                               key=f"{panel}_tap:{key}")
-            return attribution.Settings(method, tap=tap)
-        if method == "integrated_gradients":
-            return attribution.Settings(method, steps=st.slider(t("attribution.steps"), 8, 256, 32, 8,
-                                                                key=f"{panel}_steps"),
-                                        baseline=st.radio(t("attribution.baseline"), attribution.BASELINES,
-                                                          horizontal=True, key=choices.relabelled(f"{panel}_baseline"),
-                                                          format_func=i18n.names("attribution.baselines")))
-        if method == "smoothgrad":
-            return attribution.Settings(method, samples=st.slider(t("attribution.samples"), 4, 64, 16, 4,
-                                                                  key=f"{panel}_samples"),
-                                        noise=st.slider(t("attribution.noise"), 0.05, 0.5, 0.15, 0.05,
-                                                        key=f"{panel}_noise"))
-        if method == "occlusion":
-            window = st.slider(t("attribution.window"), 8, 112, 56, 8, key=f"{panel}_window")
-            return attribution.Settings(method, window=window,
-                                        stride=st.slider(t("attribution.stride"), 4, 112, max(4, window // 2), 4,
-                                                         key=f"{panel}_stride"))
-    return attribution.Settings(method)
+        for control in attribution.TABLE[method].controls:
+            chosen[control.field] = control_widget(control, panel, key, chosen)
+    return attribution.Settings(method, **chosen)
+
+
+def control_widget(control: attribution.Control, panel: str, key: str, chosen: dict[str, object]) -> object:
+    """The widget of one of a method's settings (attribution.Control), its value."""
+    label = t(f"attribution.{control.text or control.field}")
+    if control.kind == "tap":
+        spatial = [tap.name for tap in costs.summary(key).taps if tap.rf is not None and tap.shape[1] > 1]
+        return st.selectbox(label, spatial, index=spatial.index(attribution.default_tap(key)),
+                            key=f"{panel}_tap:{key}")
+    if control.kind == "choice":
+        return st.radio(label, control.options, horizontal=True, key=choices.relabelled(f"{panel}_{control.field}"),
+                        format_func=i18n.names(f"attribution.{control.field}s"))
+    start = control.default(chosen) if control.default else getattr(attribution.Settings(""), control.field)
+    kind = type(control.step)  # an int slider returns ints, a float one floats
+    return st.slider(label, kind(control.low), kind(control.high), kind(start), control.step,
+                     key=f"{panel}_{control.field}")
 
 
 def panel(column, name: str, default_method: str, network: str) -> None:
@@ -88,8 +86,8 @@ def panel(column, name: str, default_method: str, network: str) -> None:
                         caption=t("attribution.caption", name=zoo.get(network).name, method=method_name,
                                   target=classes[result.target], seconds=result.seconds, passes=result.evaluations))
         widgets.picture(st, cache.picture("colour_strip", None, None, draw=figures.colour_strip), width="stretch",
-                        caption=t("attribution.scale", low=numbers.readable(float(result.heat.min())),
-                                  high=numbers.readable(float(result.heat.max()))))
+                        caption=t("attribution.scale", low=notation.readable(float(result.heat.min())),
+                                  high=notation.readable(float(result.heat.max()))))
         widgets.fell_back(result.run)
         st.download_button(t("attribution.download"), overlay(False),
                            file_name=f"{network}-{settings.method}.png", mime="image/png", key=f"{name}_png")
