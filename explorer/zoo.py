@@ -149,19 +149,27 @@ def _drop_aux_heads(model: nn.Module) -> None:
     model.aux_logits, model.aux1, model.aux2 = False, None, None
 
 
-def _torchvision(key: str, name: str, family: str, paper: Paper, layout, notes: bool = False,
-                 finalize=None, **build_kwargs) -> ModelSpec:
+TIMM_PREFIX = "timm/"
+
+
+def _torchvision(key: str, name: str | None = None, family: str = "named", paper: Paper | None = None,
+                 layout=None, notes: bool = False, finalize=None, **build_kwargs) -> ModelSpec:
+    """A torchvision network: preprocessing, weights and accuracy from its DEFAULT weights'
+    metadata (and the V1 recipe's accuracy beside V2 weights); without a `layout`, the taps that
+    `taps.auto_layout` finds (a network found by name)."""
     weights = get_model_weights(key).DEFAULT
     transforms = weights.transforms()
     metrics = weights.meta["_metrics"]["ImageNet-1K"]
     v2 = weights.name.endswith("_V2")
     v1 = get_model_weights(key)["IMAGENET1K_V1"].meta["_metrics"]["ImageNet-1K"] if v2 else None
+    crop = transforms.crop_size[0]
     return ModelSpec(
-        key=key, english_name=name, family=family, paper=paper,
-        preprocess=Preprocess(resize=transforms.resize_size[0], crop=transforms.crop_size[0],
+        key=key, english_name=name or key, family=family, paper=paper,
+        preprocess=Preprocess(resize=transforms.resize_size[0], crop=crop,
                               mean=tuple(transforms.mean), std=tuple(transforms.std),
                               interpolation=transforms.interpolation.value),
-        build=partial(get_model, key, weights=None, **build_kwargs), layout=layout,
+        build=partial(get_model, key, weights=None, **build_kwargs),
+        layout=layout or partial(tap_layouts.auto_layout, size=crop),
         weights=WeightsSource("torchvision", weights.name, weights.url),
         top1=metrics["acc@1"], top5=metrics["acc@5"],
         metrics_source=Text("zoo.source.torchvision", weights=weights.name),
@@ -170,18 +178,27 @@ def _torchvision(key: str, name: str, family: str, paper: Paper, layout, notes: 
         finalize=finalize, notes=Text(f"zoo.notes.{key}") if notes else None)
 
 
-def _timm(key: str, name: str, family: str, paper: Paper, layout, top1: float, top5: float) -> ModelSpec:
-    cfg = timm.models.get_pretrained_cfg(key).to_dict()
-    size = cfg["input_size"][-1]
+def _timm(name: str, key: str | None = None, english_name: str | None = None, family: str = "named",
+          paper: Paper | None = None, layout=None, top1: float | None = None, top5: float | None = None,
+          protocol: str = "release_1crop") -> ModelSpec:
+    """A timm network from its pretrained config (timm's defaults where a config leaves a field
+    out); curated ones bring their paper's accuracy (texts "zoo.source.<key>"), one found by name
+    its `auto_layout` taps and none."""
+    cfg = timm.models.get_pretrained_cfg(name)
+    cfg = cfg.to_dict() if cfg is not None else {}
+    size = (cfg.get("input_size") or (3, 224, 224))[-1]
+    hub = cfg.get("hf_hub_id")
+    key = key or TIMM_PREFIX + name
     return ModelSpec(
-        key=key, english_name=name, family=family, paper=paper,
-        preprocess=Preprocess(resize=round(size / cfg["crop_pct"]), crop=size,
-                              mean=tuple(cfg["mean"]), std=tuple(cfg["std"]),
-                              interpolation=cfg["interpolation"]),
-        build=partial(timm.create_model, key, pretrained=False), layout=layout,
-        weights=WeightsSource("timm", cfg["hf_hub_id"].split("/")[-1],
-                              f"https://huggingface.co/{cfg['hf_hub_id']}/resolve/main/model.safetensors"),
-        top1=top1, top5=top5, metrics_source=Text(f"zoo.source.{key}"))
+        key=key, english_name=english_name or key, family=family, paper=paper,
+        preprocess=Preprocess(resize=round(size / cfg.get("crop_pct", 0.875)), crop=size,
+                              mean=tuple(cfg.get("mean", IMAGENET_MEAN)), std=tuple(cfg.get("std", IMAGENET_STD)),
+                              interpolation=cfg.get("interpolation", "bicubic")),
+        build=partial(timm.create_model, name, pretrained=False),
+        layout=layout or partial(tap_layouts.auto_layout, size=size),
+        weights=WeightsSource("timm", hub.split("/")[-1], f"https://huggingface.co/{hub}/resolve/main/model.safetensors")
+        if hub else None, top1=top1, top5=top5,
+        metrics_source=Text(f"zoo.source.{key}" if top1 is not None else "zoo.source.timm_named"), protocol=protocol)
 
 
 def _paper_only(key: str, name: str, family: str, paper: Paper, build, layout, crop: int,
@@ -217,8 +234,8 @@ def _registry() -> dict[str, ModelSpec]:
         _torchvision("inception_v3", "Inception v3", "inception", INCEPTION_V3,
                      tap_layouts.inception_v3_layout, aux_logits=True, transform_input=True,
                      init_weights=True, notes=True),
-        _timm("inception_v4", "Inception v4", "inception", INCEPTION_V4, tap_layouts.inception_v4_layout,
-              80.0, 95.0),
+        _timm("inception_v4", key="inception_v4", english_name="Inception v4", family="inception",
+              paper=INCEPTION_V4, layout=tap_layouts.inception_v4_layout, top1=80.0, top5=95.0, protocol="paper_1crop"),
     ]
     for depth in (18, 34, 50, 101, 152):
         specs.append(_torchvision(f"resnet{depth}", f"ResNet-{depth}", "resnet", RESNET,
@@ -257,9 +274,6 @@ def _registry() -> dict[str, ModelSpec]:
 
 
 REGISTRY: dict[str, ModelSpec] = _registry()
-
-
-TIMM_PREFIX = "timm/"
 
 
 class NotACNN(ValueError):
@@ -310,12 +324,12 @@ def named(key: str) -> ModelSpec:
     """The spec of a network found by name: its builder, preprocessing and (torchvision's) weights
     and accuracy from the library's own metadata; its taps found by `taps.auto_layout`."""
     if key.startswith(TIMM_PREFIX) and timm.is_model(key.removeprefix(TIMM_PREFIX)):
-        spec = _timm_named(key.removeprefix(TIMM_PREFIX))
+        spec = _timm(key.removeprefix(TIMM_PREFIX))
     elif key in torchvision_names():
         published = get_model_weights(key).DEFAULT.meta.get("num_params", 0)
         if published > MAX_PARAMS:  # refused before anything is built (RegNet builds on the CPU)
             raise _too_large(key, published)
-        spec = _torchvision_named(key)
+        spec = _torchvision(key)
     else:
         raise _unknown(key)
     meta = _meta_instance(spec)
@@ -337,37 +351,6 @@ def _meta_instance(spec: ModelSpec) -> nn.Module:
     except NotImplementedError:
         with rng.seeded(0):  # its draws are thrown away, but must not shift a build in another thread
             return spec.instantiate().to("meta")
-
-
-def _torchvision_named(name: str) -> ModelSpec:
-    weights = get_model_weights(name).DEFAULT
-    transforms = weights.transforms()
-    metrics = weights.meta["_metrics"]["ImageNet-1K"]
-    crop = transforms.crop_size[0]
-    return ModelSpec(
-        key=name, english_name=name, family="named", paper=None,
-        preprocess=Preprocess(resize=transforms.resize_size[0], crop=crop, mean=tuple(transforms.mean),
-                              std=tuple(transforms.std), interpolation=transforms.interpolation.value),
-        build=partial(get_model, name, weights=None), layout=partial(tap_layouts.auto_layout, size=crop),
-        weights=WeightsSource("torchvision", weights.name, weights.url),
-        top1=metrics["acc@1"], top5=metrics["acc@5"],
-        metrics_source=Text("zoo.source.torchvision", weights=weights.name),
-        protocol="torchvision_v2" if weights.name.endswith("_V2") else "torchvision_v1")
-
-
-def _timm_named(name: str) -> ModelSpec:
-    cfg = timm.models.get_pretrained_cfg(name)
-    cfg = cfg.to_dict() if cfg is not None else {}
-    size = (cfg.get("input_size") or (3, 224, 224))[-1]
-    hub = cfg.get("hf_hub_id")
-    return ModelSpec(
-        key=TIMM_PREFIX + name, english_name=TIMM_PREFIX + name, family="named", paper=None,
-        preprocess=Preprocess(resize=round(size / cfg.get("crop_pct", 0.875)), crop=size,
-                              mean=tuple(cfg.get("mean", IMAGENET_MEAN)), std=tuple(cfg.get("std", IMAGENET_STD)),
-                              interpolation=cfg.get("interpolation", "bicubic")),
-        build=partial(timm.create_model, name, pretrained=False), layout=partial(tap_layouts.auto_layout, size=size),
-        weights=WeightsSource("timm", hub.split("/")[-1], f"https://huggingface.co/{hub}/resolve/main/model.safetensors")
-        if hub else None, metrics_source=Text("zoo.source.timm_named"), protocol="release_1crop")
 
 
 def by_family() -> dict[str, list[ModelSpec]]:
