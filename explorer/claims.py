@@ -16,6 +16,7 @@ from torch import nn
 from . import costs, inception, zoo
 from .cache import memoize
 from .i18n import t
+from .notation import human_count
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,11 @@ def _verdict(holds: bool, roughly: bool = False) -> str:
     return "holds" if holds else "roughly" if roughly else "differs"
 
 
-def _claim(claim: str, family: str, verdict: str, subject: Subject | None = None, **measured) -> Claim:
+def _claim(claim: str, family: str, verdict: str, subject: Subject | None = None, about: str | None = None,
+           **measured) -> Claim:
     """A claim in the active language: its texts are "claims.<claim>.statement|measured|why",
-    its topic the family's name; `measured` fills the measured text. A claim about trained
-    networks names its subject, and on random weights its verdict is "unseen"."""
+    its topic the family's name; `measured` fills the measured text, `about` the statement's {name}. A
+    claim about trained networks names its subject, and on random weights its verdict is "unseen"."""
     topic = t(f"zoo.family.{family}") if family in zoo.FAMILIES else t(f"claims.topic.{family}")
     text, why = t(f"claims.{claim}.measured", **measured), t(f"claims.{claim}.why")
     if subject is not None:
@@ -56,7 +58,8 @@ def _claim(claim: str, family: str, verdict: str, subject: Subject | None = None
             text = t("claims.subject.on", name=subject.name, measured=text)
         if not subject.trained:
             verdict, why = "unseen", t("claims.subject.random", name=subject.name, why=why)
-    return Claim(topic, t(f"claims.{claim}.statement"), text, verdict, why)
+    statement = t(f"claims.{claim}.statement", **({"name": about} if about is not None else {}))
+    return Claim(topic, statement, text, verdict, why)
 
 
 def alexnet_weight_layers() -> Claim:
@@ -255,10 +258,28 @@ def notes_norm_layer() -> Claim:
                   size=first.size, alpha=first.alpha / first.size, beta=first.beta, k=first.k)  # the paper's α
 
 
-NOTES_CLAIMS: tuple[Callable[[], Claim], ...] = (notes_pooling_branch, notes_norm_layer)
+def limited_storage(key: str) -> Claim:
+    """SqueezeNet's point: AlexNet's accuracy from a fiftieth of its file."""
+    file_mb, alexnet_mb = (costs.file_bytes(k) / 2**20 for k in (key, "alexnet"))
+    top1, alexnet_top1 = (zoo.get(k).accuracy()[0] for k in (key, "alexnet"))
+    return _claim("limited_storage", "squeezenet",
+                  "holds" if alexnet_mb / file_mb >= 40 and top1 >= alexnet_top1 - 1 else "roughly",
+                  about=zoo.get(key).name, file=file_mb, alexnet=alexnet_mb, ratio=alexnet_mb / file_mb, top1=top1,
+                  alexnet_top1=alexnet_top1)
 
-ARCHITECTURE_CLAIMS: tuple[Callable[[], Claim], ...] = (
-    alexnet_weight_layers, alexnet_overlapping_pooling, alexnet_pool5, zfnet_changes, vgg_small_kernels,
-    vgg_stack_differs, vgg_channel_doubling, vgg_fc6_share, googlenet_vs_alexnet, googlenet_average_pooling,
-    googlenet_auxiliary_heads, inception_reduction_saving, resnet_bottleneck,
-)
+
+def limited_compute(key: str) -> Claim:
+    """MobileNet's and ShuffleNet's point: more accurate than AlexNet for less compute."""
+    macs, alexnet_macs, vgg_macs = (costs.summary(k).macs for k in (key, "alexnet", "vgg16"))
+    top1, alexnet_top1, vgg_top1 = (zoo.get(k).accuracy()[0] for k in (key, "alexnet", "vgg16"))
+    return _claim("limited_compute", zoo.get(key).family,
+                  "holds" if macs < alexnet_macs and top1 > alexnet_top1 else "roughly",
+                  about=zoo.get(key).name, macs=human_count(macs), alexnet=human_count(alexnet_macs),
+                  vgg=human_count(vgg_macs), top1=top1, alexnet_top1=alexnet_top1, vgg_top1=vgg_top1)
+
+
+def closing(keys: Sequence[str]) -> list[Claim]:
+    """The lecture's last point, measured on the efficient networks among `keys`: SqueezeNet for
+    limited storage, MobileNet and ShuffleNet for limited compute — against AlexNet and VGG16."""
+    return [limited_storage(k) for k in keys if zoo.get(k).family == "squeezenet"] + \
+        [limited_compute(k) for k in keys if zoo.get(k).family in ("mobilenet", "shufflenet")]

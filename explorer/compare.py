@@ -1,4 +1,4 @@
-"""Several networks side by side: one table, stage-aligned taps, latency, the closing claims."""
+"""Several networks side by side: one table, stage-aligned taps, latency (the closing claims are in claims.py)."""
 from __future__ import annotations
 
 import statistics
@@ -9,9 +9,7 @@ from typing import Callable, Iterator, Sequence, TypeVar
 import torch
 
 from . import backend, costs, inference, weights, zoo
-from .claims import Claim
 from .i18n import t
-from .numbers import human_count
 
 MOST_NETWORKS = 8  # side by side on one page
 PRESETS = {  # named by texts "compare.preset.<key>"
@@ -175,26 +173,3 @@ def stage_taps(key: str) -> dict[str, str]:
         if stride and at_stride:
             found[label] = at_stride[-1]
     return found
-
-
-def closing_claims(keys: list[str]) -> list[Claim]:
-    """The lecture's last point, measured: SqueezeNet for limited storage, MobileNet and
-    ShuffleNet for limited compute — against AlexNet and VGG16."""
-    rows = {k: row(k) for k in dict.fromkeys(["alexnet", "vgg16"] + keys)}
-    claims = []
-    for key in [k for k in keys if zoo.get(k).family == "squeezenet"]:
-        r, a = rows[key], rows["alexnet"]
-        claims.append(Claim(t("zoo.family.squeezenet"), t("claims.limited_storage.statement", name=r.name),
-                            t("claims.limited_storage.measured", file=r.file_mb, alexnet=a.file_mb,
-                              ratio=a.file_mb / r.file_mb, top1=r.top1, alexnet_top1=a.top1),
-                            "holds" if a.file_mb / r.file_mb >= 40 and r.top1 >= a.top1 - 1 else "roughly",
-                            t("claims.limited_storage.why")))
-    for key in [k for k in keys if zoo.get(k).family in ("mobilenet", "shufflenet")]:
-        r, a, v = rows[key], rows["alexnet"], rows["vgg16"]
-        claims.append(Claim(t(f"zoo.family.{zoo.get(key).family}"), t("claims.limited_compute.statement", name=r.name),
-                            t("claims.limited_compute.measured", macs=human_count(r.macs),
-                              alexnet=human_count(a.macs), vgg=human_count(v.macs), top1=r.top1,
-                              alexnet_top1=a.top1, vgg_top1=v.top1),
-                            "holds" if r.macs < a.macs and r.top1 > a.top1 else "roughly",
-                            t("claims.limited_compute.why")))
-    return claims

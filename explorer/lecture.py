@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from explorer import activations, claims, compare, gradflow, inference, invariance, weights
+from explorer import activations, claims, gradflow, inference, invariance, weights
 from explorer.backend import Run
 from explorer.claims import Claim
 from explorer.images import LoadedImage
@@ -67,71 +67,81 @@ def _subject(asked: inference.LoadedModel, used: inference.LoadedModel) -> claim
     return claims.Subject.of(asked.spec, used.spec, used.status.pretrained)
 
 
-def _architecture(name: str) -> Claim:
-    return next(claim for claim in claims.ARCHITECTURE_CLAIMS + claims.NOTES_CLAIMS if claim.__name__ == name)()
+Build = Callable[[LoadedImage, str, Measurements], list[Card]]  # (image, network picked, measure) -> cards
 
 
-def _alexnet(image: LoadedImage, _network: str, measure: Measurements) -> list[Card]:
+@dataclass(frozen=True)
+class OnTheBuild:
+    """A claim about the architecture: counted on the registered build, the same for every image."""
+    claim: Callable[[], Claim]
+    view: View
+
+    def __call__(self, _image: LoadedImage, _network: str, _measure: Measurements) -> list[Card]:
+        return [Card(self.claim(), self.view)]
+
+
+def _lrn(image: LoadedImage, _network: str, measure: Measurements) -> list[Card]:
     alexnet = measure.loaded_model("alexnet2012")  # the only network with LRN: no trained stand-in
     analysis = measure.analysis(alexnet, image)
     lrn = claims.lrn_effect(analysis.record.outputs["relu1"], analysis.record.outputs["norm1"],
                             _subject(alexnet, alexnet))
-    return [Card(_architecture("alexnet_weight_layers"), View("costs", "alexnet2012")),
-            Card(_architecture("alexnet_overlapping_pooling"), View("costs", "alexnet2012", {"tap": "pool1"})),
-            Card(lrn, View("activations", "alexnet2012", {"tap": "norm1"}), (analysis.run,)),
-            Card(_architecture("alexnet_pool5"), View("activations", "alexnet2012", {"tap": "pool5"}))]
+    return [Card(lrn, View("activations", "alexnet2012", {"tap": "norm1"}), (analysis.run,))]
 
 
-def _zfnet(_image: LoadedImage, _network: str, _measure: Measurements) -> list[Card]:
-    return [Card(_architecture("zfnet_changes"), View("compare", "zfnet"))]
-
-
-def _vgg(_image: LoadedImage, _network: str, _measure: Measurements) -> list[Card]:
-    return [Card(_architecture("vgg_small_kernels"), View("costs", "vgg16", {"tap": "conv1_2"})),
-            Card(_architecture("vgg_stack_differs"), View("costs", "vgg16", {"tap": "conv1_2"})),
-            Card(_architecture("vgg_channel_doubling"), View("activations", "vgg16", {"tap": "pool5"})),
-            Card(_architecture("vgg_fc6_share"), View("costs", "vgg16"))]
-
-
-def _inception(image: LoadedImage, network: str, measure: Measurements) -> list[Card]:
-    asked, used = trained_or_stand_in(network, measure)
-    zeros = measure.rectifier_zeros(used, image)
+def _translation(image: LoadedImage, _network: str, measure: Measurements) -> list[Card]:
     resnet, probed = trained_or_stand_in("resnet50", measure)
     probe = measure.shift_probe(probed, image)
-    return [Card(_architecture("googlenet_vs_alexnet"), View("costs", "googlenet_paper")),
-            Card(_architecture("googlenet_average_pooling"), View("costs", "googlenet")),
-            Card(_architecture("googlenet_auxiliary_heads"), View("costs", "googlenet")),
-            Card(_architecture("inception_reduction_saving"), View("inception", "googlenet_paper", {"module": "inception_3a"})),
-            Card(claims.translation_invariance(probe.shifts, _subject(resnet, probed)), View("activations", probe.key),
-                 runs=(probe.run,)),
-            Card(claims.relu_sparsity(zeros.shares, _subject(asked, used)), View("activations", zeros.key),
+    return [Card(claims.translation_invariance(probe.shifts, _subject(resnet, probed)), View("activations", probe.key),
+                 runs=(probe.run,))]
+
+
+def _sparsity(image: LoadedImage, network: str, measure: Measurements) -> list[Card]:
+    asked, used = trained_or_stand_in(network, measure)
+    zeros = measure.rectifier_zeros(used, image)
+    return [Card(claims.relu_sparsity(zeros.shares, _subject(asked, used)), View("activations", zeros.key),
                  runs=(zeros.run,))]
 
 
-def _resnet(image: LoadedImage, _network: str, measure: Measurements) -> list[Card]:
+def _identity_gradient(image: LoadedImage, _network: str, measure: Measurements) -> list[Card]:
     running = measure.twins(gradflow.FlowConfig(pair="34", bn="eval"), image, SHORTCUT_CROPS, None)
     batch_statistics = measure.twins(gradflow.FlowConfig(pair="34", bn="train"), image, SHORTCUT_CROPS, None)
     identity = claims.resnet_identity_gradient(running.first_conv_ratio, batch_statistics.first_conv_ratio)
-    return [Card(identity, View("gradient_flow", "resnet34"), runs=(running.run, batch_statistics.run)),
-            Card(_architecture("resnet_bottleneck"), View("costs", "resnet50"))]
+    return [Card(identity, View("gradient_flow", "resnet34"), runs=(running.run, batch_statistics.run))]
 
 
-def _efficient(_image: LoadedImage, _network: str, _measure: Measurements) -> list[Card]:
-    return [Card(claim, View("compare", "squeezenet1_1")) for claim in compare.closing_claims(EFFICIENT_NETWORKS)]
+def _closing(_image: LoadedImage, _network: str, _measure: Measurements) -> list[Card]:
+    return [Card(claim, View("compare", "squeezenet1_1")) for claim in claims.closing(EFFICIENT_NETWORKS)]
 
 
-def _notes(_image: LoadedImage, _network: str, _measure: Measurements) -> list[Card]:
-    return [Card(_architecture("notes_pooling_branch"), View("inception", "googlenet_paper", {"module": "inception_3a"})),
-            Card(_architecture("notes_norm_layer"), View("activations", "alexnet2012", {"tap": "norm1"})),
-            Card(_architecture("googlenet_vs_alexnet"), View("costs", "googlenet_paper"))]
-
-
-_SECTION_CARDS: dict[str, Callable[[LoadedImage, str, Measurements], list[Card]]] = {
-    "alexnet": _alexnet, "zfnet": _zfnet, "vgg": _vgg, "inception": _inception, "resnet": _resnet,
-    "efficient": _efficient, "notes": _notes}
+_INCEPTION_3A = View("inception", "googlenet_paper", {"module": "inception_3a"})
+# The Lecture's cards as rows, (section, how its cards are measured), in the order they are shown:
+# a new claim is its function in claims.py, its row here and its texts.
+CARDS: tuple[tuple[str, Build], ...] = (
+    ("alexnet", OnTheBuild(claims.alexnet_weight_layers, View("costs", "alexnet2012"))),
+    ("alexnet", OnTheBuild(claims.alexnet_overlapping_pooling, View("costs", "alexnet2012", {"tap": "pool1"}))),
+    ("alexnet", _lrn),
+    ("alexnet", OnTheBuild(claims.alexnet_pool5, View("activations", "alexnet2012", {"tap": "pool5"}))),
+    ("zfnet", OnTheBuild(claims.zfnet_changes, View("compare", "zfnet"))),
+    ("vgg", OnTheBuild(claims.vgg_small_kernels, View("costs", "vgg16", {"tap": "conv1_2"}))),
+    ("vgg", OnTheBuild(claims.vgg_stack_differs, View("costs", "vgg16", {"tap": "conv1_2"}))),
+    ("vgg", OnTheBuild(claims.vgg_channel_doubling, View("activations", "vgg16", {"tap": "pool5"}))),
+    ("vgg", OnTheBuild(claims.vgg_fc6_share, View("costs", "vgg16"))),
+    ("inception", OnTheBuild(claims.googlenet_vs_alexnet, View("costs", "googlenet_paper"))),
+    ("inception", OnTheBuild(claims.googlenet_average_pooling, View("costs", "googlenet"))),
+    ("inception", OnTheBuild(claims.googlenet_auxiliary_heads, View("costs", "googlenet"))),
+    ("inception", OnTheBuild(claims.inception_reduction_saving, _INCEPTION_3A)),
+    ("inception", _translation),
+    ("inception", _sparsity),
+    ("resnet", _identity_gradient),
+    ("resnet", OnTheBuild(claims.resnet_bottleneck, View("costs", "resnet50"))),
+    ("efficient", _closing),
+    ("notes", OnTheBuild(claims.notes_pooling_branch, _INCEPTION_3A)),
+    ("notes", OnTheBuild(claims.notes_norm_layer, View("activations", "alexnet2012", {"tap": "norm1"}))),
+    ("notes", OnTheBuild(claims.googlenet_vs_alexnet, View("costs", "googlenet_paper"))),
+)
 
 
 def cards(section: str, image: LoadedImage, network: str, measure: Measurements) -> list[Card]:
     """One section's cards, measured on `image`; `network` is the one the person picked (the
     sparsity card is measured on it, or on a trained stand-in when its weights are not here)."""
-    return _SECTION_CARDS[section](image, network, measure)
+    return [card for name, build in CARDS if name == section for card in build(image, network, measure)]

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from explorer import backend, compare, figures, i18n, inference, zoo
+from explorer import backend, claims, compare, figures, i18n, inference, zoo
 from explorer.i18n import t
 from explorer.ui import cache, choices, permalinks, sidebar, widgets
 
@@ -136,10 +136,10 @@ if alexnet:
                 figures.energy_map(output, 160))),
                 caption=f"{zoo.get(key).name} {tap}: {compare.tap_shape(key, tap)}", width="stretch")
 
-claims = compare.closing_claims(keys)
-if claims:
+closing = claims.closing(keys)
+if closing:
     st.subheader(t("compare.closing"))
-    widgets.claim_cards(claims)
+    widgets.claim_cards(closing)
 
 
 

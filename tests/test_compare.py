@@ -5,7 +5,7 @@ import pytest
 import torch
 from torchvision.models import get_model_weights
 
-from explorer import compare, costs, figures, inference, zoo
+from explorer import claims, compare, costs, figures, inference, zoo
 
 
 @pytest.mark.parametrize("key", compare.PRESETS["lecture"] + ["squeezenet1_1"])
@@ -52,9 +52,9 @@ def test_latency_is_a_positive_median():
 
 
 def test_closing_claims():
-    claims = compare.closing_claims(["squeezenet1_1", "mobilenet_v2", "shufflenet_v2_x1_0"])
-    assert [c.verdict for c in claims] == ["holds", "holds", "holds"]
-    assert "smaller" in claims[0].measured
+    found = claims.closing(["squeezenet1_1", "mobilenet_v2", "shufflenet_v2_x1_0", "resnet50"])
+    assert [c.verdict for c in found] == ["holds", "holds", "holds"]
+    assert "smaller" in found[0].measured and "SqueezeNet 1.1" in found[0].statement
 
 
 def test_accuracy_compares_like_with_like_by_default():
