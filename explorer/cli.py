@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 from PIL import Image
 
-from . import backend, costs, featurevis, images, inference, weights, zoo
+from . import backend, costs, downloads, featurevis, images, inference, weights, zoo
 from .i18n import t
 
 
@@ -64,7 +64,7 @@ def weights_command(args: argparse.Namespace) -> object:
     rows = []
     for spec in specs:
         if args.action == "fetch" and spec.weights is not None:
-            weights.fetch(spec, progress=_stderr_progress(spec.key) if not args.json else None)
+            downloads.fetch(spec, progress=_stderr_progress(spec.key) if not args.json else None)
         path = weights.find_checkpoint(spec)
         rows.append({"key": spec.key, "published": spec.weights is not None,
                      "weights": weights.checkpoint_label(spec),

@@ -174,7 +174,7 @@ def test_a_failed_download_shows_a_message_and_the_app_works(monkeypatch):
     from explorer import weights
 
     monkeypatch.delenv("EXPLORER_OFFLINE")
-    monkeypatch.setattr(weights, "_FAILED", {})
+    monkeypatch.setattr(weights, "FAILED", {})
     monkeypatch.setenv("EXPLORER_WEIGHTS_MIRROR", f"http://127.0.0.1:{free_port()}")  # nothing listens there
     app = apptest.start("squeezenet1_1")  # the automatic download fails; the button tries again
     download = next(b for b in app.button if b.label == "Download pretrained weights")

@@ -10,7 +10,7 @@ from typing import Iterator
 
 import streamlit as st
 
-from explorer import backend, i18n, images, inference, samples, weights, zoo
+from explorer import backend, downloads, i18n, images, inference, samples, weights, zoo
 from explorer.i18n import t
 from explorer.ui import banners, cache, choices, permalinks, slides
 from explorer.ui.choices import SOURCES
@@ -132,7 +132,7 @@ def _fetch_missing_weights(spec: zoo.ModelSpec) -> None:
         return
     bar = st.progress(0.0, text=t("sidebar.fetching", name=spec.name, file=spec.weights.filename))
     try:
-        weights.fetch(spec, progress=_progress_bar(bar), automatic=True)
+        downloads.fetch(spec, progress=_progress_bar(bar), automatic=True)
     except weights.WeightsError:
         return
     finally:
@@ -162,7 +162,7 @@ def _weights_box(loaded: inference.LoadedModel) -> None:
             and weights.offline_reason(spec, automatic=False) is None and st.button(t("sidebar.download")):
         bar = st.progress(0.0, text=t("sidebar.downloading"))
         try:
-            weights.fetch(spec, progress=_progress_bar(bar))
+            downloads.fetch(spec, progress=_progress_bar(bar))
         except weights.WeightsError as error:
             st.error(t("sidebar.download_failed", error=error, file=spec.weights.filename))
         else:
