@@ -110,6 +110,7 @@ class Visit:
     page: str
     first_views: dict[str, float]  # "first view", then each of the page's FIRST_OPENS
     interactions: dict[str, float]
+    changed: dict[str, bool]  # each FIRST_OPENS and interaction: did the page draw something else?
 
 
 def fresh_server() -> None:
@@ -132,21 +133,27 @@ def visit(key: str, page: str) -> Visit:
     app = apptest.start(key, None if page == "pages/home.py" else page, timeout=600)
     first_views = {"first view": time.perf_counter() - start}
     _checked(app, f"{key} {page}")
-    first_views |= _timed(app, key, page, FIRST_OPENS.get(page, {}))
+    changed: dict[str, bool] = {}
+    first_views |= _timed(app, key, page, FIRST_OPENS.get(page, {}), changed)
     without_widgets = page == "pages/inception.py" and not inception.modules(key)  # the page says so and stops
-    interactions = _timed(app, key, page, EVERY_PAGE | ({} if without_widgets else INTERACTIONS.get(page, {})))
+    interactions = _timed(app, key, page, EVERY_PAGE | ({} if without_widgets else INTERACTIONS.get(page, {})),
+                          changed)
     cache.wait_for_background()  # what the page left running is not the next visit's
-    return Visit(key, page, first_views, interactions)
+    return Visit(key, page, first_views, interactions, changed)
 
 
-def _timed(app: AppTest, key: str, page: str, actions: dict[str, Action]) -> dict[str, float]:
-    """Seconds of each action, in turn, on the app as the previous one left it."""
+def _timed(app: AppTest, key: str, page: str, actions: dict[str, Action], changed: dict[str, bool]
+           ) -> dict[str, float]:
+    """Seconds of each action, in turn, on the app as the previous one left it; `changed` notes
+    whether each drew something other than what was there before it."""
     times = {}
     for name, action in actions.items():
+        before = apptest.drawn(app)
         start = time.perf_counter()
         action(app, key)
         times[name] = time.perf_counter() - start
         _checked(app, f"{key} {page} {name}")
+        changed[name] = apptest.drawn(app) != before
     return times
 
 

@@ -31,7 +31,7 @@ def page_view_bytes(base_url: str, context, path: str) -> int:
     page.goto(f"{base_url}/{path}")
     page.wait_for_selector("[data-testid='stSidebar']", timeout=180_000)
     browser.wait_idle(page)
-    page.wait_for_timeout(1500)  # let media requests finish
+    page.wait_for_load_state("networkidle")  # the pictures' media requests too
     page.close()
     return sum(received)
 

@@ -13,8 +13,8 @@ from plotly.colors import qualitative, sample_colorscale
 from plotly.subplots import make_subplots
 
 from .i18n import t
-from .numbers import human_count, power_of_ten, readable, scientific
 from .inference import Prediction
+from .notation import human_count, power_of_ten, readable, scientific
 
 if TYPE_CHECKING:
     from .graph import Graph
@@ -23,6 +23,18 @@ if TYPE_CHECKING:
     from .costs import ModuleNode, Shares, WeightLayer
     from .gradflow import BlockSplit, TrainStep
     from .inception import Module
+
+# The house style. Colours: Tableau 10, plotly's T10 (colour-blind safe, and what the legends name).
+BLUE, ORANGE, RED, TEAL, GREEN, _YELLOW, PURPLE, PINK, _BROWN, GREY = (colour.lower() for colour in qualitative.T10)
+# Layout: a plotly Template, written into each figure's own layout by `_styled` rather than set as
+# its template, which Streamlit's chart theme owns (its browser code recolours that template).
+HOUSE = go.layout.Template(layout=dict(margin=dict(l=10, r=10, t=40, b=10)))
+
+
+def _styled(figure: go.Figure, **layout: object) -> None:
+    """The house layout, then the figure's own (`margin_t=90` changes one side)."""
+    figure.update_layout(HOUSE.layout.to_plotly_json())
+    figure.update_layout(**layout)
 
 
 def log_ticks(values: Sequence[float], label: Callable[[float], str]) -> dict:
@@ -51,9 +63,8 @@ def top_k_bar(predictions: Sequence[Prediction], title: str | None = None) -> go
     figure = go.Figure(go.Bar(
         x=[p.prob * 100 for p in ordered], y=[f"{p.label} ({p.index})" for p in ordered],
         orientation="h", text=[f"{p.prob:.1%}" for p in ordered], textposition="auto",
-        marker_color="#4c78a8", hovertemplate="%{y}: %{x:.2f} %<extra></extra>"))
-    figure.update_layout(title=title or t("figures.top5"), xaxis_title=t("figures.probability"), height=300,
-                         margin=dict(l=10, r=10, t=40, b=10), xaxis_range=[0, 100])
+        marker_color=BLUE, hovertemplate="%{y}: %{x:.2f} %<extra></extra>"))
+    _styled(figure, title=title or t("figures.top5"), xaxis_title=t("figures.probability"), height=300, xaxis_range=[0, 100])
     return figure
 
 
@@ -160,7 +171,7 @@ def jpeg_bytes(image: Image.Image | np.ndarray, quality: int = 90) -> bytes:
 def channel_heatmap(channel_map: torch.Tensor, title: str) -> go.Figure:
     figure = go.Figure(go.Heatmap(z=channel_map.float().numpy(), colorscale="Viridis",
                                   colorbar=dict(exponentformat="power"), hovertemplate=t("figures.heat_hover")))
-    figure.update_layout(title=title, height=420, margin=dict(l=10, r=10, t=40, b=10))
+    _styled(figure, title=title, height=420)
     figure.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
     figure.update_xaxes(constrain="domain")
     return figure
@@ -169,10 +180,9 @@ def channel_heatmap(channel_map: torch.Tensor, title: str) -> go.Figure:
 def vector_strip(values: torch.Tensor, title: str) -> go.Figure:
     """A feature vector (fc output) as bars over its indices."""
     vector = values.float().numpy()
-    figure = go.Figure(go.Bar(x=np.arange(len(vector)), y=vector, marker_color="#4c78a8",
+    figure = go.Figure(go.Bar(x=np.arange(len(vector)), y=vector, marker_color=BLUE,
                               marker_line_width=0, hovertemplate=t("figures.unit_hover")))
-    figure.update_layout(title=title, height=300, bargap=0, xaxis_title=t("figures.unit"), yaxis_title=t("figures.value"),
-                         margin=dict(l=10, r=10, t=40, b=10))
+    _styled(figure, title=title, height=300, bargap=0, xaxis_title=t("figures.unit"), yaxis_title=t("figures.value"))
     return figure
 
 
@@ -185,24 +195,24 @@ def tap_stats_figure(stats: Sequence["TapStats"]) -> go.Figure:
                            specs=[[{}], [{}], [{"secondary_y": True}]])
     figure.add_trace(go.Scatter(x=names, y=[s.mean for s in stats], name=t("figures.mean"), mode="lines+markers"), 1, 1)
     figure.add_trace(go.Scatter(x=names, y=[s.std for s in stats], name=t("figures.std"), mode="lines+markers"), 1, 1)
-    figure.add_trace(go.Bar(x=names, y=[s.zeros for s in stats], name=t("figures.zeros"), marker_color="#e45756"), 2, 1)
+    figure.add_trace(go.Bar(x=names, y=[s.zeros for s in stats], name=t("figures.zeros"), marker_color=RED), 2, 1)
     figure.add_trace(go.Bar(x=names, y=[s.channels for s in stats], name=t("figures.channels"),
-                            marker_color="#72b7b2"), 3, 1)
+                            marker_color=TEAL), 3, 1)
     figure.add_trace(go.Scatter(x=names, y=[s.height for s in stats], name=t("figures.height_width"),
-                                mode="lines+markers", line_color="#f58518"), 3, 1, secondary_y=True)
+                                mode="lines+markers", line_color=ORANGE), 3, 1, secondary_y=True)
     figure.update_yaxes(range=[0, 1], tickformat=".0%", row=2, col=1)
     # its own round ticks (synced to the channel axis it read 13.7, 27.5, 41.2 for a 55-pixel map)
     figure.update_yaxes(rangemode="tozero", tickmode="auto", showgrid=False, row=3, col=1, secondary_y=True)
     figure.update_xaxes(tickangle=-90, row=3, col=1)  # upright, a network's ~20 tap names overlap at 45°
     # the legend on top: below, it would sit on the upright tap names
-    figure.update_layout(height=760, margin=dict(l=10, r=10, t=90, b=10),
+    _styled(figure, height=760, margin_t=90,
                          legend=LEGEND_ON_TOP | dict(y=1.07))  # above the first subplot's title
     return figure
 
 
 # ---------------------------------------------------------------- costs
 
-KIND_COLOURS = {"conv": "#4c78a8", "fc": "#e45756", "other": "#bab0ac"}  # the legend "figures.layer_colours"
+KIND_COLOURS = {"conv": BLUE, "fc": RED, "other": GREY}  # the legend "figures.layer_colours"
 
 
 def layer_label(path: str, names: dict[str, str]) -> str:
@@ -225,7 +235,7 @@ def layer_costs_figure(layers: Sequence["WeightLayer"], names: dict[str, str]) -
                             hovertemplate="%{x}: %{y:,}<extra></extra>"), 1, 1)
     figure.add_trace(go.Bar(x=labels, y=[l.macs for l in layers], marker_color=colours, name="MACs",
                             hovertemplate="%{x}: %{y:,}<extra></extra>"), 1, 2)
-    figure.update_layout(height=400, showlegend=False, margin=dict(l=10, r=10, t=80, b=10),
+    _styled(figure, height=400, showlegend=False, margin_t=80,
                          title=dict(text=t("figures.layer_colours"), y=0.98, yanchor="top"))
     return figure
 
@@ -258,7 +268,7 @@ def module_treemap(nodes: Sequence["ModuleNode"], by: str, root_label: str,
         marker_colors=[KIND_COLOURS[_largest(by_kind[node.path])] for node in nodes],
         values=values, branchvalues="total", maxdepth=3, textinfo="label+percent root",
         hovertemplate=t("figures.treemap_hover", by=t(f"figures.by.{by}"))))
-    figure.update_layout(height=460, margin=dict(l=0, r=0, t=30, b=0),
+    _styled(figure, height=460, margin=dict(l=0, r=0, t=30, b=0),
                          title=t("figures.treemap_title", by=t(f"figures.by.{by}")))
     return figure
 
@@ -269,8 +279,8 @@ def cumulative_share_figure(layers: Sequence["WeightLayer"], names: dict[str, st
     for attribute, label in (("params", t("figures.parameters")), ("macs", "MACs")):
         values = np.cumsum([getattr(layer, attribute) for layer in layers], dtype=np.float64)
         figure.add_trace(go.Scatter(x=labels, y=values / max(values[-1], 1), name=label, mode="lines+markers"))
-    figure.update_layout(height=340, yaxis_tickformat=".0%", yaxis_range=[0, 1.02],
-                         title=t("figures.cumulative"), margin=dict(l=10, r=10, t=40, b=10))
+    _styled(figure, height=340, yaxis_tickformat=".0%", yaxis_range=[0, 1.02],
+                         title=t("figures.cumulative"))
     return figure
 
 
@@ -286,8 +296,8 @@ def shares_figure(shares: "Shares") -> go.Figure:
                                   (t("figures.other"), (shares.other_params / params, 0.0), KIND_COLOURS["other"])):
         figure.add_trace(go.Bar(y=[t("figures.parameters"), "MACs"], x=values, name=label, orientation="h",
                                 marker_color=colour, text=[f"{v:.1%}" for v in values], textposition="inside"))
-    figure.update_layout(barmode="stack", height=240, xaxis_tickformat=".0%", xaxis_range=[0, 1],
-                         margin=dict(l=10, r=10, t=50, b=10),
+    _styled(figure, barmode="stack", height=240, xaxis_tickformat=".0%", xaxis_range=[0, 1],
+                         margin_t=50,
                          legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
     return figure
 
@@ -307,7 +317,7 @@ def receptive_field_box(picture: np.ndarray, rf: int, jump: int, start: float, m
 # ---------------------------------------------------------------- inception
 
 LEGEND_ON_TOP = dict(orientation="h", yanchor="bottom", y=1.02, x=0)
-BRANCH_COLOURS = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6"]
+BRANCH_COLOURS = [BLUE, ORANGE, GREEN, RED, TEAL, PURPLE, PINK]
 # Inception-v3/v4 have up to 12 kinds of branch: each its own colour in the energy chart
 ALL_BRANCH_COLOURS = BRANCH_COLOURS + [c for c in qualitative.Dark24 if c not in BRANCH_COLOURS]
 
@@ -333,7 +343,7 @@ def inception_schematic(module: "Module") -> go.Figure:
     box(0, columns, -1, t("figures.schematic_concat", shape=f"{module.channels}×{module.size[0]}×{module.size[1]}"), "#888888")
     figure.update_xaxes(visible=False, range=[-0.05, columns + 0.05])
     figure.update_yaxes(visible=False, range=[-1.6, depth + 1.6])
-    figure.update_layout(height=120 + 80 * (depth + 3), margin=dict(l=0, r=0, t=30, b=0),
+    _styled(figure, height=120 + 80 * (depth + 3), margin=dict(l=0, r=0, t=30, b=0),
                          title=t("figures.schematic_title", module=module.tap.name), plot_bgcolor="white")
     return figure
 
@@ -345,9 +355,8 @@ def branch_energy_figure(rows: Sequence[tuple[str, dict[str, float]]]) -> go.Fig
     for i, label in enumerate(labels):
         figure.add_trace(go.Bar(x=[name for name, _ in rows], y=[shares.get(label, 0.0) for _, shares in rows],
                                 name=label, marker_color=ALL_BRANCH_COLOURS[i % len(ALL_BRANCH_COLOURS)]))
-    figure.update_layout(barmode="stack", height=360, yaxis_tickformat=".0%", yaxis_range=[0, 1],
-                         title=t("figures.branch_energy"),
-                         margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h")
+    _styled(figure, barmode="stack", height=360, yaxis_tickformat=".0%", yaxis_range=[0, 1],
+                         title=t("figures.branch_energy"), legend_orientation="h")
     return figure
 
 
@@ -357,8 +366,8 @@ def optimisation_curves(series: dict[str, Sequence[float]], title: str, y_title:
     for index, (name, values) in enumerate(series.items()):
         figure.add_trace(go.Scatter(x=list(range(1, len(values) + 1)), y=list(values), name=name, mode="lines",
                                     line_color=ALL_BRANCH_COLOURS[index % len(ALL_BRANCH_COLOURS)]))
-    figure.update_layout(title=title, height=320, xaxis_title=t("figures.step_axis"), yaxis_title=y_title,
-                         margin=dict(l=10, r=10, t=70, b=10), legend=LEGEND_ON_TOP)
+    _styled(figure, title=title, height=320, xaxis_title=t("figures.step_axis"), yaxis_title=y_title,
+                         margin_t=70, legend=LEGEND_ON_TOP)
     return figure
 
 
@@ -396,8 +405,8 @@ def network_graph_figure(graph: "Graph", lanes: dict[int, int], by: str = "macs"
         customdata=[[n.module or "", n.name if n.module else n.label, n.kind, " × ".join(map(str, n.shape)), n.params,
                      n.macs] for n in nodes],
         hovertemplate=t("figures.graph_hover")))
-    figure.update_layout(height=min(GRAPH_MAX_PX, 120 + GRAPH_ROW_PX * (max((n.depth for n in nodes), default=0) + 1)),
-                         margin=dict(l=10, r=10, t=30, b=10), dragmode="pan", clickmode="event+select",
+    _styled(figure, height=min(GRAPH_MAX_PX, 120 + GRAPH_ROW_PX * (max((n.depth for n in nodes), default=0) + 1)),
+                         margin_t=30, dragmode="pan", clickmode="event+select",
                          xaxis=dict(visible=False, range=[-0.5, max(xs.values(), default=0) + 1.5]),
                          yaxis=dict(visible=False), plot_bgcolor="white")
     return figure
@@ -405,7 +414,7 @@ def network_graph_figure(graph: "Graph", lanes: dict[int, int], by: str = "macs"
 
 # ---------------------------------------------------------------- gradient flow
 
-PAIR_COLOURS = {"residual": "#4c78a8", "plain": "#e45756"}
+PAIR_COLOURS = {"residual": BLUE, "plain": RED}
 
 
 def depth_profile_figure(series: dict[str, tuple[Sequence[str], Sequence[float]]], title: str,
@@ -417,8 +426,8 @@ def depth_profile_figure(series: dict[str, tuple[Sequence[str], Sequence[float]]
                                     mode="lines+markers", text=list(labels),
                                     line_color=colours[index] if index < len(colours) else None,
                                     hovertemplate="%{text}: %{y:.3g}<extra>" + name + "</extra>"))
-    figure.update_layout(title=title, height=360, xaxis_title=t("figures.depth_axis"), yaxis_title=y_title,
-                         margin=dict(l=10, r=10, t=70, b=10), legend=LEGEND_ON_TOP)
+    _styled(figure, title=title, height=360, xaxis_title=t("figures.depth_axis"), yaxis_title=y_title,
+                         margin_t=70, legend=LEGEND_ON_TOP)
     if log:
         figure.update_yaxes(**log_axis([value for _, values in series.values() for value in values]))
     return figure
@@ -428,12 +437,12 @@ def split_figure(splits: Sequence["BlockSplit"]) -> go.Figure:
     names = [s.block for s in splits]
     figure = go.Figure([
         go.Bar(x=names, y=[s.through_shortcut for s in splits], name=t("figures.through_shortcut"),
-               marker_color="#4c78a8"),
+               marker_color=BLUE),
         go.Bar(x=names, y=[s.through_residual for s in splits], name=t("figures.through_residual"),
-               marker_color="#f58518")])
+               marker_color=ORANGE)])
     figure.update_yaxes(**log_axis([value for s in splits for value in (s.through_shortcut, s.through_residual)]))
-    figure.update_layout(barmode="group", height=340, title=t("figures.split_title"),
-                         margin=dict(l=10, r=10, t=70, b=10), legend=LEGEND_ON_TOP)
+    _styled(figure, barmode="group", height=340, title=t("figures.split_title"),
+                         margin_t=70, legend=LEGEND_ON_TOP)
     return figure
 
 
@@ -449,7 +458,7 @@ def training_figure(steps: Sequence["TrainStep"]) -> go.Figure:
                                         line_color=colour, showlegend=False), 1, column)
     for column, index in ((2, 0), (3, -1)):
         figure.update_yaxes(**log_axis([s.conv_grad[name][index] for s in steps for name in PAIR_COLOURS]), col=column)
-    figure.update_layout(height=320, margin=dict(l=10, r=10, t=40, b=10), legend_orientation="h")
+    _styled(figure, height=320, legend_orientation="h")
     return figure
 
 
@@ -514,10 +523,10 @@ def accuracy_bubbles(rows: Sequence["Row"]) -> go.Figure:
         customdata=[[r.params, r.top5 or float("nan"), t(f"zoo.protocol.{r.protocol}")] for r in shown],
         marker=dict(size=[r.params for r in shown], sizemode="area", sizeref=sizeref, sizemin=4,
                     symbol=[PROTOCOL_SYMBOLS[r.protocol] for r in shown],
-                    color="#4c78a8", opacity=0.6, line_width=1),
+                    color=BLUE, opacity=0.6, line_width=1),
         cliponaxis=False,  # names of the outermost networks stay whole
         hovertemplate=t("figures.bubble_hover")))
-    figure.update_layout(title=t("figures.bubbles_title"), height=440,
+    _styled(figure, title=t("figures.bubbles_title"), height=440,
                          xaxis_title=t("figures.macs_log"), yaxis_title=t("figures.published_top1"), xaxis_type="log",
                          margin=dict(l=70, r=70, t=40, b=10))
     if shown:
@@ -529,9 +538,9 @@ def accuracy_per_parameter(rows: Sequence["Row"]) -> go.Figure:
     shown = [r for r in rows if r.top1 is not None]
     # horizontal: the names read level however many networks there are
     figure = go.Figure(go.Bar(y=[r.name for r in shown], x=[r.top1 / (r.params / 1e6) for r in shown],
-                              orientation="h", marker_color="#54a24b", hovertemplate=t("figures.per_param_hover")))
-    figure.update_layout(title=t("figures.per_param_title"), height=120 + 34 * len(shown), xaxis_type="log",
-                         xaxis_dtick=1, yaxis_autorange="reversed", margin=dict(l=10, r=10, t=40, b=10))
+                              orientation="h", marker_color=GREEN, hovertemplate=t("figures.per_param_hover")))
+    _styled(figure, title=t("figures.per_param_title"), height=120 + 34 * len(shown), xaxis_type="log",
+                         xaxis_dtick=1, yaxis_autorange="reversed")
     return figure
 
 
@@ -541,9 +550,9 @@ def latency_vs_macs(rows: Sequence["Row"], latencies: dict[str, float], device: 
     figure = go.Figure(go.Scatter(x=xs, y=ys, mode="markers+text", text=names,
                                   textposition=label_places(xs, ys, names, [6] * len(shown), log_x=True, log_y=True,
                                                             width=900) if shown else "top center",
-                                  marker_color="#f58518", cliponaxis=False,
+                                  marker_color=ORANGE, cliponaxis=False,
                                   hovertemplate=t("figures.latency_hover")))
-    figure.update_layout(title=t("figures.latency_title", device=device), height=380, xaxis_type="log",
+    _styled(figure, title=t("figures.latency_title", device=device), height=380, xaxis_type="log",
                          yaxis_type="log", xaxis_title=t("figures.macs_log"), yaxis_title=t("figures.ms_log"),
                          margin=dict(l=70, r=70, t=40, b=10))
     if shown:
@@ -563,11 +572,11 @@ def energy_map(maps: torch.Tensor, size: int = 96) -> Image.Image:
 def saving_bars(labels: Sequence[str], ours: Sequence[float], plain: Sequence[float], title: str,
                 ours_name: str, plain_name: str) -> go.Figure:
     """Per module, what the efficient design costs beside the plain convolution it replaces."""
-    figure = go.Figure([go.Bar(x=list(labels), y=list(plain), name=plain_name, marker_color="#bab0ac"),
-                        go.Bar(x=list(labels), y=list(ours), name=ours_name, marker_color="#4c78a8")])
-    figure.update_layout(title=title, barmode="group", height=340, yaxis_type="log", yaxis_dtick=1,
+    figure = go.Figure([go.Bar(x=list(labels), y=list(plain), name=plain_name, marker_color=GREY),
+                        go.Bar(x=list(labels), y=list(ours), name=ours_name, marker_color=BLUE)])
+    _styled(figure, title=title, barmode="group", height=340, yaxis_type="log", yaxis_dtick=1,
                          yaxis_exponentformat="power", legend=dict(orientation="h", y=1.12),
-                         margin=dict(l=10, r=10, t=60, b=10))
+                         margin_t=60)
     return figure
 
 
@@ -575,8 +584,7 @@ def reach_heatmap(reach: torch.Tensor, title: str) -> go.Figure:
     """Which input groups (rows) change which output groups (columns)."""
     groups = [str(g + 1) for g in range(reach.shape[0])]
     figure = go.Figure(go.Heatmap(z=reach.tolist(), x=groups, y=groups, zmin=0, zmax=1, showscale=False,
-                                  colorscale=[[0, "#f2f2f2"], [1, "#4c78a8"]], xgap=3, ygap=3))
-    figure.update_layout(title=title, height=280, xaxis_title=t("efficient.output_group"),
-                         yaxis_title=t("efficient.input_group"), yaxis_autorange="reversed",
-                         margin=dict(l=10, r=10, t=40, b=10))
+                                  colorscale=[[0, "#f2f2f2"], [1, BLUE]], xgap=3, ygap=3))
+    _styled(figure, title=title, height=280, xaxis_title=t("efficient.output_group"),
+                         yaxis_title=t("efficient.input_group"), yaxis_autorange="reversed")
     return figure

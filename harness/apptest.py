@@ -8,6 +8,7 @@ from typing import Iterator
 
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -58,6 +59,19 @@ def texts(app: AppTest) -> str:
     parts = [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "info",
                                   "warning", "error", "success") for e in getattr(app, kind)]
     return re.sub(r"\\(.)", r"\1", "\n".join(str(p) for p in parts))  # markdown escapes as read
+
+
+def drawn(app: AppTest) -> str:
+    """Everything the last run drew apart from the widgets (whose protos carry their own state
+    changes): two runs that show the same page give the same text."""
+    def walk(node):
+        yield node
+        for child in getattr(node, "children", {}).values():
+            yield from walk(child)
+
+    return "\n".join(f"{node.type}:{node.proto}" for node in walk(app._tree)
+                     if not isinstance(node, Block) and getattr(node, "proto", None) is not None
+                     and not str(getattr(node.proto, "id", "")).startswith("$$ID"))  # a widget's id
 
 
 def open_link(page: str, **params: str) -> AppTest:

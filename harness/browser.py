@@ -17,6 +17,28 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
                   "--disable-dev-shm-usage"]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+# Streamlit's own signal that its script runs: stApp's data-test-script-state. Counted from the
+# first moment of each document (an init script), so that a wait knows whether a run has begun
+# since the last wait ended, however fast the run was, instead of sleeping until one has.
+RUN_COUNTER = """(() => {
+    const runs = window.__explorerRuns = {started: 0, state: ""};
+    new MutationObserver(() => {
+        const app = document.querySelector("[data-testid='stApp']");
+        const state = app ? app.getAttribute("data-test-script-state") : "";
+        if (state === "running" && runs.state !== "running") runs.started += 1;
+        runs.state = state;
+    }).observe(document, {attributes: true, childList: true, subtree: true,
+                          attributeFilter: ["data-test-script-state"]});
+})()"""
+# True once a run has started since the last time it was true (with `fresh`), the script is idle
+# and every element is drawn (lazily loaded ones, such as charts, show a skeleton until their code is in).
+_SETTLED = """fresh => {
+    const runs = window.__explorerRuns;
+    const drawn = !document.querySelector("[data-testid='stSkeleton']");
+    if (!runs || (fresh && runs.started === 0) || runs.state === "running" || !drawn) return false;
+    if (fresh) runs.started = 0;
+    return true;
+}"""
 _SERVERS: list[tuple[str, int]] = []
 
 
@@ -78,17 +100,32 @@ def chromium(user_data_dir: Path) -> Iterator[object]:
         context = playwright.chromium.launch_persistent_context(
             str(user_data_dir), executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS,
             viewport={"width": 1400, "height": 2400})
+        context.add_init_script(RUN_COUNTER)
         try:
             yield context
         finally:
             context.close()
 
 
-def wait_idle(page, timeout: float = 180_000) -> None:
-    """Let a rerun start, then wait until the script has finished."""
-    page.wait_for_timeout(400)
-    page.wait_for_selector(IDLE, timeout=timeout)
-    page.wait_for_timeout(300)
+def wait_idle(page, timeout: float = 180_000, fresh: bool = True) -> None:
+    """Until the run that the last step started (a page opened, a widget moved) has finished and
+    everything it sent is drawn. The page's context has RUN_COUNTER; a step that starts no run
+    times out here, as it should: the test did not do what it meant to. With `fresh=False`, until
+    the page is idle and drawn, whether or not a run began since the last wait."""
+    page.wait_for_function(_SETTLED, arg=fresh, timeout=timeout)
+
+
+async def idle(page, timeout: float = 180_000, fresh: bool = True) -> None:
+    """`wait_idle` for Playwright's async API."""
+    await page.wait_for_function(_SETTLED, arg=fresh, timeout=timeout)
+
+
+async def async_context(playwright, width: int, height: int):
+    """(browser, context) of a headless Chromium for many pages at once, counting runs for `idle`."""
+    chromium = await playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS)
+    context = await chromium.new_context(viewport={"width": width, "height": height})
+    await context.add_init_script(RUN_COUNTER)
+    return chromium, context
 
 
 def exceptions(page) -> list[str]:
@@ -153,10 +190,14 @@ def layout_problems(page) -> list[str]:
     return page.evaluate(_LAYOUT_PROBLEMS_JS)
 
 
+# Resolves after the browser has laid out and painted twice: a resized page is drawn at its new size.
+_PAINTED = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+
 def screenshot_whole_page(page, path: Path) -> None:
     """The whole page at the viewport's width: Streamlit scrolls inside its main block, so a
     full-page screenshot alone stops at the window's height."""
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     page.set_viewport_size({"width": page.viewport_size["width"], "height": max(height, page.viewport_size["height"])})
-    page.wait_for_timeout(300)  # let plotly redraw at the new height
+    page.evaluate(_PAINTED)
     page.screenshot(path=str(path), full_page=True)

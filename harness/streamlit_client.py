@@ -117,29 +117,25 @@ async def visit(base: str, query: str, pages: list[str], pause_s: float = 0.0,
                                           additional_headers=_header(jar)) as socket:
                 _cookies(socket.response.headers.get_all("Set-Cookie"), jar)
                 result.replicas.append(socket.response.headers.get(REPLICA_HEADER))
-                start = time.perf_counter()
-                result.elements.append(Counter())
-                exceptions, headings, notices, hashes = await _run(socket, query, elements=result.elements[-1],
-                                                                   pictures=result.images)
-                result.page_seconds.append(time.perf_counter() - start)
-                result.exceptions += exceptions
-                result.titles += headings[:1]
-                result.notices += notices
-                if fetch_media:
-                    await _fetch_media(base, jar, result)
-                for index, page in enumerate(pages):
-                    await asyncio.sleep(pause_s)
+
+                async def draw(page_query: str, page_hash: str = "") -> dict[str, str]:
+                    """One page drawn on this session's socket, noted in `result`; the pages' hashes."""
                     start = time.perf_counter()
                     result.elements.append(Counter())
-                    exceptions, headings, notices, _ = await _run(
-                        socket, page_queries[index] if page_queries else query, hashes.get(page, ""),
-                        result.elements[-1], result.images)
+                    exceptions, headings, notices, hashes = await _run(socket, page_query, page_hash,
+                                                                       result.elements[-1], result.images)
                     result.page_seconds.append(time.perf_counter() - start)
                     result.exceptions += exceptions
                     result.titles += headings[:1]
                     result.notices += notices
                     if fetch_media:
                         await _fetch_media(base, jar, result)
+                    return hashes
+
+                hashes = await draw(query)
+                for index, page in enumerate(pages):
+                    await asyncio.sleep(pause_s)
+                    await draw(page_queries[index] if page_queries else query, hashes.get(page, ""))
             result.error = None
             result.seconds = time.perf_counter() - began
             return result

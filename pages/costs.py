@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from explorer import claims, costs, figures, i18n, numbers, zoo
+from explorer import claims, costs, figures, i18n, notation, zoo
 from explorer.i18n import t
 from explorer.ui import cache, choices, permalinks, sidebar, widgets
 
@@ -15,8 +15,8 @@ tap_names = zoo.tap_names(spec.key)
 st.title(t("costs.title", name=spec.name))
 columns = st.columns([1.5, 1, 1, 0.9, 1.2])
 columns[0].metric(t("costs.parameters"), f"{summary.params:,}")
-columns[1].metric("MACs", numbers.human_count(summary.macs), help=t("costs.macs_help", macs=summary.macs))
-columns[2].metric("FLOPs", numbers.human_count(2 * summary.macs), help=t("costs.flops_help"))
+columns[1].metric("MACs", notation.human_count(summary.macs), help=t("costs.macs_help", macs=summary.macs))
+columns[2].metric("FLOPs", notation.human_count(2 * summary.macs), help=t("costs.flops_help"))
 columns[3].metric(t("costs.depth"), summary.depth, help=t("costs.depth_help"))
 columns[4].metric(t("costs.fc_share"), f"{shares.fc_params / summary.params:.1%}", help=t("costs.fc_share_help"))
 st.caption(t("costs.counting", not_counted=t("costs.not_counted")))
@@ -82,7 +82,7 @@ if options:
                   column_config={t(c): st.column_config.NumberColumn(format="localized")
                                  for c in ("costs.fc6_params", "costs.network_params")})
     st.caption(t("costs.what_if_caption", name=spec.name, channels=options[0].sizes["channels"],
-                 fc6=numbers.human_count(options[0].fc6_params)))
+                 fc6=notation.human_count(options[0].fc6_params)))
 
 st.subheader(t("claims.heading"))
 widgets.claim_cards([claim() for claim in claims.COSTS_CLAIMS])

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from explorer import activations, costs, efficient, figures, numbers, zoo
+from explorer import activations, costs, efficient, figures, notation, zoo
 from explorer.i18n import t
 from explorer.ui import banners, cache, choices, permalinks, sidebar, widgets
 
@@ -49,7 +49,7 @@ with separable_tab:
     spent = sum(l.depthwise_macs + l.pointwise_macs for l in layers)
     standard = sum(l.standard_macs for l in layers)
     st.markdown(t("efficient.separable_what", name=zoo.get(key).name, layers=len(layers),
-                  spent=numbers.human_count(spent), standard=numbers.human_count(standard), share=spent / standard))
+                  spent=notation.human_count(spent), standard=notation.human_count(standard), share=spent / standard))
     widgets.table(pd.DataFrame([{"depthwise": l.depthwise, "kernel": f"{l.kernel}×{l.kernel}/{l.stride}",
                                  "channels": f"{l.channels} → {l.out_channels}", "depthwise_macs": l.depthwise_macs,
                                  "pointwise_macs": l.pointwise_macs, "standard_macs": l.standard_macs,

@@ -1,7 +1,7 @@
 """Feature visualisation: what each channel looks for, beside what it found in your image."""
 import streamlit as st
 
-from explorer import activations, featurevis, figures, i18n, numbers, zoo
+from explorer import activations, featurevis, figures, i18n, notation, zoo
 from explorer.i18n import t
 from explorer.ui import cache, choices, permalinks, sidebar, widgets
 
@@ -101,12 +101,12 @@ for row in range(0, len(results), 2):
             widgets.picture(found, cache.picture("overlay", selection.loaded, selection.image, tap, result.channel, 0.6,
                                                  False, photo=True, draw=lambda: figures.overlay(picture, channel_map, 0.6)),
                             width="stretch", caption=t("features.found_in_image"))
-        measured = t("features.measured", start=numbers.readable(result.activation_start),
-                     end=numbers.readable(result.activation_end))
+        measured = t("features.measured", start=notation.readable(result.activation_start),
+                     end=notation.readable(result.activation_end))
         if natural is not None:
             mean = float(natural[result.channel])
-            measured += " " + t("features.natural", natural=numbers.readable(mean)) + (
-                " " + t("features.times", ratio=numbers.readable(result.activation_end / mean)) if mean > 0 else "")
+            measured += " " + t("features.natural", natural=notation.readable(mean)) + (
+                " " + t("features.times", ratio=notation.readable(result.activation_end / mean)) if mean > 0 else "")
         column.caption(measured)
         column.download_button(t("features.download"), optimised,
                                file_name=f"{spec.key}-{tap.replace('/', '_') or 'class'}-{result.channel}.png",

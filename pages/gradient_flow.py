@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from explorer import costs, figures, gradflow, i18n, inference, numbers, zoo
+from explorer import costs, figures, gradflow, i18n, inference, notation, zoo
 from explorer.i18n import t
 from explorer.ui import banners, cache, choices, permalinks, sidebar, widgets
 
@@ -36,8 +36,8 @@ with st.spinner(t("gradflow.running")):
 widgets.fell_back(result.run)
 residual, plain = result.residual, result.plain
 columns = st.columns(3)
-columns[0].metric(t("gradflow.residual_grad"), numbers.readable(residual.first_conv_grad))
-columns[1].metric(t("gradflow.plain_grad"), numbers.readable(plain.first_conv_grad))
+columns[0].metric(t("gradflow.residual_grad"), notation.readable(residual.first_conv_grad))
+columns[1].metric(t("gradflow.plain_grad"), notation.readable(plain.first_conv_grad))
 columns[2].metric(t("gradflow.ratio"), f"{result.first_conv_ratio:,.1f}×")
 residual_name, plain_name = gradflow.pair_names(pair)
 names = {"residual": t("gradflow.residual_series", name=residual_name),

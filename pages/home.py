@@ -1,7 +1,7 @@
 """Home: the model card, the input as the network sees it, and the top-5 predictions."""
 import streamlit as st
 
-from explorer import costs, figures, images, inference, numbers, weights
+from explorer import costs, figures, images, inference, notation, weights
 from explorer.i18n import t
 from explorer.ui import banners, cache, navigation, sidebar, widgets
 from explorer.views import View
@@ -31,8 +31,8 @@ if spec.notes:
 columns = st.columns([1.1, 1.5, 1, 1, 1])
 columns[0].metric(t("home.input"), "×".join(map(str, spec.input_size)))
 columns[1].metric(t("home.parameters"), f"{summary.params:,}", help=t("home.parameters_help"))
-columns[2].metric("MACs", numbers.human_count(summary.macs),
-                  help=t("home.macs_help", macs=summary.macs, flops=numbers.human_count(2 * summary.macs),
+columns[2].metric("MACs", notation.human_count(summary.macs),
+                  help=t("home.macs_help", macs=summary.macs, flops=notation.human_count(2 * summary.macs),
                          not_counted=t("costs.not_counted")))
 yours = selection.loaded.status.yours  # ImageNet's published numbers are not about a person's own weights
 columns[3].metric(t("home.top1"), f"{spec.top1:.2f} %" if spec.top1 is not None and not yours else "—")

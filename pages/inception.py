@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from explorer import activations, figures, inception, numbers, zoo
+from explorer import activations, figures, inception, notation, zoo
 from explorer.i18n import t
 from explorer.ui import cache, permalinks, sidebar, widgets
 
@@ -29,7 +29,7 @@ left.plotly_chart(figures.inception_schematic(module), key="schematic")
 right.markdown(t("inception.summary", module=module.tap.name, path=module.tap.module,
                  input=f"{module.in_channels}×{module.in_size[0]}×{module.in_size[1]}",
                  output=f"{module.channels}×{module.size[0]}×{module.size[1]}", params=module.params,
-                 macs=numbers.human_count(module.macs)))
+                 macs=notation.human_count(module.macs)))
 if all(b.size == module.in_size for b in module.branches):
     right.caption(t("inception.same_size", height=module.in_size[0], width=module.in_size[1]))
 elif all(b.size == module.size for b in module.branches):
@@ -70,8 +70,8 @@ if naive:
                   column_config={t(f"inception.column.{c}"): st.column_config.NumberColumn(format="localized")
                                  for c in counts}
                   | {t("inception.column.ratio"): st.column_config.NumberColumn(format="%.2f×")})
-    st.markdown(" · ".join(t("inception.totals", build=zoo.get(build).name, built=numbers.human_count(built),
-                             naive=numbers.human_count(naive_macs), ratio=naive_macs / built)
+    st.markdown(" · ".join(t("inception.totals", build=zoo.get(build).name, built=notation.human_count(built),
+                             naive=notation.human_count(naive_macs), ratio=naive_macs / built)
                            for build, (built, naive_macs) in inception.reduction_totals(naive).items()))
     st.caption(t("inception.naive_caption"))
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from explorer import activations, figures, inference, numbers, zoo
+from explorer import activations, figures, inference, notation, zoo
 
 
 @pytest.fixture(scope="module")
@@ -109,5 +109,5 @@ def test_overlay_blends_the_map_onto_the_picture():
 
 
 def test_numbers_read_without_scientific_notation():
-    assert [numbers.readable(v) for v in (2671.3, 1.1234, 0.05, 3.4e-8, 0.0)] == \
+    assert [notation.readable(v) for v in (2671.3, 1.1234, 0.05, 3.4e-8, 0.0)] == \
         ["2,671", "1.12", "0.05", "3.40 × 10⁻⁸", "0"]

@@ -35,13 +35,18 @@ def page(context, server):
     page.close()
 
 
-def test_upload_see_predictions_switch_network_and_open_every_page(page, artifacts):
+def _upload_through_the_file_dialog(page, sample: str) -> None:
+    """As a person does it: Upload, the uploader's Browse button, a file picked in the dialog."""
     with page.expect_file_chooser() as chooser:
         page.locator(".st-key-image_source").get_by_text("Upload", exact=True).click()
         browser.wait_idle(page)
         page.locator(".st-key-upload").get_by_test_id("stBaseButton-secondary").click()
-    chooser.value.set_files(str(SAMPLES / "coffee.jpg"))
+    chooser.value.set_files(str(SAMPLES / sample))
     browser.wait_idle(page)
+
+
+def test_upload_see_predictions_switch_network_and_open_every_page(page, artifacts):
+    _upload_through_the_file_dialog(page, "coffee.jpg")
     page.get_by_text("Mean-subtracted input").wait_for()
     page.locator(".js-plotly-plot").first.wait_for()
     assert "coffee.jpg" in page.inner_text("[data-testid='stMain']")
@@ -91,12 +96,7 @@ def test_a_text_file_named_jpg_gets_a_friendly_message(page, tmp_path):
 
 
 def test_activations_journey_steps_through_layers_and_overlays_a_channel(page, artifacts):
-    with page.expect_file_chooser() as chooser:
-        page.locator(".st-key-image_source").get_by_text("Upload", exact=True).click()
-        browser.wait_idle(page)
-        page.locator(".st-key-upload").get_by_test_id("stBaseButton-secondary").click()
-    chooser.value.set_files(str(SAMPLES / "cat.jpg"))
-    browser.wait_idle(page)
+    _upload_through_the_file_dialog(page, "cat.jpg")
     page.locator("[data-testid='stSidebarNav'] a", has_text="Activations").click()
     browser.wait_idle(page)
     page.get_by_role("heading", name="Activations · AlexNet (torchvision)").wait_for()

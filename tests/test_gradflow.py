@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from explorer import costs, figures, gradflow, images, inference, numbers, zoo
+from explorer import costs, figures, gradflow, images, inference, notation, zoo
 from explorer.architectures.cifar import CifarBlock, cifar_net
 
 
@@ -96,7 +96,7 @@ def test_a_short_training_run_learns():
 
 
 def test_log_axes_label_every_tick_in_full():
-    assert [numbers.scientific(v) for v in (1e-7, 2e-7, 5e-3, 0.05, 1, 200, 5000, 2e4, 1e5)] == \
+    assert [notation.scientific(v) for v in (1e-7, 2e-7, 5e-3, 0.05, 1, 200, 5000, 2e4, 1e5)] == \
         ["10⁻⁷", "2×10⁻⁷", "5×10⁻³", "0.05", "1", "200", "5000", "2×10⁴", "10⁵"]
     short = figures.depth_profile_figure({"a": (["x", "y"], [0.3, 4.0])}, "t", "y").layout.yaxis
     assert short.type == "log" and list(short.ticktext) == ["0.2", "0.5", "1", "2", "5"]  # no bare "5" for 0.5
