@@ -4,11 +4,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from deploy.serve import free_port, streamlit_command, wait_healthy
 from harness.paths import ARTIFACTS, ROOT
@@ -17,28 +19,37 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
                   "--disable-dev-shm-usage"]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-# Streamlit's own signal that its script runs: stApp's data-test-script-state. Counted from the
-# first moment of each document (an init script), so that a wait knows whether a run has begun
-# since the last wait ended, however fast the run was, instead of sleeping until one has.
-RUN_COUNTER = """(() => {
-    const runs = window.__explorerRuns = {started: 0, state: ""};
-    new MutationObserver(() => {
-        const app = document.querySelector("[data-testid='stApp']");
-        const state = app ? app.getAttribute("data-test-script-state") : "";
-        if (state === "running" && runs.state !== "running") runs.started += 1;
-        runs.state = state;
-    }).observe(document, {attributes: true, childList: true, subtree: true,
-                          attributeFilter: ["data-test-script-state"]});
-})()"""
-# True once a run has started since the last time it was true (with `fresh`), the script is idle
-# and every element is drawn (lazily loaded ones, such as charts, show a skeleton until their code is in).
-_SETTLED = """fresh => {
-    const runs = window.__explorerRuns;
-    const drawn = !document.querySelector("[data-testid='stSkeleton']");
-    if (!runs || (fresh && runs.started === 0) || runs.state === "running" || !drawn) return false;
-    if (fresh) runs.started = 0;
-    return true;
-}"""
+# Streamlit's own signal that a run is over: the ForwardMsg `script_finished` on the websocket,
+# counted per page (FINISHED_EARLY_FOR_RERUN is a run that a rerun or a page switch cut short).
+# Counted in Python because a short run can start and end between two frames of the browser, so
+# the page's script-state attribute may never show it.
+_DONE = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
+         ForwardMsg.FINISHED_WITH_COMPILE_ERROR}
+# The script idle and every element drawn (lazily loaded ones, such as charts, show a skeleton
+# until their code is in).
+_DRAWN = f"""() => !!document.querySelector("{IDLE}") && !document.querySelector("[data-testid='stSkeleton']")"""
+
+
+class _Runs:
+    """Runs finished on one page, and how many of them a wait has already seen."""
+
+    def __init__(self) -> None:
+        self.finished = self.seen = 0
+
+    def frame(self, payload: bytes | str) -> None:
+        if isinstance(payload, bytes):
+            message = ForwardMsg.FromString(payload)
+            if message.WhichOneof("type") == "script_finished" and message.script_finished in _DONE:
+                self.finished += 1
+
+
+def count_runs(page) -> None:
+    """From now on, count the runs that finish on `page` (for `wait_idle`); contexts made here do
+    it for each page they open."""
+    runs = page._explorer_runs = _Runs()
+    page.on("websocket", lambda socket: socket.on("framereceived", runs.frame))
+
+
 _SERVERS: list[tuple[str, int]] = []
 
 
@@ -100,7 +111,7 @@ def chromium(user_data_dir: Path) -> Iterator[object]:
         context = playwright.chromium.launch_persistent_context(
             str(user_data_dir), executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS,
             viewport={"width": 1400, "height": 2400})
-        context.add_init_script(RUN_COUNTER)
+        context.on("page", count_runs)
         try:
             yield context
         finally:
@@ -108,23 +119,36 @@ def chromium(user_data_dir: Path) -> Iterator[object]:
 
 
 def wait_idle(page, timeout: float = 180_000, fresh: bool = True) -> None:
-    """Until the run that the last step started (a page opened, a widget moved) has finished and
-    everything it sent is drawn. The page's context has RUN_COUNTER; a step that starts no run
-    times out here, as it should: the test did not do what it meant to. With `fresh=False`, until
-    the page is idle and drawn, whether or not a run began since the last wait."""
-    page.wait_for_function(_SETTLED, arg=fresh, timeout=timeout)
+    """Until a run that finished after the last wait (a page opened, a widget moved) is drawn:
+    the script idle and nothing left to draw. A step that starts no run times out here, as it
+    should: the test did not do what it meant to. With `fresh=False`, until the page is idle and
+    drawn, whether or not a run finished since the last wait."""
+    runs = page._explorer_runs
+    deadline = time.monotonic() + timeout / 1000
+    while not ((runs.finished > runs.seen or not fresh) and page.evaluate(_DRAWN)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no run settled in {timeout / 1000:.0f} s: {runs.finished} finished, "
+                                 f"{runs.seen} seen before, drawn: {page.evaluate(_DRAWN)}")
+        page.wait_for_timeout(50)  # lets Playwright deliver the websocket's frames
+    runs.seen = runs.finished
 
 
 async def idle(page, timeout: float = 180_000, fresh: bool = True) -> None:
     """`wait_idle` for Playwright's async API."""
-    await page.wait_for_function(_SETTLED, arg=fresh, timeout=timeout)
+    runs = page._explorer_runs
+    deadline = time.monotonic() + timeout / 1000
+    while not ((runs.finished > runs.seen or not fresh) and await page.evaluate(_DRAWN)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no run settled in {timeout / 1000:.0f} s: {runs.finished} finished")
+        await page.wait_for_timeout(50)
+    runs.seen = runs.finished
 
 
 async def async_context(playwright, width: int, height: int):
     """(browser, context) of a headless Chromium for many pages at once, counting runs for `idle`."""
     chromium = await playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS)
     context = await chromium.new_context(viewport={"width": width, "height": height})
-    await context.add_init_script(RUN_COUNTER)
+    context.on("page", count_runs)
     return chromium, context
 
 
