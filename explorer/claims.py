@@ -14,9 +14,14 @@ import torch
 from torch import nn
 
 from . import costs, inception, zoo
+from .architectures import alexnet2012
 from .cache import memoize
 from .i18n import t
 from .notation import human_count
+
+
+# counted on the registered build, run here, on made-up inputs, or decided by the literature alone
+SOURCES = ("build", "run", "constructed", "paper")
 
 
 @dataclass(frozen=True)
@@ -24,8 +29,12 @@ class Claim:
     topic: str  # the network family it is about
     statement: str  # the lecture's claim, in our words
     measured: str
-    verdict: str  # "holds", "roughly", "differs" or "unseen"
+    verdict: str  # "holds", "roughly", "differs", "unseen" (not shown here) or "paper" (paper only)
     why: str
+    id: str = ""  # its texts are "claims.<id>.*"
+    source: str = "build"  # one of SOURCES
+    network: str | None = None  # the network it was run on, where it was run on one
+    trained: bool | None = None  # whether that network's weights were trained (None: weights play no part)
 
 
 @dataclass(frozen=True)
@@ -34,10 +43,11 @@ class Subject:
     name: str
     trained: bool
     instead_of: str | None = None  # the lecture's own network, when its weights are not here
+    key: str = ""
 
     @classmethod
     def of(cls, asked: zoo.ModelSpec, used: zoo.ModelSpec, trained: bool) -> "Subject":
-        return cls(used.name, trained, asked.name if used.key != asked.key else None)
+        return cls(used.name, trained, asked.name if used.key != asked.key else None, used.key)
 
 
 def _verdict(holds: bool, roughly: bool = False) -> str:
@@ -45,6 +55,7 @@ def _verdict(holds: bool, roughly: bool = False) -> str:
 
 
 def _claim(claim: str, family: str, verdict: str, subject: Subject | None = None, about: str | None = None,
+           source: str | None = None, network: str | None = None, trained: bool | None = None,
            **measured) -> Claim:
     """A claim in the active language: its texts are "claims.<claim>.statement|measured|why",
     its topic the family's name; `measured` fills the measured text, `about` the statement's {name}. A
@@ -59,7 +70,10 @@ def _claim(claim: str, family: str, verdict: str, subject: Subject | None = None
         if not subject.trained:
             verdict, why = "unseen", t("claims.subject.random", name=subject.name, why=why)
     statement = t(f"claims.{claim}.statement", **({"name": about} if about is not None else {}))
-    return Claim(topic, statement, text, verdict, why)
+    if subject is not None:
+        network, trained = subject.key or None, subject.trained
+    return Claim(topic, statement, text, verdict, why, claim, source or ("run" if subject else "build"), network,
+                 trained)
 
 
 def alexnet_weight_layers() -> Claim:
@@ -159,17 +173,33 @@ def alexnet_overlapping_pooling() -> Claim:
                   shapes=sorted(shapes), overlap=pools[0].kernel_size - pools[0].stride)
 
 
-def lrn_effect(relu1, norm1, subject: Subject) -> Claim:
-    """Lateral inhibition, on AlexNet (2012)'s relu1 and norm1 outputs for the current image: LRN
-    divides each response by (k + α/n·Σ neighbours²)^β, so it inhibits only if that divisor is
-    larger beside strong neighbouring channels than elsewhere. Compared: the divisor of the 1 %
-    most crowded responses against the median one. (No other registered network has LRN, so
-    there is no trained stand-in.)"""
-    responding = relu1 > 0
-    divisors = relu1[responding] / norm1[responding]
-    median, crowded = float(divisors.median()), float(torch.quantile(divisors.float()[:2**24], 0.99))
-    return _claim("lrn_effect", "alexnet", _verdict(crowded > median * 1.05, roughly=crowded > median * 1.01),
-                  subject, median=median, crowded=crowded, ratio=crowded / median)
+def lrn_inhibition() -> Claim:
+    """LRN has no weights, so what it does is decided on constructed responses, trained or not:
+    one channel at 100 among channels at 10, through AlexNet (2012)'s LRN. Compared before and
+    after: the strong response against its neighbours in the 5-channel window, a neighbour
+    against an equal response far from it, the strong one against that far one; and the largest
+    response LRN lets grow (a lone response above it comes out smaller)."""
+    lrn = alexnet2012.paper_lrn()
+    responses = torch.full((1, 16, 1, 1), 10.0)
+    responses[0, 8] = 100.0  # its window is channels 6-10; channel 0 is far from it
+    out = lrn(responses)[0, :, 0, 0]
+    strong_neighbour, neighbour_far, strong_far = float(out[8] / out[7]), float(out[7] / out[0]), float(out[8] / out[0])
+    alone = torch.zeros(2000, 16, 1, 1)
+    alone[:, 8, 0, 0] = torch.arange(1, 2001, dtype=torch.float32)
+    peak = int(lrn(alone)[:, 8, 0, 0].argmax()) + 1
+    stronger = strong_neighbour > 10 * 1.01
+    damped = neighbour_far < 0.99
+    return _claim("lrn_inhibition", "alexnet", _verdict(stronger and damped, roughly=damped), source="constructed",
+                  strong_neighbour=strong_neighbour, neighbour_far=neighbour_far, strong_far=strong_far, peak=peak)
+
+
+def lrn_cost(lrn_seconds: float, forward_seconds: float, device: str) -> Claim:
+    """LRN's share of AlexNet (2012)'s measured forward time, which the MAC count (convolutions and
+    linear layers only) gives as zero."""
+    share = lrn_seconds / forward_seconds
+    return _claim("lrn_cost", "alexnet", _verdict(share >= 0.05, roughly=share >= 0.01), source="run",
+                  network="alexnet2012", share=share,
+                  lrn_ms=lrn_seconds * 1000, forward_ms=forward_seconds * 1000, device=device)
 
 
 def zfnet_changes() -> Claim:
@@ -208,12 +238,15 @@ def inception_reduction_saving() -> Claim:
 
 
 def relu_sparsity(shares: Sequence[float], subject: Subject) -> Claim:
-    """From the zero share after each ReLU call (activations.rectifier_zeros)."""
+    """From the zero share after each ReLU call (activations.rectifier_zeros). The share is shown,
+    but it cannot decide the notes' point: randomly initialised networks give as many zeros
+    (about half, as a zero-mean input to a ReLU does) as trained ones, so the verdict is "not
+    shown here" whatever the weights."""
     if not shares:
         return _claim("relu_sparsity_unseen", "sparsity", "unseen", name=subject.name)
     share = sum(shares) / len(shares)
-    return _claim("relu_sparsity", "sparsity", _verdict(share >= 0.3, roughly=share >= 0.1), subject, share=share,
-                  low=min(shares), high=max(shares), calls=len(shares))
+    return _claim("relu_sparsity", "sparsity", "unseen", subject, share=share, low=min(shares), high=max(shares),
+                  calls=len(shares))
 
 
 def translation_invariance(shifts, subject: Subject) -> Claim:
@@ -227,7 +260,10 @@ def translation_invariance(shifts, subject: Subject) -> Claim:
 def resnet_identity_gradient(eval_ratio: float, train_ratio: float) -> Claim:
     """Residual/plain first-conv gradient at init, BatchNorm in eval mode (the identity at init,
     as if there were none) and with batch statistics (which re-normalise every layer)."""
-    return _claim("resnet_identity_gradient", "resnet", _verdict(eval_ratio > 10 and train_ratio >= 1, roughly=eval_ratio > 10),
+    # Where one mode shows the shortcut's gradient far larger and the other smaller, the claim is
+    # not roughly right: it holds in one mode and is reversed in the other.
+    verdict = "holds" if eval_ratio > 10 and train_ratio >= 1 else "differs"
+    return _claim("resnet_identity_gradient", "resnet", verdict, source="run", network="resnet34", trained=False,
                   eval_ratio=eval_ratio, train_ratio=train_ratio)
 
 
@@ -258,13 +294,26 @@ def notes_norm_layer() -> Claim:
                   size=first.size, alpha=first.alpha / first.size, beta=first.beta, k=first.k)  # the paper's α
 
 
+def notes_relu_first() -> Claim:
+    """The notes' "first to use ReLU": the build's ReLUs are counted; who was first, papers decide."""
+    relus = sum(isinstance(m, nn.ReLU) for m in zoo.meta_model("alexnet2012").modules())
+    return _claim("notes_relu_first", "notes", "paper", source="paper", relus=relus)
+
+
+def notes_dropout_first() -> Claim:
+    """The notes' "first to propose dropout": the build's dropout layers are counted; the papers decide."""
+    dropouts = [m.p for m in zoo.meta_model("alexnet2012").modules() if isinstance(m, nn.Dropout)]
+    return _claim("notes_dropout_first", "notes", "paper", source="paper", count=len(dropouts),
+                  p=", ".join(f"{p:g}" for p in dropouts))
+
+
 def limited_storage(key: str) -> Claim:
     """SqueezeNet's point: AlexNet's accuracy from a fiftieth of its file."""
     file_mb, alexnet_mb = (costs.file_bytes(k) / 2**20 for k in (key, "alexnet"))
     top1, alexnet_top1 = (zoo.get(k).accuracy()[0] for k in (key, "alexnet"))
     return _claim("limited_storage", "squeezenet",
                   "holds" if alexnet_mb / file_mb >= 40 and top1 >= alexnet_top1 - 1 else "roughly",
-                  about=zoo.get(key).name, file=file_mb, alexnet=alexnet_mb, ratio=alexnet_mb / file_mb, top1=top1,
+                  about=zoo.get(key).name, network=key, file=file_mb, alexnet=alexnet_mb, ratio=alexnet_mb / file_mb, top1=top1,
                   alexnet_top1=alexnet_top1)
 
 
@@ -274,7 +323,7 @@ def limited_compute(key: str) -> Claim:
     top1, alexnet_top1, vgg_top1 = (zoo.get(k).accuracy()[0] for k in (key, "alexnet", "vgg16"))
     return _claim("limited_compute", zoo.get(key).family,
                   "holds" if macs < alexnet_macs and top1 > alexnet_top1 else "roughly",
-                  about=zoo.get(key).name, macs=human_count(macs), alexnet=human_count(alexnet_macs),
+                  about=zoo.get(key).name, network=key, macs=human_count(macs), alexnet=human_count(alexnet_macs),
                   vgg=human_count(vgg_macs), top1=top1, alexnet_top1=alexnet_top1, vgg_top1=vgg_top1)
 
 

@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 from PIL import Image
 
-from . import backend, costs, downloads, featurevis, images, inference, weights, zoo
+from . import backend, costs, downloads, featurevis, i18n, images, inference, lecture, samples, weights, zoo
 from .i18n import t
 
 
@@ -95,6 +95,25 @@ def visualize_command(args: argparse.Namespace) -> object:
             "activation_end": result.activation_end, "natural_mean": float(natural)}
 
 
+VERDICTS = {"holds": "holds", "roughly": "roughly", "differs": "differs", "unseen": "not shown here",
+            "paper": "paper only"}  # as the cards say in English
+
+
+def claims_command(args: argparse.Namespace) -> object:
+    """Every card of the Lecture, measured on the Cat photo (or --image), in --lang."""
+    image = images.load(Path(args.image).read_bytes() if args.image else samples.path("Cat").read_bytes())
+    network = zoo.get(args.network).key if args.network else weights.trained_network()
+    rows = []
+    with i18n.use(args.lang):
+        for section in lecture.SECTIONS:
+            for card in lecture.cards(section, image, network, lecture.Uncached()):
+                claim = card.claim
+                rows.append({"id": claim.id, "section": section, "claim": claim.statement, "measured": claim.measured,
+                             "verdict": VERDICTS[claim.verdict], "network": claim.network or card.view.network,
+                             "trained": claim.trained, "source": claim.source})
+    return rows
+
+
 def _stderr_progress(key: str) -> Callable[[int, int | None], None]:
     def report(done: int, total: int | None) -> None:
         share = f"{done / total:6.1%}" if total else f"{done / 2**20:.0f} MB"
@@ -127,7 +146,8 @@ def parser() -> argparse.ArgumentParser:
                                      ("summary", summary_command, "per-layer counts of one network"),
                                      ("predict", predict_command, "top-5 classes for an image"),
                                      ("weights", weights_command, "where weights come from; fetch them"),
-                                     ("visualize", visualize_command, "what one channel looks for, as a PNG")):
+                                     ("visualize", visualize_command, "what one channel looks for, as a PNG"),
+                                     ("claims", claims_command, "the lecture's claims, each measured")):
         command = commands.add_parser(name, help=help_text)
         command.set_defaults(handler=handler)
         command.add_argument("--json", action="store_true", help="print one JSON document")
@@ -147,6 +167,11 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--seed", type=int, default=0)
             command.add_argument("--out", required=True, help="the PNG to write")
             command.add_argument("--device", default=None, help="cpu, cuda, mps (default: best)")
+        if name == "claims":
+            command.add_argument("--lang", choices=list(i18n.LANGUAGES), default=i18n.DEFAULT)
+            command.add_argument("--image", default=None, help="measure on this image (default: the Cat sample)")
+            command.add_argument("--network", default=None,
+                                 help="the network picked, for the sparsity card (default: a trained one)")
         if name == "weights":
             command.add_argument("action", choices=("status", "fetch"))
             command.add_argument("models", nargs="*", metavar="MODEL")

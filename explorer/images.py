@@ -248,14 +248,16 @@ ALEXNET_SIDE, ALEXNET_CROP = 256, 224
 def alexnet_crops(image: Image.Image, count: int, seed: int = 0) -> tuple[np.ndarray, int]:
     """AlexNet's training augmentation (Krizhevsky et al. 2012, section 4.1): the image rescaled
     to 256×256, then random 224×224 patches and their horizontal reflections. Returns `count`
-    such patches (seeded) as [count, 224, 224, 3] uint8, and how many different patches there are."""
+    such patches (seeded) as [count, 224, 224, 3] uint8, and how many different patches there
+    are: offsets 0 to 32 along each side, 33 × 33 × 2 = 2,178 (the paper's "factor of 2048"
+    counts 32 × 32 × 2)."""
     square = TF.pil_to_tensor(TF.resize(TF.center_crop(limit_aspect(image), [min(image.size)]),
                                         [ALEXNET_SIDE, ALEXNET_SIDE], antialias=True))
     generator = torch.Generator().manual_seed(seed)
-    room = ALEXNET_SIDE - ALEXNET_CROP  # offsets 0..room-1, as the paper counts them
+    offsets = ALEXNET_SIDE - ALEXNET_CROP + 1  # 0 to 32 inclusive
     patches = []
     for _ in range(count):
-        top, left = (int(v) for v in torch.randint(0, room, (2,), generator=generator))
+        top, left = (int(v) for v in torch.randint(0, offsets, (2,), generator=generator))
         patch = square[:, top:top + ALEXNET_CROP, left:left + ALEXNET_CROP]
         patches.append(TF.horizontal_flip(patch) if torch.rand(1, generator=generator) < 0.5 else patch)
-    return torch.stack(patches).permute(0, 2, 3, 1).numpy(), room * room * 2
+    return torch.stack(patches).permute(0, 2, 3, 1).numpy(), offsets * offsets * 2

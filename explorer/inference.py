@@ -4,7 +4,9 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+import statistics
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence, TypeVar
 
@@ -12,6 +14,7 @@ import torch
 from torch import nn
 
 from . import backend, costs, i18n, images, weights, zoo
+from .hooks import Hooks
 from .i18n import Text
 from .modelstate import preserved
 from .taps import OverBudget, Record, Tap, capture
@@ -166,6 +169,51 @@ def analyse(loaded: LoadedModel, image: images.LoadedImage, taps: Sequence[Tap] 
         raise TooMuchToRecord(str(Text("inference.too_much_to_record", name=loaded.spec.name, taps=len(chosen),
                                        needed=needed / 2 ** 20, limit=MAX_RECORD_BYTES / 2 ** 20))) from None
     return Analysis(record, run)
+
+
+def _wait_for(device: torch.device) -> None:
+    """Until the device has done what was queued (CUDA and MPS run asynchronously)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def seconds_in(loaded: LoadedModel, kind: type[nn.Module], repeats: int = 5) -> tuple[float, float, backend.Run]:
+    """(seconds spent in the modules of `kind`, seconds of the whole forward pass) for one image,
+    the medians of `repeats` timed passes after an untimed one: where a network's time goes,
+    which a MAC count does not say (LRN, pooling and activations count no MACs)."""
+    def work(model: nn.Module, device: torch.device) -> tuple[float, float]:
+        x = torch.zeros(1, *loaded.spec.input_size, device=device)
+        entered: list[float] = []
+        inside: list[float] = [0.0]
+        forwards: list[float] = []
+
+        def enter(*_) -> None:
+            _wait_for(device)
+            entered.append(time.perf_counter())
+
+        def leave(*_) -> None:
+            _wait_for(device)
+            inside[-1] += time.perf_counter() - entered.pop()
+
+        with Hooks() as hooks, torch.no_grad():
+            for module in model.modules():
+                if isinstance(module, kind):
+                    hooks.before(module, enter)
+                    hooks.after(module, leave)
+            model.eval()
+            model(x)  # untimed: the first pass picks kernels and grows the allocator
+            for _ in range(repeats):
+                inside.append(0.0)
+                start = time.perf_counter()
+                model(x)
+                _wait_for(device)
+                forwards.append(time.perf_counter() - start)
+        return statistics.median(inside[1:]), statistics.median(forwards)
+
+    (in_kind, forward), run = loaded.run(work)
+    return in_kind, forward, run
 
 
 def imagenet_names() -> tuple[str, ...]:

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
+from torch import nn
+
 from explorer import activations, claims, gradflow, inference, invariance, weights
 from explorer.backend import Run
 from explorer.claims import Claim
@@ -80,12 +82,10 @@ class OnTheBuild:
         return [Card(self.claim(), self.view)]
 
 
-def _lrn(image: LoadedImage, _network: str, measure: Measurements) -> list[Card]:
-    alexnet = measure.loaded_model("alexnet2012")  # the only network with LRN: no trained stand-in
-    analysis = measure.analysis(alexnet, image)
-    lrn = claims.lrn_effect(analysis.record.outputs["relu1"], analysis.record.outputs["norm1"],
-                            _subject(alexnet, alexnet))
-    return [Card(lrn, View("activations", "alexnet2012", {"tap": "norm1"}), (analysis.run,))]
+def _lrn_cost(_image: LoadedImage, _network: str, measure: Measurements) -> list[Card]:
+    alexnet = measure.loaded_model("alexnet2012")  # timing needs no trained weights
+    lrn_seconds, forward_seconds, run = inference.seconds_in(alexnet, nn.LocalResponseNorm)
+    return [Card(claims.lrn_cost(lrn_seconds, forward_seconds, run.device), View("costs", "alexnet2012"), (run,))]
 
 
 def _translation(image: LoadedImage, _network: str, measure: Measurements) -> list[Card]:
@@ -119,9 +119,10 @@ _INCEPTION_3A = View("inception", "googlenet_paper", {"module": "inception_3a"})
 CARDS: tuple[tuple[str, Build], ...] = (
     ("alexnet", OnTheBuild(claims.alexnet_weight_layers, View("costs", "alexnet2012"))),
     ("alexnet", OnTheBuild(claims.alexnet_overlapping_pooling, View("costs", "alexnet2012", {"tap": "pool1"}))),
-    ("alexnet", _lrn),
+    ("alexnet", OnTheBuild(claims.lrn_inhibition, View("activations", "alexnet2012", {"tap": "norm1"}))),
+    ("alexnet", _lrn_cost),
     ("alexnet", OnTheBuild(claims.alexnet_pool5, View("activations", "alexnet2012", {"tap": "pool5"}))),
-    ("zfnet", OnTheBuild(claims.zfnet_changes, View("compare", "zfnet"))),
+    ("zfnet", OnTheBuild(claims.zfnet_changes, View("compare", "zfnet", {"nets": "alexnet2012,zfnet"}))),
     ("vgg", OnTheBuild(claims.vgg_small_kernels, View("costs", "vgg16", {"tap": "conv1_2"}))),
     ("vgg", OnTheBuild(claims.vgg_stack_differs, View("costs", "vgg16", {"tap": "conv1_2"}))),
     ("vgg", OnTheBuild(claims.vgg_channel_doubling, View("activations", "vgg16", {"tap": "pool5"}))),
@@ -138,6 +139,8 @@ CARDS: tuple[tuple[str, Build], ...] = (
     ("notes", OnTheBuild(claims.notes_pooling_branch, _INCEPTION_3A)),
     ("notes", OnTheBuild(claims.notes_norm_layer, View("activations", "alexnet2012", {"tap": "norm1"}))),
     ("notes", OnTheBuild(claims.googlenet_vs_alexnet, View("costs", "googlenet_paper"))),
+    ("notes", OnTheBuild(claims.notes_relu_first, View("activations", "alexnet2012", {"tap": "relu1"}))),
+    ("notes", OnTheBuild(claims.notes_dropout_first, View("home", "alexnet2012"))),
 )
 
 

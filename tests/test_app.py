@@ -182,8 +182,9 @@ def test_the_glossary_is_on_every_page_in_both_languages(language, definition):
 def test_alexnet_home_shows_how_it_was_trained_and_what_the_paper_subtracted():
     app = apptest.start("alexnet2012")
     text = apptest.texts(app)
-    assert "2,048 different patches" in text and "p = 0.5, 0.5" in text and "mean *image*" in text
-    assert "2,048 different patches" not in apptest.texts(apptest.start("resnet18"))
+    assert "2,178 different patches" in text and "the paper's 2,048" in text and "227 × 227" in text
+    assert "p = 0.5, 0.5" in text and "mean *image*" in text
+    assert "2,178 different patches" not in apptest.texts(apptest.start("resnet18"))
 
 
 def test_every_page_file_is_a_row_of_the_navigation_with_a_title_in_both_languages():

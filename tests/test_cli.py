@@ -63,6 +63,25 @@ def test_weights_status_json():
     assert data[0]["published"] and data[0]["url"].endswith(".pth") and not data[1]["published"]
 
 
+def test_claims_json_gives_every_lecture_card_with_its_verdict_in_chinese(capsys):
+    from explorer import lecture
+
+    assert cli.main(["claims", "--lang", "zh", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {tuple(row) for row in rows} == {("id", "section", "claim", "measured", "verdict", "network", "trained",
+                                             "source")}
+    assert [row["section"] for row in rows] == sorted((row["section"] for row in rows), key=lecture.SECTIONS.index)
+    assert {row["verdict"] for row in rows} <= {"holds", "roughly", "differs", "not shown here", "paper only"}
+    by_id = {row["id"]: row for row in rows}
+    assert by_id["lrn_inhibition"] | {"claim": "", "measured": ""} == {
+        "id": "lrn_inhibition", "section": "alexnet", "claim": "", "measured": "", "verdict": "roughly",
+        "network": "alexnet2012", "trained": None, "source": "constructed"}
+    assert (by_id["relu_sparsity"]["verdict"], by_id["relu_sparsity"]["trained"]) == ("not shown here", True)
+    assert by_id["resnet_identity_gradient"]["trained"] is False and by_id["vgg_fc6_share"]["source"] == "build"
+    assert {row["network"] for row in rows if row["id"] == "limited_compute"} == {"mobilenet_v2", "shufflenet_v2_x1_0"}
+    assert "局部响应归一化" in by_id["lrn_inhibition"]["claim"] and "74.27" in by_id["vgg_fc6_share"]["measured"]
+
+
 def test_an_unforeseen_error_is_still_one_line_with_status_2(monkeypatch, capsys):
     def broken(_args):
         raise ZeroDivisionError("division by zero\nsecond line")

@@ -174,6 +174,6 @@ def test_alexnet_crops_are_224_patches_of_the_256_square_and_their_mirrors(cat_i
 
     crops, different = images.alexnet_crops(cat_image.image, 16, seed=1)
     assert crops.shape == (16, 224, 224, 3) and crops.dtype == np.uint8
-    assert different == 2048  # the paper's factor: 32 × 32 positions × 2 reflections
+    assert different == 33 * 33 * 2 == 2178  # offsets 0..32 per side (the paper's 2,048 counts 32 of them)
     again, _ = images.alexnet_crops(cat_image.image, 16, seed=1)
     assert np.array_equal(crops, again) and len({c.tobytes() for c in crops}) == 16

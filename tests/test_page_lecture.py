@@ -35,18 +35,20 @@ def test_every_card_has_a_verdict_and_a_link():
 
 def test_claims_about_trained_networks_are_measured_on_a_trained_one_and_say_so():
     """ResNet-18 and ResNet-50 have no weights here: sparsity and shift stability are measured on
-    EfficientNet-Lite0, whose weights ship with a package; LRN has no trained network to go to."""
+    EfficientNet-Lite0, whose weights ship with a package; LRN, which has no weights, is decided on
+    constructed responses; the zero share, which random weights match, decides nothing."""
     app = apptest.start("resnet18", PAGE)
     text = all_tabs(app)
     cards = text.split("-badge[")
     stand_in = "EfficientNet-Lite0 (trained; {}'s weights are not on this machine)"
     sparsity = next(c for c in cards if "after the average ReLU" in c)
-    assert stand_in.format("ResNet-18") in sparsity and sparsity.startswith("holds]")
+    assert stand_in.format("ResNet-18") in sparsity and sparsity.startswith("not shown here]")
     shifts = next(c for c in cards if "cosine similarity" in c)
     assert stand_in.format("ResNet-50") in shifts and shifts.startswith("holds]")
-    lrn = next(c for c in cards if "LRN divides the median conv1 response" in c)
-    assert lrn.startswith("not shown here]")
-    assert f"{zoo.get('alexnet2012').name} runs with random weights here" in text  # the card's why
+    lrn = next(c for c in cards if "constructed responses" in c)
+    assert lrn.startswith("roughly]") and "10.00 → 10.00" in lrn
+    cost = next(c for c in cards if "LRN counts as 0 MACs" in c)
+    assert cost.split("]")[0] in ("holds", "roughly") and "ms for one image on cpu" in cost
 
 
 def test_a_card_follows_the_registry(monkeypatch):
@@ -199,3 +201,15 @@ def app_image(slide):
 
     path = samples.path(slide.sample)
     return cache.decoded(path.read_bytes(), path.name)
+
+
+def test_the_zfnet_card_and_slide_open_compare_on_zfnet_beside_the_2012_alexnet():
+    """ZFNet's changes are to AlexNet-2012 (96 kernels, 11×11/4), not to torchvision's 64-kernel AlexNet."""
+    app = apptest.start("resnet18", PAGE)
+    app.session_state["_lecture_section"] = "zfnet"
+    app.run()
+    links = [link.proto.query_string for link in app.get("page_link") if "compare" in link.proto.page]
+    assert len(links) == 1 and "nets=alexnet2012%2Czfnet" in links[0]
+    assert dict(SLIDES[2].extra) == {"nets": "alexnet2012,zfnet"}
+    compare = apptest.open_link("pages/compare.py", net="zfnet", nets="alexnet2012,zfnet")
+    assert compare.session_state["compare_networks"] == ["alexnet2012", "zfnet"] and not apptest.errors(compare)

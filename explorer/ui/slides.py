@@ -46,7 +46,7 @@ class Slide:
 SLIDES = (
     Slide("alexnet_input", "home", "alexnet2012", "architecture"),
     Slide("alexnet_layers", "activations", "alexnet2012", "mechanism", extra=(("tap", "norm1"),)),
-    Slide("zfnet", "compare", "zfnet", "architecture"),
+    Slide("zfnet", "compare", "zfnet", "architecture", extra=(("nets", "alexnet2012,zfnet"),)),
     Slide("vgg_costs", "costs", "vgg16", "architecture", extra=(("tap", "conv5_3"),),
           subject="layer_costs"),
     Slide("googlenet", "inception", "googlenet_paper", "architecture", extra=(("module", "inception_3a"),)),

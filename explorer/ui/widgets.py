@@ -70,7 +70,7 @@ def table(data: pd.DataFrame, key: str, **options) -> None:
     st.dataframe(data, hide_index=True, key=key, placeholder=NO_VALUE, **options)
 
 
-VERDICT_COLOURS = {"holds": "green", "roughly": "orange", "differs": "red", "unseen": "gray"}
+VERDICT_COLOURS = {"holds": "green", "roughly": "orange", "differs": "red", "unseen": "gray", "paper": "blue"}
 
 
 def claim_cards(claims: Sequence[Claim]) -> None:
