@@ -20,13 +20,13 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from bench.common import Result, seconds
-from explorer import attribution, backend, images, inception, lecture, weights, zoo
+from explorer import attribution, backend, compare, images, inception, lecture, weights, zoo
 from explorer.cache import clear_memos
 from explorer.ui import cache, navigation
 from harness import apptest
 
 SAMPLE = "assets/samples/cat.jpg"
-LECTURE = ("alexnet", "zfnet", "vgg16", "googlenet", "resnet50")
+LECTURE = tuple(compare.PRESETS["lecture"])
 FIRST_VISIT = "efficientnet_lite0"  # what a first visit opens on a machine without downloaded weights
 PAGES = tuple(navigation.FILES.values())
 FIRST_VIEW_S, INTERACTION_S = 5.0, 1.0
@@ -94,10 +94,13 @@ FIRST_OPENS: dict[str, dict[str, Action]] = {
     "pages/lecture.py": {f"tab {section}": _lecture_tab(section) for section in lecture.SECTIONS[1:]},
     "pages/attribution.py": {f"method {method}": _left_method(method) for method in attribution.METHODS
                              if method not in attribution.SLOW_METHODS and method != "gradcam"},
-    "pages/gradient_flow.py": {"batch statistics": _radio("flow_bn", "train"), "no BatchNorm": _radio("flow_bn", "none"),
+    "pages/gradient_flow.py": {"batch statistics": _radio("flow_bn", "train"),
                                "zero-initialised last BN": _radio("flow_init", "zero"),
+                               "no BatchNorm": _radio("flow_bn", "none"),
                                "the 18-layer pair": lambda app, _key: app.selectbox(key="flow_pair").set_value("18").run()},
 }
+# interactions that set what a button will run and so draw nothing until it is pressed
+SETS_ONLY = {("pages/gradient_flow.py", "training steps")}
 EVERY_PAGE: dict[str, Action] = {
     "rerun": lambda app, _key: app.run(),
     "language": lambda app, _key: app.segmented_control(key="lang").set_value("zh").run()}

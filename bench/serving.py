@@ -15,12 +15,13 @@ import torch
 from bench.common import Result
 from bench.warm import elements_query
 from deploy import serve
+from explorer import compare
 from harness import browser, memory, streamlit_client
 
 ROOT = Path(__file__).resolve().parents[1]
 NETWORKS = ["squeezenet1_1", "shufflenet_v2_x0_5", "mobilenet_v3_small", "alexnet", "resnet18"]
 PAGES = ["activations", "costs", "compare", "lecture", "graph"]  # session i: NETWORKS[i % 5], PAGES[i % 5]
-LECTURE = ["alexnet", "zfnet", "vgg16", "googlenet", "resnet50"]
+LECTURE = compare.PRESETS["lecture"]
 CLASSES = (10, 20, 40)
 P95_TARGET_S = {1: 3.0, 2: 2.0}  # for the class of 40, by replicas
 

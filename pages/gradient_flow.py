@@ -23,6 +23,8 @@ init = right.radio(t("gradflow.initialisation"), gradflow.INITS, key=choices.rel
                    format_func=i18n.names("gradflow.init"))
 crops = far.select_slider(t("gradflow.crops"), [1, 2, 4, 8], value=4, key="flow_crops")
 config = gradflow.FlowConfig(pair=pair, bn=bn, init=init)
+if bn == "none" and init == "zero":  # the networks are the same as with the default initialisation
+    st.caption(t("gradflow.zero_without_batchnorm"))
 target = None
 if gradflow.input_size(config) == 224:
     classes = inference.imagenet_names()

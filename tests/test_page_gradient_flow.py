@@ -37,3 +37,12 @@ def test_switches_and_a_short_training_run(pair):
         steps = app.session_state[f"training:{gradflow.FlowConfig(pair='cifar20', init='zero')}"]
         assert [s.step for s in steps] == list(range(1, 21))
         assert all(s.loss["residual"] > 0 and s.loss["plain"] > 0 for s in steps)
+
+
+def test_zeroing_the_last_batchnorm_of_a_network_without_batchnorm_is_said_to_change_nothing():
+    app = apptest.open_link(PAGE, net="resnet18", bn="none", init="zero", pair="cifar20")
+    ratio = {m.label: m.value for m in app.metric}["Residual / plain"]
+    assert "there is no last BN to set to zero" in apptest.texts(app) and not apptest.errors(app)
+    app.radio(key="flow_init").set_value("default").run()
+    assert {m.label: m.value for m in app.metric}["Residual / plain"] == ratio  # the same networks
+    assert "there is no last BN to set to zero" not in apptest.texts(app)
