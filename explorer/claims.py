@@ -56,10 +56,11 @@ def _verdict(holds: bool, roughly: bool = False) -> str:
 
 def _claim(claim: str, family: str, verdict: str, subject: Subject | None = None, about: str | None = None,
            source: str | None = None, network: str | None = None, trained: bool | None = None,
-           **measured) -> Claim:
+           needs_training: bool = True, **measured) -> Claim:
     """A claim in the active language: its texts are "claims.<claim>.statement|measured|why",
     its topic the family's name; `measured` fills the measured text, `about` the statement's {name}. A
-    claim about trained networks names its subject, and on random weights its verdict is "unseen"."""
+    claim about trained networks names its subject, and on random weights its verdict is "unseen"
+    unless it does not `needs_training` (what the architecture alone decides)."""
     topic = t(f"zoo.family.{family}") if family in zoo.FAMILIES else t(f"claims.topic.{family}")
     text, why = t(f"claims.{claim}.measured", **measured), t(f"claims.{claim}.why")
     if subject is not None:
@@ -67,7 +68,7 @@ def _claim(claim: str, family: str, verdict: str, subject: Subject | None = None
             text = t("claims.subject.stand_in", name=subject.name, instead_of=subject.instead_of, measured=text)
         else:
             text = t("claims.subject.on", name=subject.name, measured=text)
-        if not subject.trained:
+        if not subject.trained and needs_training:
             verdict, why = "unseen", t("claims.subject.random", name=subject.name, why=why)
     statement = t(f"claims.{claim}.statement", **({"name": about} if about is not None else {}))
     if subject is not None:
@@ -207,10 +208,14 @@ def zfnet_changes() -> Claim:
     conv1 = [m for m in zoo.meta_model("zfnet").modules() if isinstance(m, nn.Conv2d)][0]
     conv2 = [m for m in zoo.meta_model("zfnet").modules() if isinstance(m, nn.Conv2d)][1]
     widths = [wide.tap(f"conv{i}").shape[0] for i in (3, 4, 5)]
-    ok = conv1.kernel_size == (7, 7) and conv1.stride == (2, 2) and conv2.stride == (2, 2) and widths == [512, 1024, 512]
-    return _claim("zfnet_changes", "zfnet", _verdict(ok), kernel=conv1.kernel_size[0], stride=conv1.stride[0],
+    fig3 = [zf.tap(f"conv{i}").shape[0] for i in (3, 4, 5)]
+    first_two = conv1.kernel_size == (7, 7) and conv1.stride == (2, 2) and conv2.stride == (2, 2)
+    # the third change is a variant (the paper's Table 2), and it widens conv5 too, not conv3 and conv4 alone
+    variant = widths == [512, 1024, 512] and fig3 == [alex.tap(f"conv{i}").shape[0] for i in (3, 4, 5)]
+    return _claim("zfnet_changes", "zfnet", "roughly" if first_two and variant else _verdict(first_two and widths > fig3),
+                  kernel=conv1.kernel_size[0], stride=conv1.stride[0],
                   shape="×".join(map(str, zf.tap("conv1").shape)), alexnet="×".join(map(str, alex.tap("conv1").shape)),
-                  conv2_stride=conv2.stride[0], widths=widths)
+                  conv2_stride=conv2.stride[0], widths=widths, fig3=fig3)
 
 
 def googlenet_average_pooling() -> Claim:
@@ -249,12 +254,20 @@ def relu_sparsity(shares: Sequence[float], subject: Subject) -> Claim:
                   calls=len(shares))
 
 
-def translation_invariance(shifts, subject: Subject) -> Claim:
-    """From an invariance probe: globally pooled features vs flattened pre-pool maps."""
-    pooled = sum(s.pooled for s in shifts[1:]) / (len(shifts) - 1)
-    flat = sum(s.flattened for s in shifts[1:]) / (len(shifts) - 1)
-    return _claim("translation_invariance", "inception", _verdict(pooled > flat), subject, pixels=shifts[-1].pixels,
-                  pooled=pooled, flattened=flat)
+def translation_invariance(shifts, untrained_shifts, subject: Subject) -> Claim:
+    """From two invariance probes of one network, trained and untrained: globally pooled features
+    vs flattened pre-pool maps. Pooling is architecture, so random weights decide it too; where
+    the untrained network shows the same gap, the steadiness is the architecture's."""
+    def mean(values) -> float:
+        return sum(values) / len(values)
+
+    pooled, flat = mean([s.pooled for s in shifts[1:]]), mean([s.flattened for s in shifts[1:]])
+    random_pooled = mean([s.pooled for s in untrained_shifts[1:]])
+    random_flat = mean([s.flattened for s in untrained_shifts[1:]])
+    return _claim("translation_invariance", "inception", _verdict(pooled > flat and random_pooled > random_flat,
+                                                                  roughly=pooled > flat),
+                  subject, needs_training=False, pixels=shifts[-1].pixels, pooled=pooled, flattened=flat,
+                  random_pooled=random_pooled, random_flattened=random_flat)
 
 
 def resnet_identity_gradient(eval_ratio: float, train_ratio: float) -> Claim:

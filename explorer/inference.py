@@ -111,11 +111,13 @@ class Turn:
         accelerator.__enter__()
 
 
-def load(key: str, device: torch.device | None = None, on_progress: weights.Progress | None = None) -> LoadedModel:
-    """The shared network for `key` (see `weights.load`), on `device` (default the best here)."""
+def load(key: str, device: torch.device | None = None, on_progress: weights.Progress | None = None,
+         trained: bool = True) -> LoadedModel:
+    """The shared network for `key` (see `weights.load`), on `device` (default the best here);
+    with `trained` False, untrained even where its weights are here (what training changed)."""
     spec = zoo.get(key)
     device = device or backend.choose_device()
-    model, status = weights.load(spec, on_progress)
+    model, status = weights.load(spec, on_progress, trained)
     return LoadedModel(spec, model.to(device), status, device)
 
 

@@ -13,6 +13,7 @@ Example:
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
@@ -23,6 +24,26 @@ from explorer.backend import Run
 from explorer.claims import Claim
 from explorer.images import LoadedImage
 from explorer.views import View
+
+@dataclass(frozen=True)
+class Milestone:
+    """A network's ImageNet (ILSVRC) top-5 error as its paper reports it: the lecture's story in
+    one column. What was measured (test or validation, how many networks) is the text
+    "lecture.timeline.<key>"; these are the papers' numbers, not measured here."""
+    key: str
+    network: str  # a registered network of the family, for the name and the link
+    year: int
+    top5_error: float
+
+
+TIMELINE = (
+    Milestone("alexnet", "alexnet2012", 2012, 15.3),  # Krizhevsky et al. 2012, abstract and Table 2
+    Milestone("zfnet", "zfnet", 2013, 14.8),  # Zeiler & Fergus 2014, Table 2 (six networks)
+    Milestone("vgg", "vgg16", 2014, 7.3),  # Simonyan & Zisserman 2015, Table 7 (the ILSVRC submission)
+    Milestone("googlenet", "googlenet_paper", 2014, 6.67),  # Szegedy et al. 2015, Table 2
+    Milestone("resnet", "resnet152", 2015, 3.57),  # He et al. 2016, Table 5 (ensemble)
+    Milestone("inception_v4", "inception_v4", 2016, 3.08),  # Szegedy et al. 2017, section 6 (ensemble, test set)
+)
 
 SECTIONS = ("alexnet", "zfnet", "vgg", "inception", "resnet", "efficient", "notes")
 EFFICIENT_NETWORKS = ["squeezenet1_1", "mobilenet_v2", "shufflenet_v2_x1_0"]
@@ -41,6 +62,7 @@ class Measurements(Protocol):
     """What the lecture measures with: models and per-image results, cached or not."""
 
     def loaded_model(self, key: str) -> inference.LoadedModel: ...
+    def untrained_model(self, key: str) -> inference.LoadedModel: ...
     def analysis(self, loaded: inference.LoadedModel, image: LoadedImage) -> inference.Analysis: ...
     def rectifier_zeros(self, loaded: inference.LoadedModel, image: LoadedImage) -> activations.RectifierZeros: ...
     def shift_probe(self, loaded: inference.LoadedModel, image: LoadedImage) -> invariance.ShiftProbe: ...
@@ -51,6 +73,7 @@ class Measurements(Protocol):
 class Uncached:
     """Measurements computed afresh on every call (scripts, tests, benchmarks)."""
     loaded_model = staticmethod(inference.load)
+    untrained_model = staticmethod(functools.partial(inference.load, trained=False))
     analysis = staticmethod(inference.analyse)
     rectifier_zeros = staticmethod(activations.rectifier_zeros)
     shift_probe = staticmethod(invariance.probe_default_tap)
@@ -91,8 +114,10 @@ def _lrn_cost(_image: LoadedImage, _network: str, measure: Measurements) -> list
 def _translation(image: LoadedImage, _network: str, measure: Measurements) -> list[Card]:
     resnet, probed = trained_or_stand_in("resnet50", measure)
     probe = measure.shift_probe(probed, image)
-    return [Card(claims.translation_invariance(probe.shifts, _subject(resnet, probed)), View("activations", probe.key),
-                 runs=(probe.run,))]
+    untrained = measure.shift_probe(measure.untrained_model(probed.spec.key), image) if probed.status.pretrained \
+        else probe  # the same random network
+    claim = claims.translation_invariance(probe.shifts, untrained.shifts, _subject(resnet, probed))
+    return [Card(claim, View("activations", probe.key), runs=(probe.run, untrained.run))]
 
 
 def _sparsity(image: LoadedImage, network: str, measure: Measurements) -> list[Card]:

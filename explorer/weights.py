@@ -339,12 +339,14 @@ def random_model(spec: ModelSpec, on_progress: Progress | None = None) -> nn.Mod
         return spec.build()
 
 
-def load(spec: ModelSpec, on_progress: Progress | None = None) -> tuple[nn.Module, WeightsStatus]:
-    """The network in eval mode on the CPU, with the best weights found locally; `on_progress`
-    as for `random_model`."""
+def load(spec: ModelSpec, on_progress: Progress | None = None, trained: bool = True
+         ) -> tuple[nn.Module, WeightsStatus]:
+    """The network in eval mode on the CPU, with the best weights found locally (with `trained`
+    False, its seeded random initialisation even where weights are here); `on_progress` as for
+    `random_model`."""
     model = random_model(spec, on_progress)
     seeded_init = f"seeded random init (seed {seed_for(spec.key)})"
-    path = find_checkpoint(spec)
+    path = find_checkpoint(spec) if trained else None
     status = WeightsStatus(False, "", seeded_init)
     if path is not None:
         try:

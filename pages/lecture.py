@@ -1,4 +1,5 @@
 """Lecture: the classic-CNN lecture's claims, each measured live, with a link to where it shows."""
+import pandas as pd
 import streamlit as st
 
 from explorer import lecture, zoo
@@ -8,6 +9,12 @@ from explorer.ui import cache, navigation, permalinks, sidebar, widgets
 selection = sidebar.current(__file__)
 st.title(t("lecture.title"))
 st.caption(t("lecture.intro"))
+with st.expander(t("lecture.timeline_title")):
+    widgets.table(pd.DataFrame([{t("lecture.column.year"): m.year, t("lecture.column.network"): zoo.get(m.network).name,
+                                 t("lecture.column.top5"): m.top5_error, t("lecture.column.reported"): t(f"lecture.timeline.{m.key}")}
+                                for m in lecture.TIMELINE]), key="timeline",
+                  column_config={t("lecture.column.top5"): st.column_config.NumberColumn(format="%.2f %%")})
+    st.caption(t("lecture.timeline_caption"))
 
 
 def card(found: lecture.Card) -> None:

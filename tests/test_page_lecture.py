@@ -213,3 +213,15 @@ def test_the_zfnet_card_and_slide_open_compare_on_zfnet_beside_the_2012_alexnet(
     assert dict(SLIDES[2].extra) == {"nets": "alexnet2012,zfnet"}
     compare = apptest.open_link("pages/compare.py", net="zfnet", nets="alexnet2012,zfnet")
     assert compare.session_state["compare_networks"] == ["alexnet2012", "zfnet"] and not apptest.errors(compare)
+
+
+def test_the_lecture_opens_with_the_papers_top5_timeline_in_both_languages():
+    app = apptest.start("resnet18", PAGE)
+    table = next(frame.value for frame in app.dataframe if "Year" in frame.value.columns)
+    assert list(table.iloc[:, 2]) == [15.3, 14.8, 7.3, 6.67, 3.57, 3.08]  # each paper's reported top-5 error
+    assert list(table.iloc[:, 0]) == sorted(table.iloc[:, 0]) and list(table.iloc[:, 2]) == sorted(table.iloc[:, 2],
+                                                                                                    reverse=True)
+    assert list(table.iloc[:, 1])[:2] == [zoo.get("alexnet2012").name, zoo.get("zfnet").name]
+    assert "26.2 %" in table.iloc[0, 3] and "Table 2" in table.iloc[0, 3]
+    app.segmented_control(key="lang").set_value("zh").run()
+    assert any(list(frame.value.columns) == ["年份", "网络", "Top-5 错误率", "论文报告"] for frame in app.dataframe)

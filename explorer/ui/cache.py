@@ -39,6 +39,12 @@ def loaded_model(key: str, on_progress: weights.Progress | None = None) -> infer
     return results().get_or_compute(("model", key, None, None), lambda: inference.load(key, on_progress=on_progress))
 
 
+def untrained_model(key: str) -> inference.LoadedModel:
+    """The network with its seeded random initialisation even where trained weights are here (the
+    lecture measures what training changed), shared and counted as `loaded_model`."""
+    return results().get_or_compute(("model", key, "untrained", None), lambda: inference.load(key, trained=False))
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _user_model(key: str, file_id: str, file: str, class_file_id: str | None, _data: bytes,
                 _class_data: bytes | None, class_file: str) -> inference.LoadedModel:
