@@ -54,9 +54,7 @@ class Attribution:
 
 def default_tap(key: str) -> str:
     """The last spatial tap that is larger than 1x1: Grad-CAM's usual last conv layer."""
-    spatial = [t for t in costs.summary(key).taps
-               if t.parent is None and t.rf is not None and t.shape[1] > 1 and t.kind != "pool"]
-    return spatial[-1].name
+    return [t for t in costs.spatial_taps(key) if t.kind != "pool"][-1].name
 
 
 SMOOTHGRAD_SEED = 0  # the same noise on every run: one map per (network, image, settings)

@@ -166,7 +166,7 @@ def estimated_latency_seconds(probes: Sequence[tuple[float, ...]], repeats: int 
 def stage_taps(key: str) -> dict[str, str]:
     """A tap per resolution stage: the first convolution, then the last main tap whose units
     are 4, 8, 16, 32 input pixels apart — comparable depths across networks."""
-    main = [t for t in costs.summary(key).taps if t.parent is None and t.rf is not None and t.shape[1] > 1]
+    main = costs.spatial_taps(key)
     found = {"first_conv": main[0].name}
     for label, stride in STAGES.items():
         at_stride = [t.name for t in main if t.jump == stride]

@@ -313,6 +313,13 @@ def checkpoint_params(key: str) -> int:
         return count_params(zoo.get(key).build())
 
 
+def spatial_taps(key: str, parts: bool = False) -> list[TapCost]:
+    """The taps whose output is still a map (larger than 1×1, with a receptive field), in forward
+    order: where Grad-CAM, the stage alignment and the layer pickers look. Whole layers only
+    unless `parts` (branches, residual parts)."""
+    return [t for t in summary(key).taps if t.rf is not None and t.shape[1] > 1 and (parts or t.parent is None)]
+
+
 def tap_table(key: str) -> list[dict]:
     """The per-tap table as rows; pages head the columns with texts "column.<key>"."""
     return [{"tap": t.name, "module": t.module, "kind": t.kind, "shape": "×".join(map(str, t.shape)),

@@ -19,7 +19,8 @@ from . import backend, i18n, images, inference, rng, zoo
 from .architectures.cifar import CifarBlock, cifar_net
 from .cache import memoize
 from .modelstate import preserved
-from .taps import Tap, hooked, last_norm
+from .layouts import last_norm
+from .taps import Tap, hooked
 
 PAIRS = {  # key -> (residual builder, plain builder, input size); named by `pair_names`
     "cifar20": (lambda: cifar_net(20, True), lambda: cifar_net(20, False), 32),

@@ -18,10 +18,9 @@ from torch import nn
 import torchvision.models
 from torchvision.models import get_model, get_model_weights, list_models
 
-from . import taps as tap_layouts
+from . import i18n, layouts, rng
 from .architectures import alexnet2012, efficientnet_lite, googlenet_paper, plain, zfnet
 from .cache import memoize
-from . import i18n, rng
 from .i18n import Text
 from .taps import Tap
 
@@ -156,7 +155,7 @@ def _torchvision(key: str, name: str | None = None, family: str = "named", paper
                  layout=None, notes: bool = False, finalize=None, **build_kwargs) -> ModelSpec:
     """A torchvision network: preprocessing, weights and accuracy from its DEFAULT weights'
     metadata (and the V1 recipe's accuracy beside V2 weights); without a `layout`, the taps that
-    `taps.auto_layout` finds (a network found by name)."""
+    `layouts.auto_layout` finds (a network found by name)."""
     weights = get_model_weights(key).DEFAULT
     transforms = weights.transforms()
     metrics = weights.meta["_metrics"]["ImageNet-1K"]
@@ -169,7 +168,7 @@ def _torchvision(key: str, name: str | None = None, family: str = "named", paper
                               mean=tuple(transforms.mean), std=tuple(transforms.std),
                               interpolation=transforms.interpolation.value),
         build=partial(get_model, key, weights=None, **build_kwargs),
-        layout=layout or partial(tap_layouts.auto_layout, size=crop),
+        layout=layout or partial(layouts.auto_layout, size=crop),
         weights=WeightsSource("torchvision", weights.name, weights.url),
         top1=metrics["acc@1"], top5=metrics["acc@5"],
         metrics_source=Text("zoo.source.torchvision", weights=weights.name),
@@ -195,7 +194,7 @@ def _timm(name: str, key: str | None = None, english_name: str | None = None, fa
                               mean=tuple(cfg.get("mean", IMAGENET_MEAN)), std=tuple(cfg.get("std", IMAGENET_STD)),
                               interpolation=cfg.get("interpolation", "bicubic")),
         build=partial(timm.create_model, name, pretrained=False),
-        layout=layout or partial(tap_layouts.auto_layout, size=size),
+        layout=layout or partial(layouts.auto_layout, size=size),
         weights=WeightsSource("timm", hub.split("/")[-1], f"https://huggingface.co/{hub}/resolve/main/model.safetensors")
         if hub else None, top1=top1, top5=top5,
         metrics_source=Text(f"zoo.source.{key}" if top1 is not None else "zoo.source.timm_named"), protocol=protocol)
@@ -213,59 +212,59 @@ def _paper_only(key: str, name: str, family: str, paper: Paper, build, layout, c
 
 def _registry() -> dict[str, ModelSpec]:
     specs = [
-        _torchvision("alexnet", "AlexNet (torchvision)", "alexnet", ALEXNET, tap_layouts.alexnet_layout, notes=True),
+        _torchvision("alexnet", "AlexNet (torchvision)", "alexnet", ALEXNET, layouts.alexnet_layout, notes=True),
         _paper_only("alexnet2012", "AlexNet (2012 paper)", "alexnet", ALEXNET, alexnet2012.AlexNet2012,
-                    tap_layouts.alexnet_layout, 227, 59.3, 81.8),
-        _paper_only("zfnet", "ZFNet", "zfnet", ZFNET, zfnet.zfnet, tap_layouts.alexnet_layout, 224,
+                    layouts.alexnet_layout, 227, 59.3, 81.8),
+        _paper_only("zfnet", "ZFNet", "zfnet", ZFNET, zfnet.zfnet, layouts.alexnet_layout, 224,
                     61.6, 83.5),
         _paper_only("zfnet_wide", "ZFNet (wide conv3-5)", "zfnet", ZFNET, zfnet.zfnet_wide,
-                    tap_layouts.alexnet_layout, 224, 62.5, 84.0),
+                    layouts.alexnet_layout, 224, 62.5, 84.0),
     ]
     for depth in (11, 13, 16, 19):
         for bn in ("", "_bn"):
             specs.append(_torchvision(f"vgg{depth}{bn}", f"VGG{depth}{' + BN' if bn else ''}", "vgg",
-                                      VGG, tap_layouts.vgg_layout))
+                                      VGG, layouts.vgg_layout))
     specs += [
         _torchvision("googlenet", "GoogLeNet (Inception v1)", "inception", GOOGLENET,
-                     tap_layouts.googlenet_layout, finalize=_drop_aux_heads,
+                     layouts.googlenet_layout, finalize=_drop_aux_heads,
                      aux_logits=True, transform_input=True, init_weights=True, notes=True),
         _paper_only("googlenet_paper", "GoogLeNet (2014 paper)", "inception", GOOGLENET,
-                    googlenet_paper.googlenet_paper, tap_layouts.googlenet_layout, 224, None, 89.93, "paper_1crop"),
+                    googlenet_paper.googlenet_paper, layouts.googlenet_layout, 224, None, 89.93, "paper_1crop"),
         _torchvision("inception_v3", "Inception v3", "inception", INCEPTION_V3,
-                     tap_layouts.inception_v3_layout, aux_logits=True, transform_input=True,
+                     layouts.inception_v3_layout, aux_logits=True, transform_input=True,
                      init_weights=True, notes=True),
         _timm("inception_v4", key="inception_v4", english_name="Inception v4", family="inception",
-              paper=INCEPTION_V4, layout=tap_layouts.inception_v4_layout, top1=80.0, top5=95.0, protocol="paper_1crop"),
+              paper=INCEPTION_V4, layout=layouts.inception_v4_layout, top1=80.0, top5=95.0, protocol="paper_1crop"),
     ]
     for depth in (18, 34, 50, 101, 152):
         specs.append(_torchvision(f"resnet{depth}", f"ResNet-{depth}", "resnet", RESNET,
-                                  tap_layouts.resnet_layout))
+                                  layouts.resnet_layout))
     specs += [
-        _paper_only("plain18", "Plain-18", "plain", RESNET, plain.plain18, tap_layouts.resnet_layout,
+        _paper_only("plain18", "Plain-18", "plain", RESNET, plain.plain18, layouts.resnet_layout,
                     224, round(100 - RESNET_TABLE_2["plain18"], 2), None),
-        _paper_only("plain34", "Plain-34", "plain", RESNET, plain.plain34, tap_layouts.resnet_layout,
+        _paper_only("plain34", "Plain-34", "plain", RESNET, plain.plain34, layouts.resnet_layout,
                     224, round(100 - RESNET_TABLE_2["plain34"], 2), None),
         _torchvision("squeezenet1_0", "SqueezeNet 1.0", "squeezenet", SQUEEZENET,
-                     tap_layouts.squeezenet_layout),
+                     layouts.squeezenet_layout),
         _torchvision("squeezenet1_1", "SqueezeNet 1.1", "squeezenet", SQUEEZENET,
-                     tap_layouts.squeezenet_layout),
+                     layouts.squeezenet_layout),
         _torchvision("mobilenet_v2", "MobileNet v2", "mobilenet", MOBILENET_V2,
-                     tap_layouts.mobilenet_layout),
+                     layouts.mobilenet_layout),
         _torchvision("mobilenet_v3_small", "MobileNet v3 Small", "mobilenet", MOBILENET_V3,
-                     tap_layouts.mobilenet_layout),
+                     layouts.mobilenet_layout),
         _torchvision("mobilenet_v3_large", "MobileNet v3 Large", "mobilenet", MOBILENET_V3,
-                     tap_layouts.mobilenet_layout),
+                     layouts.mobilenet_layout),
         _torchvision("shufflenet_v2_x0_5", "ShuffleNet v2 0.5x", "shufflenet", SHUFFLENET_V2,
-                     tap_layouts.shufflenet_layout),
+                     layouts.shufflenet_layout),
         _torchvision("shufflenet_v2_x1_0", "ShuffleNet v2 1.0x", "shufflenet", SHUFFLENET_V2,
-                     tap_layouts.shufflenet_layout),
+                     layouts.shufflenet_layout),
     ]
     specs.append(ModelSpec(
         key="efficientnet_lite0", english_name="EfficientNet-Lite0", family="efficientnet", paper=EFFICIENTNET,
         # Resize 256 (bilinear), crop 224, ImageNet mean/std: what this checkpoint scores best with
         # on the samples (timm's bicubic 0.875 crop and a 0.5/0.5 normalisation were worse).
         preprocess=Preprocess(256, 224, IMAGENET_MEAN, IMAGENET_STD, "bilinear"),
-        build=efficientnet_lite.efficientnet_lite0, layout=tap_layouts.efficientnet_layout,
+        build=efficientnet_lite.efficientnet_lite0, layout=layouts.efficientnet_layout,
         weights=WeightsSource("package", efficientnet_lite.FILENAME.removesuffix(".pth"), None,
                               bundled=efficientnet_lite.bundled_checkpoint, adapt=efficientnet_lite.rename),
         top1=75.1, top5=None, metrics_source=Text("zoo.source.efficientnet_lite0"), protocol="release_1crop",
@@ -322,7 +321,7 @@ def torchvision_names() -> list[str]:
 @memoize
 def named(key: str) -> ModelSpec:
     """The spec of a network found by name: its builder, preprocessing and (torchvision's) weights
-    and accuracy from the library's own metadata; its taps found by `taps.auto_layout`."""
+    and accuracy from the library's own metadata; its taps found by `layouts.auto_layout`."""
     if key.startswith(TIMM_PREFIX) and timm.is_model(key.removeprefix(TIMM_PREFIX)):
         spec = _timm(key.removeprefix(TIMM_PREFIX))
     elif key in torchvision_names():
@@ -384,7 +383,7 @@ def tap_names(key: str) -> dict[str, str]:
 def leaf_taps(key: str) -> tuple[Tap, ...]:
     """Every leaf layer of the network (each convolution, norm, activation, pooling, linear), in
     forward order: the finest view, for any network."""
-    return tuple(tap_layouts.auto_layout(meta_model(key), get(key).preprocess.crop, every_leaf=True))
+    return tuple(layouts.auto_layout(meta_model(key), get(key).preprocess.crop, every_leaf=True))
 
 
 @memoize

@@ -44,8 +44,8 @@ class _Runs:
 
 
 def count_runs(page) -> None:
-    """From now on, count the runs that finish on `page` (for `wait_idle`); contexts made here do
-    it for each page they open."""
+    """From now on, count the runs that finish on `page` (for `wait_idle`); `chromium` contexts do
+    it for each page they open, `async_context` ones through `new_page`."""
     runs = page._explorer_runs = _Runs()
     page.on("websocket", lambda socket: socket.on("framereceived", runs.frame))
 
@@ -145,11 +145,18 @@ async def idle(page, timeout: float = 180_000, fresh: bool = True) -> None:
 
 
 async def async_context(playwright, width: int, height: int):
-    """(browser, context) of a headless Chromium for many pages at once, counting runs for `idle`."""
+    """(browser, context) of a headless Chromium for many pages at once; open pages with `new_page`."""
     chromium = await playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS)
-    context = await chromium.new_context(viewport={"width": width, "height": height})
-    context.on("page", count_runs)
-    return chromium, context
+    return chromium, await chromium.new_context(viewport={"width": width, "height": height})
+
+
+async def new_page(context):
+    """A page of an `async_context` that counts its runs for `idle`. (Not through the context's
+    "page" event: in a process that has also used Playwright's sync API, that event hands the
+    handler a sync-API page, and the async calls on it then fail.)"""
+    page = await context.new_page()
+    count_runs(page)
+    return page
 
 
 def exceptions(page) -> list[str]:

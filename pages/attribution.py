@@ -44,7 +44,7 @@ def control_widget(control: attribution.Control, panel: str, key: str, chosen: d
     """The widget of one of a method's settings (attribution.Control), its value."""
     label = t(f"attribution.{control.text or control.field}")
     if control.kind == "tap":
-        spatial = [tap.name for tap in costs.summary(key).taps if tap.rf is not None and tap.shape[1] > 1]
+        spatial = [tap.name for tap in costs.spatial_taps(key, parts=True)]
         return st.selectbox(label, spatial, index=spatial.index(attribution.default_tap(key)),
                             key=f"{panel}_tap:{key}")
     if control.kind == "choice":

@@ -28,7 +28,7 @@ VISITORS = [(network, language) for network, language in zip(itertools.islice(it
 
 async def upload_and_go_home(context, url: str, network: str, language: str, number: int) -> dict:
     """One student's visit; on a failure, the step it stopped at and a screenshot."""
-    page = await context.new_page()
+    page = await browser.new_page(context)
     step = "open"
     try:
         await page.goto(f"{url}/?net={network}&lang={language}")
@@ -136,7 +136,7 @@ _ESTIMATED = """pending => !pending.some(text => document.querySelector("[data-t
 
 
 async def _visit(context, url: str, path: str, network: str, extra: str) -> tuple[str, list[str]]:
-    page = await context.new_page()
+    page = await browser.new_page(context)
     await page.goto(f"{url}/{path}?net={network}&img=Cat{extra}")
     await page.locator("[data-testid='stMain'] h1").first.wait_for(timeout=IDLE_MS)  # past a deep link's detour
     await page.wait_for_function(_ESTIMATED, arg=_PENDING, timeout=IDLE_MS)

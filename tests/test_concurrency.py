@@ -26,7 +26,7 @@ def expected_top1() -> dict[tuple[str, str], str]:
 
 
 async def one_session(context, url: str, network: str, sample: str) -> tuple[str, list[str]]:
-    page = await context.new_page()
+    page = await browser.new_page(context)
     await page.goto(f"{url}/?net={network}&img={sample}")
     await page.locator(".js-plotly-plot").first.wait_for(timeout=300_000)
     await browser.idle(page, 300_000, fresh=False)

@@ -16,7 +16,7 @@ def test_pooled_features_are_more_shift_stable_than_flattened_ones(cat_image):
     pooled = [s.pooled for s in shifts[1:]]
     flattened = [s.flattened for s in shifts[1:]]
     assert sum(pooled) / len(pooled) > sum(flattened) / len(flattened)
-    assert claims.translation_invariance(shifts, claims.Subject("ResNet-50", trained=True)).verdict == "holds"
+    assert claims.translation_invariance(shifts, shifts, claims.Subject("ResNet-50", trained=True)).verdict == "holds"
     untrained = claims.translation_invariance(shifts, claims.Subject("ResNet-50", trained=False))
     assert untrained.verdict == "unseen" and "random weights" in untrained.why  # seeded weights here
 

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torchvision.models import get_model_weights, resnet18
 
-from explorer import costs, inference, weights, zoo
+from explorer import costs, inference, layouts, weights, zoo
 from harness import apptest
 from harness.paths import ROOT, SAMPLES
 
@@ -67,7 +67,7 @@ def test_named_taps_are_blocks_in_forward_order_and_every_one_is_captured(cat_im
     record = inference.analyse(inference.load("densenet121"), cat_image).record
     assert set(record.outputs) == set(names) and record.logits.shape == (1000,)
     assert record.outputs["features.denseblock1.denselayer1"].shape == (32, 56, 56)  # the growth rate
-    leaves = zoo.tap_layouts.auto_layout(zoo.meta_model("densenet121"), 224, every_leaf=True)
+    leaves = layouts.auto_layout(zoo.meta_model("densenet121"), 224, every_leaf=True)
     assert len(leaves) > len(taps) and all(not any(zoo.meta_model("densenet121").get_submodule(t.module).children())
                                            for t in leaves)
 

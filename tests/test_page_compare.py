@@ -138,11 +138,13 @@ def test_a_number_never_published_is_a_dash_not_none():
 def test_a_network_left_out_of_like_with_like_is_named_with_its_real_reason():
     from harness.apptest import open_link as _open
 
-    app = _open(PAGE, net="alexnet", nets="alexnet,regnet_y_400mf")  # torchvision publishes only V2 numbers for it
+    app = _open(PAGE, net="alexnet", nets="alexnet,zfnet,regnet_y_400mf")
     assert not apptest.errors(app)
     captions = [c.value for c in app.caption if "Left out of the accuracy columns" in c.value]
-    assert captions and "regnet_y_400mf (torchvision V2 weights (a newer training recipe), single crop)" in captions[0]
-    assert "10 crops" not in captions[0]
+    assert captions and "ZFNet (the paper's table, 10 crops)" in captions[0]
+    # found by name, its V2 weights' accuracy stands beside its V1 recipe's: compared like with like on that
+    assert "regnet_y_400mf" not in captions[0] and "V2 weights" not in captions[0]
+    assert compare.row("regnet_y_400mf").top1 == 74.046 and compare.row("regnet_y_400mf").protocol == "torchvision_v1"
 
 
 def test_a_probe_that_fails_leaves_the_others_measured_and_is_not_retried(monkeypatch):
