@@ -45,7 +45,7 @@ class _Runs:
 
 def count_runs(page) -> None:
     """From now on, count the runs that finish on `page` (for `wait_idle`); `chromium` contexts do
-    it for each page they open, `async_context` ones through `new_page`."""
+    it for each page they open."""
     runs = page._explorer_runs = _Runs()
     page.on("websocket", lambda socket: socket.on("framereceived", runs.frame))
 
@@ -131,32 +131,6 @@ def wait_idle(page, timeout: float = 180_000, fresh: bool = True) -> None:
                                  f"{runs.seen} seen before, drawn: {page.evaluate(_DRAWN)}")
         page.wait_for_timeout(50)  # lets Playwright deliver the websocket's frames
     runs.seen = runs.finished
-
-
-async def idle(page, timeout: float = 180_000, fresh: bool = True) -> None:
-    """`wait_idle` for Playwright's async API."""
-    runs = page._explorer_runs
-    deadline = time.monotonic() + timeout / 1000
-    while not ((runs.finished > runs.seen or not fresh) and await page.evaluate(_DRAWN)):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no run settled in {timeout / 1000:.0f} s: {runs.finished} finished")
-        await page.wait_for_timeout(50)
-    runs.seen = runs.finished
-
-
-async def async_context(playwright, width: int, height: int):
-    """(browser, context) of a headless Chromium for many pages at once; open pages with `new_page`."""
-    chromium = await playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS)
-    return chromium, await chromium.new_context(viewport={"width": width, "height": height})
-
-
-async def new_page(context):
-    """A page of an `async_context` that counts its runs for `idle`. (Not through the context's
-    "page" event: in a process that has also used Playwright's sync API, that event hands the
-    handler a sync-API page, and the async calls on it then fail.)"""
-    page = await context.new_page()
-    count_runs(page)
-    return page
 
 
 def exceptions(page) -> list[str]:

@@ -26,14 +26,28 @@ VISITORS = [(network, language) for network, language in zip(itertools.islice(it
                                                                 itertools.cycle(["zh", "en", "en"]))]
 
 
+async def _launch(playwright):
+    return await playwright.chromium.launch(executable_path=browser.chromium_path(), headless=True,
+                                            args=browser.CHROMIUM_FLAGS)
+
+
+async def _idle(page) -> None:
+    """The script has finished, and every element it sent is drawn (lazily loaded elements such
+    as charts show a skeleton until their code has arrived)."""
+    await page.wait_for_timeout(500)
+    await page.wait_for_selector(browser.IDLE, timeout=IDLE_MS)
+    await page.wait_for_function("() => !document.querySelector(\"[data-testid='stSkeleton']\")", timeout=IDLE_MS)
+    await page.wait_for_timeout(300)
+
+
 async def upload_and_go_home(context, url: str, network: str, language: str, number: int) -> dict:
     """One student's visit; on a failure, the step it stopped at and a screenshot."""
-    page = await browser.new_page(context)
+    page = await context.new_page()
     step = "open"
     try:
         await page.goto(f"{url}/?net={network}&lang={language}")
         await page.wait_for_selector("[data-testid='stSidebar']", timeout=STEP_MS)
-        await browser.idle(page, IDLE_MS)
+        await _idle(page)
         with i18n.use(language):
             upload_label = i18n.t("sidebar.source.Upload")
         sidebar = page.get_by_test_id("stSidebar")
@@ -49,10 +63,10 @@ async def upload_and_go_home(context, url: str, network: str, language: str, num
         step = "upload"
         await uploader.set_input_files(str(SAMPLES / "coffee.jpg"))
         await page.get_by_test_id("stMain").get_by_text("coffee.jpg").first.wait_for(timeout=STEP_MS)
-        await browser.idle(page, IDLE_MS)
+        await _idle(page)
         step = "go Home"
         await page.locator("[data-testid='stSidebarNav'] a").first.click()
-        await browser.idle(page, IDLE_MS)
+        await _idle(page)
         await page.locator("h1").first.wait_for(timeout=STEP_MS)
         step = "done"
         return {"url": page.url, "title": await page.locator("h1").first.inner_text(),
@@ -70,7 +84,8 @@ async def _class_uploads(url: str) -> list[dict]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        chromium, context = await browser.async_context(playwright, 1200, 1400)
+        chromium = await _launch(playwright)
+        context = await chromium.new_context(viewport={"width": 1200, "height": 1400})
         try:
             return await asyncio.gather(*(upload_and_go_home(context, url, n, l, i)
                                           for i, (n, l) in enumerate(VISITORS)))
@@ -132,15 +147,18 @@ def _in_every_language(key: str) -> list[str]:
 
 
 _PENDING = _in_every_language("compare.estimating")
-_ESTIMATED = """pending => !pending.some(text => document.querySelector("[data-testid='stMain']").innerText.includes(text))"""
+_SETTLED = """pending => !pending.some(text => document.querySelector("[data-testid='stMain']").innerText.includes(text))"""
 
 
 async def _visit(context, url: str, path: str, network: str, extra: str) -> tuple[str, list[str]]:
-    page = await browser.new_page(context)
+    page = await context.new_page()
     await page.goto(f"{url}/{path}?net={network}&img=Cat{extra}")
+    await page.wait_for_selector("[data-testid='stSidebar']", timeout=IDLE_MS)
+    await _idle(page)
     await page.locator("[data-testid='stMain'] h1").first.wait_for(timeout=IDLE_MS)  # past a deep link's detour
-    await page.wait_for_function(_ESTIMATED, arg=_PENDING, timeout=IDLE_MS)
-    await browser.idle(page, IDLE_MS, fresh=False)  # the page's own runs began before any wait here
+    await _idle(page)
+    await page.wait_for_function(_SETTLED, arg=_PENDING, timeout=IDLE_MS)
+    await _idle(page)
     text = _TIMINGS.sub("<time>", await page.evaluate(_MAIN_TEXT))
     errors = await page.locator("[data-testid='stException']").all_inner_texts()
     await page.close()
@@ -151,7 +169,8 @@ async def _visits(url: str, together: bool) -> list[tuple[str, list[str]]]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        chromium, context = await browser.async_context(playwright, 1400, 1600)
+        chromium = await _launch(playwright)
+        context = await chromium.new_context(viewport={"width": 1400, "height": 1600})
         try:
             if together:
                 return await asyncio.gather(*(_visit(context, url, *visit) for visit in VISITS))

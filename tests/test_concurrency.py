@@ -26,10 +26,12 @@ def expected_top1() -> dict[tuple[str, str], str]:
 
 
 async def one_session(context, url: str, network: str, sample: str) -> tuple[str, list[str]]:
-    page = await browser.new_page(context)
+    page = await context.new_page()
     await page.goto(f"{url}/?net={network}&img={sample}")
+    await page.wait_for_selector("[data-testid='stSidebar']", timeout=300_000)
+    await page.wait_for_timeout(500)
+    await page.wait_for_selector(browser.IDLE, timeout=300_000)
     await page.locator(".js-plotly-plot").first.wait_for(timeout=300_000)
-    await browser.idle(page, 300_000, fresh=False)
     text = await page.inner_text("[data-testid='stMain']")
     errors = await page.locator("[data-testid='stException']").all_inner_texts()
     await page.close()
@@ -40,7 +42,9 @@ async def drive(url: str) -> list[tuple[str, list[str]]]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        chromium, context = await browser.async_context(playwright, 1200, 1600)
+        chromium = await playwright.chromium.launch(executable_path=browser.chromium_path(), headless=True,
+                                                    args=browser.CHROMIUM_FLAGS)
+        context = await chromium.new_context(viewport={"width": 1200, "height": 1600})
         try:
             return await asyncio.gather(*(one_session(context, url, n, s) for n, s in SESSIONS))
         finally:

@@ -17,8 +17,9 @@ def test_pooled_features_are_more_shift_stable_than_flattened_ones(cat_image):
     flattened = [s.flattened for s in shifts[1:]]
     assert sum(pooled) / len(pooled) > sum(flattened) / len(flattened)
     assert claims.translation_invariance(shifts, shifts, claims.Subject("ResNet-50", trained=True)).verdict == "holds"
-    untrained = claims.translation_invariance(shifts, claims.Subject("ResNet-50", trained=False))
-    assert untrained.verdict == "unseen" and "random weights" in untrained.why  # seeded weights here
+    # seeded weights here: pooling is architecture, so random weights decide it too
+    untrained = claims.translation_invariance(shifts, shifts, claims.Subject("ResNet-50", trained=False))
+    assert untrained.verdict == "holds" and "comes from the architecture" in untrained.why
 
 
 def test_shifted_crops_move_by_the_asked_pixels(cat_image):
