@@ -135,7 +135,8 @@ _MAIN_TEXT = """() => {
     main.remove();
     return text;
 }"""
-_TIMINGS = re.compile(r"\d[\d.,]*\s*(ms|s|秒|毫秒)\b")  # how long something took differs between runs
+# how long something took differs between runs (the LRN card's share of a timed pass too)
+_TIMINGS = re.compile(r"\d[\d.,]*\s*(ms|s|秒|毫秒)\b|\d+\s?% of its forward pass here: [\d.,]+ of|时间的 \d+\s?%")
 # Text a page shows while work it started in the background is still running, then replaces by
 # itself: a visitor reads the page once it is gone (which of the two a read meets is timing).
 def _in_every_language(key: str) -> list[str]:
