@@ -1,6 +1,7 @@
 """A real `streamlit run` server and Debian's headless Chromium, driven by Playwright."""
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -27,7 +28,11 @@ _DONE = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCC
          ForwardMsg.FINISHED_WITH_COMPILE_ERROR}
 # The script idle and every element drawn (lazily loaded ones, such as charts, show a skeleton
 # until their code is in).
-_DRAWN = f"""() => !!document.querySelector("{IDLE}") && !document.querySelector("[data-testid='stSkeleton']")"""
+DRAWN = f"""() => !!document.querySelector("{IDLE}") && !document.querySelector("[data-testid='stSkeleton']")"""
+# Resolves after the browser has laid out and painted twice: what the page last received is on
+# screen (or after 250 ms, for a page the browser paints no frames for: one of many in the background).
+_PAINTED = ("() => new Promise(done => { requestAnimationFrame(() => requestAnimationFrame(() => done()));"
+            " setTimeout(() => done(), 250); })")
 
 
 class _Runs:
@@ -125,12 +130,47 @@ def wait_idle(page, timeout: float = 180_000, fresh: bool = True) -> None:
     drawn, whether or not a run finished since the last wait."""
     runs = page._explorer_runs
     deadline = time.monotonic() + timeout / 1000
-    while not ((runs.finished > runs.seen or not fresh) and page.evaluate(_DRAWN)):
+    while not ((runs.finished > runs.seen or not fresh) and page.evaluate(DRAWN)):
         if time.monotonic() > deadline:
             raise AssertionError(f"no run settled in {timeout / 1000:.0f} s: {runs.finished} finished, "
-                                 f"{runs.seen} seen before, drawn: {page.evaluate(_DRAWN)}")
+                                 f"{runs.seen} seen before, drawn: {page.evaluate(DRAWN)}")
         page.wait_for_timeout(50)  # lets Playwright deliver the websocket's frames
     runs.seen = runs.finished
+
+
+async def settle(page, ready: str = DRAWN, arg: object = None, timeout: float = 600_000) -> None:
+    """`wait_idle` for an async page (a class of sessions at once, each `count_runs` from its
+    start): until a run finished since the last settle and the JS predicate `ready` (given `arg`;
+    by default the page idle and drawn) holds, and still holds once the browser has painted.
+    The browser polls `ready` itself, four times a second: fifty pages asked from here twenty
+    times a second kept a core busy with the asking."""
+    runs = page._explorer_runs
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        while runs.finished == runs.seen:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no run finished in {timeout / 1000:.0f} s: {runs.finished} finished")
+            await asyncio.sleep(0.05)  # the page's websocket frames arrive meanwhile
+        left_ms = max(1.0, (deadline - time.monotonic()) * 1000)
+        await page.wait_for_function(ready, arg=arg, polling=250, timeout=left_ms)
+        await page.evaluate(_PAINTED)
+        if await page.evaluate(ready, arg):
+            break
+    runs.seen = runs.finished
+
+
+async def steady_text(page, read: str, most: int = 20) -> str:
+    """What the JS function `read` returns once two reads a painted frame apart agree: an
+    element can finish drawing a frame after its run ended (a multiselect's chosen items, with
+    the browser busy)."""
+    text = await page.evaluate(read)
+    for _ in range(most):
+        await page.evaluate(_PAINTED)
+        again = await page.evaluate(read)
+        if again == text:
+            return text
+        text = again
+    raise TimeoutError(f"the page kept changing over {most} frames")
 
 
 def exceptions(page) -> list[str]:
@@ -195,8 +235,6 @@ def layout_problems(page) -> list[str]:
     return page.evaluate(_LAYOUT_PROBLEMS_JS)
 
 
-# Resolves after the browser has laid out and painted twice: a resized page is drawn at its new size.
-_PAINTED = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
 def screenshot_whole_page(page, path: Path) -> None:

@@ -31,49 +31,41 @@ async def _launch(playwright):
                                             args=browser.CHROMIUM_FLAGS)
 
 
-async def _idle(page) -> None:
-    """The script has finished, and every element it sent is drawn (lazily loaded elements such
-    as charts show a skeleton until their code has arrived)."""
-    await page.wait_for_timeout(500)
-    await page.wait_for_selector(browser.IDLE, timeout=IDLE_MS)
-    await page.wait_for_function("() => !document.querySelector(\"[data-testid='stSkeleton']\")", timeout=IDLE_MS)
-    await page.wait_for_timeout(300)
+async def _new_page(context):
+    page = await context.new_page()
+    browser.count_runs(page)
+    return page
 
 
 async def upload_and_go_home(context, url: str, network: str, language: str, number: int) -> dict:
     """One student's visit; on a failure, the step it stopped at and a screenshot."""
-    page = await context.new_page()
+    page = await _new_page(context)
     step = "open"
     try:
         await page.goto(f"{url}/?net={network}&lang={language}")
-        await page.wait_for_selector("[data-testid='stSidebar']", timeout=STEP_MS)
-        await _idle(page)
+        await browser.settle(page, timeout=IDLE_MS)
         with i18n.use(language):
             upload_label = i18n.t("sidebar.source.Upload")
         sidebar = page.get_by_test_id("stSidebar")
         uploader = sidebar.locator(".st-key-upload input[type='file']")
         step = "choose Upload"
-        for attempt in range(3):  # a click that lands while the page redraws can be lost: a person clicks again
-            await sidebar.locator(".st-key-image_source").get_by_text(upload_label, exact=True).click()
-            try:
-                await uploader.wait_for(state="attached", timeout=STEP_MS // 4)
-                break
-            except PlaywrightTimeout:
-                continue
+        await sidebar.locator(".st-key-image_source").get_by_text(upload_label, exact=True).click()
+        await browser.settle(page, timeout=STEP_MS)
+        await uploader.wait_for(state="attached", timeout=STEP_MS)
         step = "upload"
         await uploader.set_input_files(str(SAMPLES / "coffee.jpg"))
+        await browser.settle(page, timeout=STEP_MS)
         await page.get_by_test_id("stMain").get_by_text("coffee.jpg").first.wait_for(timeout=STEP_MS)
-        await _idle(page)
         step = "go Home"
         await page.locator("[data-testid='stSidebarNav'] a").first.click()
-        await _idle(page)
+        await browser.settle(page, timeout=STEP_MS)
         await page.locator("h1").first.wait_for(timeout=STEP_MS)
         step = "done"
         return {"url": page.url, "title": await page.locator("h1").first.inner_text(),
                 "network": await sidebar.get_by_test_id("stSelectbox").first.locator("input").input_value(),
                 "main": await page.inner_text("[data-testid='stMain']"),
                 "errors": await page.locator("[data-testid='stException']").all_inner_texts()}
-    except PlaywrightTimeout:
+    except (PlaywrightTimeout, TimeoutError):
         await page.screenshot(path=str(ARTIFACTS / f"class-upload-{number}-{network}.png"), full_page=True)
         return {"stuck": step, "url": page.url}
     finally:
@@ -86,6 +78,7 @@ async def _class_uploads(url: str) -> list[dict]:
     async with async_playwright() as playwright:
         chromium = await _launch(playwright)
         context = await chromium.new_context(viewport={"width": 1200, "height": 1400})
+        context.set_default_timeout(STEP_MS)  # thirty pages loading at once take longer than 30 s
         try:
             return await asyncio.gather(*(upload_and_go_home(context, url, n, l, i)
                                           for i, (n, l) in enumerate(VISITORS)))
@@ -115,7 +108,7 @@ VISITS = [  # (page path, network, extra query parameters)
     ("graph", "googlenet", ""), ("costs", "googlenet_paper", "&tap=inception_3a"), ("efficient", "squeezenet1_1", ""),
     ("inception", "googlenet", "&module=inception_3b"), ("inception", "googlenet_paper", ""),
     ("gradient_flow", "resnet18", ""),
-    ("compare", "alexnet", ""),
+    ("compare", "alexnet", "&nets=alexnet2012,zfnet"),
     ("attribution", "resnet18", ""), ("attribution", "shufflenet_v2_x0_5", "&method=saliency&method2=gradcam"),
     ("lecture", "alexnet", ""),
     ("features", "efficientnet_lite0", "&tap=stage4.1&ch=3,17"), ("activations", "mobilenet_v2", "&tap=block3.1"),
@@ -137,8 +130,6 @@ _MAIN_TEXT = """() => {
 }"""
 # how long something took differs between runs (the LRN card's share of a timed pass too)
 _TIMINGS = re.compile(r"\d[\d.,]*\s*(ms|s|秒|毫秒)\b|\d+\s?% of its forward pass here: [\d.,]+ of|时间的 \d+\s?%")
-# Text a page shows while work it started in the background is still running, then replaces by
-# itself: a visitor reads the page once it is gone (which of the two a read meets is timing).
 def _in_every_language(key: str) -> list[str]:
     texts = []
     for language in i18n.LANGUAGES:
@@ -147,23 +138,22 @@ def _in_every_language(key: str) -> list[str]:
     return texts
 
 
+# The visit is over once its page is drawn, past a deep link's detour (the page's own title is
+# in), and without text a page shows while work it started in the background still runs and
+# then replaces by itself: a visitor reads the page once it is gone.
+_VISITED = f"""pending => ({browser.DRAWN})() && !!document.querySelector("[data-testid='stMain'] h1")
+    && !pending.some(text => document.querySelector("[data-testid='stMain']").textContent.includes(text))"""
 _PENDING = _in_every_language("compare.estimating")
-_SETTLED = """pending => !pending.some(text => document.querySelector("[data-testid='stMain']").innerText.includes(text))"""
 
 
 async def _visit(context, url: str, path: str, network: str, extra: str) -> tuple[str, list[str]]:
-    page = await context.new_page()
+    page = await _new_page(context)
     await page.goto(f"{url}/{path}?net={network}&img=Cat{extra}")
-    await page.wait_for_selector("[data-testid='stSidebar']", timeout=IDLE_MS)
-    await _idle(page)
-    await page.locator("[data-testid='stMain'] h1").first.wait_for(timeout=IDLE_MS)  # past a deep link's detour
-    await _idle(page)
-    await page.wait_for_function(_SETTLED, arg=_PENDING, timeout=IDLE_MS)
-    await _idle(page)
-    text = _TIMINGS.sub("<time>", await page.evaluate(_MAIN_TEXT))
+    await browser.settle(page, _VISITED, _PENDING, timeout=IDLE_MS)
+    text = await browser.steady_text(page, _MAIN_TEXT)
     errors = await page.locator("[data-testid='stException']").all_inner_texts()
     await page.close()
-    return text, errors
+    return _TIMINGS.sub("<time>", text), errors
 
 
 async def _visits(url: str, together: bool) -> list[tuple[str, list[str]]]:
@@ -172,6 +162,7 @@ async def _visits(url: str, together: bool) -> list[tuple[str, list[str]]]:
     async with async_playwright() as playwright:
         chromium = await _launch(playwright)
         context = await chromium.new_context(viewport={"width": 1400, "height": 1600})
+        context.set_default_timeout(STEP_MS)
         try:
             if together:
                 return await asyncio.gather(*(_visit(context, url, *visit) for visit in VISITS))

@@ -27,10 +27,9 @@ def expected_top1() -> dict[tuple[str, str], str]:
 
 async def one_session(context, url: str, network: str, sample: str) -> tuple[str, list[str]]:
     page = await context.new_page()
-    await page.goto(f"{url}/?net={network}&img={sample}")
-    await page.wait_for_selector("[data-testid='stSidebar']", timeout=300_000)
-    await page.wait_for_timeout(500)
-    await page.wait_for_selector(browser.IDLE, timeout=300_000)
+    browser.count_runs(page)
+    await page.goto(f"{url}/?net={network}&img={sample}", timeout=300_000)
+    await browser.settle(page, timeout=300_000)
     await page.locator(".js-plotly-plot").first.wait_for(timeout=300_000)
     text = await page.inner_text("[data-testid='stMain']")
     errors = await page.locator("[data-testid='stException']").all_inner_texts()

@@ -1,6 +1,9 @@
 """Imports run one way (../shared/design.md): pages -> ui -> core; bench and tests beside them,
 sharing harness/; nothing in the app imports bench, tests or harness; no cycles in the core."""
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 from harness.paths import ROOT
@@ -101,3 +104,24 @@ def test_the_cycle_search_finds_a_cycle():
     assert _cycle({"figures": {"compare"}, "compare": {"numbers", "figures"}, "numbers": set()}) == \
         ["compare", "figures", "compare"]
     assert _cycle({"figures": {"numbers"}, "compare": {"numbers"}, "numbers": set()}) is None
+
+
+def test_a_session_imports_nothing_once_the_app_package_is_in():
+    """Streamlit runs each session in its own thread; modules first imported there by several
+    sessions at once can come back half-initialised (see explorer/ui/__init__.py). So once the
+    package app.py imports first is in, nothing the app's code imports anywhere (pages, the ui,
+    the core, at any depth of their code) may still be missing."""
+    wanted = sorted({name for path in [*APP, *UI, *CORE] for name in _imports(path)})
+    probe = ("import importlib.util, json, sys\n"
+             "import explorer.ui\n"
+             "def is_module(name):\n"
+             "    try:\n"
+             "        return importlib.util.find_spec(name) is not None\n"
+             "    except ModuleNotFoundError:\n"
+             "        return False\n"
+             "wanted = json.loads(sys.stdin.read())\n"
+             "print(json.dumps([name for name in wanted if name not in sys.modules and is_module(name)]))\n")
+    run = subprocess.run([sys.executable, "-c", probe], input=json.dumps(wanted), capture_output=True, text=True,
+                         cwd=ROOT, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout.splitlines()[-1]) == []
