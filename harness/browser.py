@@ -235,8 +235,6 @@ def layout_problems(page) -> list[str]:
     return page.evaluate(_LAYOUT_PROBLEMS_JS)
 
 
-
-
 def screenshot_whole_page(page, path: Path) -> None:
     """The whole page at the viewport's width: Streamlit scrolls inside its main block, so a
     full-page screenshot alone stops at the window's height."""
