@@ -32,8 +32,8 @@ leaves = st.toggle(t("activations.every_leaf"), key="every_leaf", help=t("activa
                    on_change=keep_the_place)
 taps = tap_list(leaves)
 by_name = {tap.name: tap for tap in taps}
-with st.spinner(t("activations.running", name=spec.name)), sidebar.within_limits():
-    record = cache.analysis(selection.loaded, selection.image, leaves).record
+with st.spinner(t("activations.running", name=spec.name)):
+    record = selection.analysis(leaves).record
 
 tap_key = layer_key(leaves)
 permalinks.linked("tap", tap_key, list(by_name))

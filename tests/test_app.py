@@ -194,3 +194,15 @@ def test_every_page_file_is_a_row_of_the_navigation_with_a_title_in_both_languag
     for language in ("en", "zh"):
         titles = [i18n.table(language).get(f"app.page.{page.name}") for page in navigation.PAGES]
         assert all(titles) and len(set(titles)) == len(titles), (language, titles)
+
+
+def test_the_sidebar_tells_the_forward_time_only_where_the_page_showed_the_analysis():
+    """The same on every session: another session's cached analysis does not add the line to a page
+    that never ran one (Parameters & FLOPs), and a page that did shows it."""
+    with i18n.use("en"):
+        told = i18n.t("sidebar.last_analysis", ms=0, device="cpu").split(":")[0]
+    home = apptest.start("resnet18")  # its analysis is cached for every session from here on
+    assert told in " ".join(c.value for c in home.sidebar.caption)
+    costs_page = apptest.start("resnet18", page="pages/costs.py")
+    assert not apptest.errors(costs_page)
+    assert told not in " ".join(c.value for c in costs_page.sidebar.caption)

@@ -60,8 +60,8 @@ def backend_box(selection: Selection) -> None:
     """Device, and the forward time of the last analysis, if this page ran one."""
     with st.sidebar:
         st.caption(t("sidebar.backend", device=backend.device_name(selection.loaded.device)))
-        if cache.is_cached("analysis", selection.loaded, selection.image):
-            run = selection.analysis().run
+        run = selection.shown_analysis()
+        if run is not None:
             st.caption(t("sidebar.last_analysis", ms=run.seconds * 1000, device=run.device))
             if run.fell_back:
                 st.warning(str(run.fell_back))

@@ -18,6 +18,7 @@ from explorer.ui.widgets import escape_markdown
 
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff"]
 _STATE = "_explorer_selection"
+_SHOWN_ANALYSIS = "_shown_analysis"
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,17 @@ class Selection:
     def spec(self) -> zoo.ModelSpec:
         return self.loaded.spec
 
-    def analysis(self) -> inference.Analysis:
+    def analysis(self, leaves: bool = False) -> inference.Analysis:
+        """The page's analysis of the selection (`cache.analysis`); the sidebar then tells its
+        forward time, as this run showed it (a cached one another session ran says nothing here)."""
         with within_limits():
-            return cache.analysis(self.loaded, self.image)
+            found = cache.analysis(self.loaded, self.image, leaves)
+        st.session_state[_SHOWN_ANALYSIS] = found.run
+        return found
+
+    def shown_analysis(self) -> backend.Run | None:
+        """The run of the analysis this script run's page showed, if it showed one."""
+        return st.session_state.get(_SHOWN_ANALYSIS)
 
 
 @contextmanager
@@ -208,6 +217,7 @@ def _build_progress(name: str) -> Iterator[weights.Progress]:
 
 def render(page: str) -> Selection | None:
     """Draw the sidebar and keep its selection for the pages; None if no model could load."""
+    st.session_state.pop(_SHOWN_ANALYSIS, None)  # until this run's page shows one
     with st.sidebar:
         _language_picker()
         _lecture_tools()  # here nothing above it changes, so it never moves
