@@ -1,53 +1,49 @@
-"""Twenty sessions at once on one server: no errors, no cross-talk, bounded memory."""
+"""Twenty sessions at once on one server: no errors, no cross-talk, bounded memory.
+
+Each session speaks Streamlit's websocket protocol (harness.streamlit_client) and is checked
+against a prediction this process makes on its own; the browser under a class is test_class_load's.
+"""
 import asyncio
 import itertools
+import json
 import subprocess
 
 import pytest
 import torch
 
 from explorer import i18n, images, inference, samples
-from harness import browser
+from harness import browser, streamlit_client
 
 pytestmark = pytest.mark.browser
 NETWORKS = ["squeezenet1_1", "shufflenet_v2_x0_5", "mobilenet_v3_small", "resnet18", "alexnet"]
 SESSIONS = list(itertools.product(NETWORKS, samples.FILES))[:20]  # 5 networks x 4 images
 
 
-def expected_top1() -> dict[tuple[str, str], str]:
-    """What each session must show, computed independently in this process."""
+def expected_top1() -> dict[tuple[str, str], set[str]]:
+    """What each session may show as its top bar, computed independently in this process: the best
+    class, or any of those tied with it within float rounding (an untrained MobileNetV3's logits
+    are all about 1e-9, so which comes first depends on the order of the sums)."""
     found = {}
     for network in NETWORKS:
         loaded = inference.load(network, torch.device("cpu"))
         for sample in samples.FILES:
             image = images.load(samples.path(sample).read_bytes())
-            found[network, sample] = inference.top_k(inference.analyse(loaded, image, taps=()).record.logits, 1)[0].label
+            predictions = inference.top_k(inference.analyse(loaded, image, taps=()).record.logits, 1000)
+            found[network, sample] = {f"{p.label} ({p.index})" for p in predictions
+                                      if p.prob > predictions[0].prob * (1 - 1e-6)}
     return found
 
 
-async def one_session(context, url: str, network: str, sample: str) -> tuple[str, list[str]]:
-    page = await context.new_page()
-    browser.count_runs(page)
-    await page.goto(f"{url}/?net={network}&img={sample}", timeout=300_000)
-    await browser.settle(page, timeout=300_000)
-    await page.locator(".js-plotly-plot").first.wait_for(timeout=300_000)
-    text = await page.inner_text("[data-testid='stMain']")
-    errors = await page.locator("[data-testid='stException']").all_inner_texts()
-    await page.close()
-    return text, errors
+def _top1_shown(visit: streamlit_client.Visit) -> str:
+    """The top-5 chart's best bar (drawn last, on top)."""
+    charts = [delta.new_element.plotly_chart for delta in visit.screens[0]
+              if delta.new_element.WhichOneof("type") == "plotly_chart"]
+    return json.loads(charts[0].spec)["data"][0]["y"][-1]
 
 
-async def drive(url: str) -> list[tuple[str, list[str]]]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=browser.chromium_path(), headless=True,
-                                                    args=browser.CHROMIUM_FLAGS)
-        context = await chromium.new_context(viewport={"width": 1200, "height": 1600})
-        try:
-            return await asyncio.gather(*(one_session(context, url, n, s) for n, s in SESSIONS))
-        finally:
-            await chromium.close()
+def _captions(visit: streamlit_client.Visit) -> str:
+    return "\n".join(delta.new_element.markdown.body for delta in visit.screens[0]
+                     if delta.new_element.WhichOneof("type") == "markdown")
 
 
 def _server_and_children_mb(pid: int) -> float:
@@ -55,14 +51,19 @@ def _server_and_children_mb(pid: int) -> float:
     return sum(int(v) for v in output.stdout.split()) / 1024
 
 
+async def _arrive(url: str) -> list[streamlit_client.Visit]:
+    return await asyncio.gather(*(streamlit_client.visit(url, f"net={network}&img={sample}", [], keep_screens=True)
+                                  for network, sample in SESSIONS))
+
+
 def test_twenty_sessions_at_once_see_their_own_results():
     expected = expected_top1()
     with browser.streamlit_server() as url:
-        results = asyncio.run(drive(url))
+        visits = asyncio.run(_arrive(url))
         server_mb = _server_and_children_mb(browser.last_server_pid())
-    for (network, sample), (text, errors) in zip(SESSIONS, results):
-        assert not errors, (network, sample, errors)
+    for (network, sample), visit in zip(SESSIONS, visits):
+        assert visit.error is None and not visit.exceptions, (network, sample, visit.error, visit.exceptions)
         with i18n.use("en"):
-            assert f"sample: {i18n.t(f'sample.{sample}')}" in text, (network, sample)
-        assert expected[network, sample] in text, (network, sample, expected[network, sample])
+            assert f"sample: {i18n.t(f'sample.{sample}')}" in _captions(visit), (network, sample)
+        assert _top1_shown(visit) in expected[network, sample], (network, sample)
     assert server_mb < 4096
