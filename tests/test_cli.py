@@ -41,7 +41,7 @@ def test_predict_json_on_a_sample():
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1
 
 
-@pytest.mark.parametrize("args, reason", [
+ERRORS = [
     (("summary", "lenet", "--json"), "unknown network 'lenet'"),
     (("predict", "alexnet", "/no/such/file.jpg", "--json"), "No such file"),
     (("predict", "alexnet", str(SAMPLES / "CREDITS"), "--json"), "not an image"),
@@ -50,15 +50,29 @@ def test_predict_json_on_a_sample():
     (("predict", "alexnet", "/dev/zero", "--json"), "larger than the limit"),
     (("predict", "alexnet", str(SAMPLES), "--json"), "cannot be opened"),
     (("frobnicate",), "invalid choice"),
-])
-def test_errors_are_one_line_on_stderr_with_status_2(args, reason):
+]
+
+
+def _one_error_line(status: int, stdout: str, stderr: str, reason: str) -> None:
+    assert status == 2 and stdout == ""
+    assert stderr.count("\n") == 1 and reason in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("args, reason", ERRORS)
+def test_errors_are_one_line_on_stderr_with_status_2(args, reason, capsys):
+    status = cli.main(list(args))
+    _one_error_line(status, *capsys.readouterr(), reason)
+
+
+@pytest.mark.parametrize("args, reason", [ERRORS[1], ERRORS[-1]])  # a failed command, a mistyped one
+def test_a_process_prints_its_error_in_one_line_and_exits_2(args, reason):
     result = run(*args)
-    assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.count("\n") == 1 and reason in result.stderr and "Traceback" not in result.stderr
+    _one_error_line(result.returncode, result.stdout, result.stderr, reason)
 
 
-def test_weights_status_json():
-    data = json.loads(run("weights", "status", "alexnet", "zfnet", "--json").stdout)
+def test_weights_status_json(capsys):
+    assert cli.main(["weights", "status", "alexnet", "zfnet", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
     assert [row["key"] for row in data] == ["alexnet", "zfnet"]
     assert data[0]["published"] and data[0]["url"].endswith(".pth") and not data[1]["published"]
 

@@ -8,9 +8,8 @@ import torch
 from torch import nn
 from torchvision.models import get_model
 
-from explorer import costs, weights, zoo
+from explorer import cli, costs, weights, zoo
 from explorer.taps import capture
-from harness.cli import run
 
 
 @pytest.mark.parametrize("key, tap, expected", [
@@ -21,8 +20,9 @@ def test_receptive_fields_of_the_lecture(key, tap, expected):
     assert costs.summary(key).tap(tap).rf == expected
 
 
-def test_summary_json_carries_receptive_fields():
-    taps = {t["name"]: t for t in json.loads(run("summary", "vgg16", "--json").stdout)["taps"]}
+def test_summary_json_carries_receptive_fields(capsys):
+    assert cli.main(["summary", "vgg16", "--json"]) == 0
+    taps = {t["name"]: t for t in json.loads(capsys.readouterr().out)["taps"]}
     assert (taps["conv1_2"]["rf"], taps["conv5_3"]["rf"], taps["pool5"]["rf"]) == (5, 196, 212)
     assert taps["fc6"]["rf"] is None
 
