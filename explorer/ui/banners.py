@@ -9,7 +9,7 @@ import streamlit as st
 
 from explorer import backend, weights, zoo
 from explorer.i18n import t
-from explorer.ui import cache, choices, slides
+from explorer.ui import choices, slides
 from explorer.ui.widgets import escape_markdown
 
 if TYPE_CHECKING:
