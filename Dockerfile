@@ -11,6 +11,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     EXPLORER_WEIGHTS_DIR=/app/weights \
     EXPLORER_CACHE_MB=2048
 
+# Graphviz's dot lays out the Network graph page. The base image's tag pins the Debian release;
+# its point releases replace exact package versions, so none is named here.
+# hadolint ignore=DL3008
+RUN apt-get update && apt-get install -y --no-install-recommends graphviz && rm -rf /var/lib/apt/lists/*
+
 RUN useradd --create-home --uid 10001 explorer
 WORKDIR /app
 

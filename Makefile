@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run serve test weights bench debian clean
+.PHONY: run serve test weights bench debian dot clean
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
@@ -15,8 +15,15 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed dot
 	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+# Graphviz's dot lays out the Network graph page
+dot:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; \
+	  else echo "install Debian's graphviz package"; fi; }
 
 # REPLICAS copies of the app behind HAProxy with cookie affinity, on $(PORT) (see deploy/)
 REPLICAS ?= 2
@@ -24,11 +31,12 @@ serve: $(VENV)/.installed debian
 	$(PY) -m deploy.serve --replicas $(REPLICAS) --port $(PORT)
 
 # Debian packages: Chromium drives the browser tests (Playwright never downloads a browser), with a
-# CJK font so the 中文 screenshots show characters, not boxes; HAProxy balances `make serve`'s replicas.
+# CJK font so the 中文 screenshots show characters, not boxes; HAProxy balances `make serve`'s replicas;
+# Graphviz lays out the network graph.
 debian:
-	@{ command -v chromium && command -v haproxy && fc-list :lang=zh | grep -q .; } >/dev/null 2>&1 || { \
+	@{ command -v chromium && command -v haproxy && command -v dot && fc-list :lang=zh | grep -q .; } >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei haproxy >/dev/null; \
+	    apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei haproxy graphviz >/dev/null; \
 	  else echo "install Debian's chromium, fonts-wqy-microhei and haproxy packages"; fi; }
 
 test: $(VENV)/.installed-dev debian

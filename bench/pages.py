@@ -68,7 +68,9 @@ INTERACTIONS: dict[str, dict[str, Action]] = {
     "pages/compare.py": {"like with like": lambda app, _key: app.toggle(key="like_with_like").set_value(False).run()},
     "pages/attribution.py": {"opacity": lambda app, _key: app.slider(key="attr_opacity").set_value(0.3).run()},
     "pages/efficient.py": {"shuffle groups": lambda app, _key: app.select_slider(key="shuffle_groups").set_value(4).run()},
-    "pages/graph.py": {"colour by": lambda app, _key: app.radio(key="graph_by").set_value("params").run()},
+    "pages/graph.py": {"colour by": lambda app, _key: app.radio(key="graph_by").set_value("params").run(),
+                       "level": lambda app, _key: app.radio(key="graph_level").set_value("modules").run(),
+                       "find a layer": lambda app, _key: app.selectbox(key="graph_find").set_value("features.0").run()},
     "pages/features.py": {"steps": lambda app, _key: app.select_slider(key="fv_steps").set_value(64).run(),
                           "image size": lambda app, _key: app.select_slider(key="fv_size").set_value(96).run()},
 }

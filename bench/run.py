@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import json
 
-from bench import activations, attribution, compare, costs, featurevis, gradflow, named, pages, payload, serving, sharing, warm
+from bench import activations, attribution, compare, costs, featurevis, gradflow, graph, named, pages, payload, serving, sharing, warm
 from explorer import backend
 
-SUITES = (activations, costs, gradflow, compare, attribution, featurevis, named, payload, sharing, pages, serving, warm)
+SUITES = (activations, costs, graph, gradflow, compare, attribution, featurevis, named, payload, sharing, pages, serving, warm)
 
 
 def collect() -> dict:

@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 from PIL import Image
 
-from . import backend, costs, downloads, featurevis, i18n, images, inference, lecture, samples, weights, zoo
+from . import backend, costs, downloads, featurevis, graph, i18n, images, inference, lecture, samples, weights, zoo
 from .i18n import t
 
 
@@ -114,6 +114,15 @@ def claims_command(args: argparse.Namespace) -> object:
     return rows
 
 
+def graph_command(args: argparse.Namespace) -> object:
+    """The network graph at a level: boxes with their block, kind, shape, parameters and MACs, and edges."""
+    found = graph.at_level(zoo.get(args.model).key, args.level)
+    return {"key": found.key, "level": found.level,
+            "nodes": [{"id": box.id, "label": box.label, "block": box.block, "kind": box.kind, "shape": list(box.shape),
+                       "params": box.params, "macs": box.macs} for box in found.boxes],
+            "edges": [list(edge) for edge in found.edges]}
+
+
 def _stderr_progress(key: str) -> Callable[[int, int | None], None]:
     def report(done: int, total: int | None) -> None:
         share = f"{done / total:6.1%}" if total else f"{done / 2**20:.0f} MB"
@@ -123,7 +132,7 @@ def _stderr_progress(key: str) -> Callable[[int, int | None], None]:
 
 def _print_table(result: object) -> None:
     rows = result if isinstance(result, list) else \
-        result.get("taps") or result.get("top5") or result.get("results") or [result]
+        result.get("taps") or result.get("top5") or result.get("results") or result.get("nodes") or [result]
     if isinstance(result, dict):
         print("  ".join(f"{k}={v}" for k, v in result.items() if not isinstance(v, list)))
     for row in rows:
@@ -147,11 +156,12 @@ def parser() -> argparse.ArgumentParser:
                                      ("predict", predict_command, "top-5 classes for an image"),
                                      ("weights", weights_command, "where weights come from; fetch them"),
                                      ("visualize", visualize_command, "what one channel looks for, as a PNG"),
-                                     ("claims", claims_command, "the lecture's claims, each measured")):
+                                     ("claims", claims_command, "the lecture's claims, each measured"),
+                                     ("graph", graph_command, "the network as boxes and edges, by block or every module")):
         command = commands.add_parser(name, help=help_text)
         command.set_defaults(handler=handler)
         command.add_argument("--json", action="store_true", help="print one JSON document")
-        if name in ("summary", "predict"):
+        if name in ("summary", "predict", "graph"):
             command.add_argument("model", metavar="MODEL", help="a registered key, a torchvision name, or timm/<name>")
         if name == "predict":
             command.add_argument("image")
@@ -172,6 +182,8 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--image", default=None, help="measure on this image (default: the Cat sample)")
             command.add_argument("--network", default=None,
                                  help="the network picked, for the sparsity card (default: a trained one)")
+        if name == "graph":
+            command.add_argument("--level", choices=graph.LEVELS, default="blocks")
         if name == "weights":
             command.add_argument("action", choices=("status", "fetch"))
             command.add_argument("models", nargs="*", metavar="MODEL")

@@ -17,7 +17,8 @@ from .inference import Prediction
 from .notation import human_count, power_of_ten, readable, scientific
 
 if TYPE_CHECKING:
-    from .graph import Graph
+    from .graph import LevelGraph
+    from .graph_layout import Placed
     from .activations import TapStats
     from .compare import Row
     from .costs import ModuleNode, Shares, WeightLayer
@@ -371,44 +372,80 @@ def optimisation_curves(series: dict[str, Sequence[float]], title: str, y_title:
     return figure
 
 
-GRAPH_ROW_PX = 26  # vertical space per depth level of the network graph
-GRAPH_MAX_PX = 12_000
+GRAPH_VIEW_PX = 2400  # the tallest the network graph is drawn: the rest is a pan away
+GRAPH_COLOUR_BY = ("macs", "params", "size")
 
 
-def network_graph_figure(graph: "Graph", lanes: dict[int, int], by: str = "macs",
-                         labels: dict[str, str] | None = None) -> go.Figure:
-    """Modules as squares from the input (top) down, coloured by MACs or parameters (log scale;
-    merges grey), edges as lines beneath; hover for shape, parameters and MACs; a point carries its
-    module path (customdata) for a click to open. A module is labelled by `labels` (its tap name)
-    or the last two parts of its path, a merge by its block and kind."""
-    nodes, labels = graph.nodes, labels or {}
-    xs = {node.index: lanes[node.index] for node in nodes}
-    ys = {node.index: -node.depth for node in nodes}
+def graph_values(found: "LevelGraph", by: str) -> dict[str, float]:
+    """What colours each box: its MACs, parameters or output size (numbers per image)."""
+    return {box.id: float(math.prod(box.shape)) if by == "size" else float(getattr(box, by)) for box in found.boxes}
+
+
+def graph_fills(found: "LevelGraph", by: str) -> dict[str, str]:
+    """Each box's colour on a log scale of `graph_values` (Viridis, as the legend); merges grey."""
+    values = graph_values(found, by)
+    top = math.log10(max(values.values(), default=0) + 1) or 1
+    def viridis(share: float) -> str:  # "#rrggbb": what dot and plotly both read
+        return "#" + "".join(f"{round(part * 255):02x}" for part in sample_colorscale("Viridis", [share], colortype="tuple")[0])
+
+    return {box.id: "#e6e6e6" if box.module is None and not box.expandable else viridis(math.log10(values[box.id] + 1) / top)
+            for box in found.boxes}
+
+
+def network_graph_figure(found: "LevelGraph", placed: "Placed", by: str = "macs", focus: str | None = None) -> go.Figure:
+    """The network as dot laid it out (`graph_layout.place`), at one pixel per point, so every
+    label is 12 px and fits its box; a graph taller or wider than the view is a pan or a scroll
+    wheel away (zooming out shows it whole). Boxes are coloured by `graph_fills` with its legend;
+    frames are the blocks; `focus` (a box id) is outlined in red and the view centred on it. Each
+    box's centre is a point whose customdata is [box id, its module or ""] for a click."""
+    from .graph_layout import FONT, FONT_PT, box_text, ink_on
+
+    fills, values = graph_fills(found, by), graph_values(found, by)
+    view_h = min(placed.height, GRAPH_VIEW_PX)
+    shapes = [dict(type="rect", x0=x0, y0=y0, x1=x1, y1=y1, line=dict(color="#aaaaaa", width=1), layer="below",
+                   fillcolor="rgba(0,0,0,0)") for _, _, x0, y0, x1, y1 in placed.frames]
+    frame_labels = [dict(x=x0 + 6, y=y0 + 4, text=name, showarrow=False, xanchor="left", yanchor="top",
+                         font=dict(size=FONT_PT, family=FONT, color="#555555")) for _, name, x0, y0, _, _ in placed.frames]
+    for box in found.boxes:
+        x, y, w, h = placed.boxes[box.id]
+        merge = box.module is None and not box.expandable
+        shapes.append(dict(type="circle" if merge else "rect", x0=x - w / 2, y0=y - h / 2, x1=x + w / 2, y1=y + h / 2,
+                           fillcolor=fills[box.id], layer="below",
+                           line=dict(color=RED if box.id == focus else "#444444", width=3 if box.id == focus else 1)))
     edge_x, edge_y = [], []
-    for source, target in graph.edges:
-        edge_x += [xs[source], xs[target], None]
-        edge_y += [ys[source], ys[target], None]
-    values = [math.log10(getattr(node, by) + 1) if node.module else float("nan") for node in nodes]
+    for _, _, line in placed.edges:
+        edge_x += [x for x, _ in line] + [None]
+        edge_y += [y for _, y in line] + [None]
     figure = go.Figure()
-    # SVG like the boxes, drawn first: a WebGL trace would lie on top of every box and label
-    figure.add_trace(go.Scatter(x=edge_x, y=edge_y, mode="lines", line=dict(color="#c8c8c8", width=1),
+    figure.add_trace(go.Scatter(x=edge_x, y=edge_y, mode="lines", line=dict(color="#888888", width=1.2),
                                 hoverinfo="skip", showlegend=False))
+    boxes = found.boxes
+    centres = [placed.boxes[box.id] for box in boxes]
     figure.add_trace(go.Scatter(
-        x=[xs[n.index] for n in nodes], y=[ys[n.index] for n in nodes], mode="markers+text",
-        text=[labels.get(n.module) or ".".join(n.name.split(".")[-2:]) if n.module else n.label for n in nodes],
-        textposition="middle right",
-        textfont_size=10, showlegend=False,
-        marker=dict(symbol=["square" if n.module else "circle" for n in nodes], size=13, color=values,
-                    colorscale="Viridis", line=dict(color="#444", width=0.5),
-                    colorbar=dict(title=dict(text=t(f"figures.graph_colour.{by}")), tickvals=list(range(0, 12)),
-                                  ticktext=[power_of_ten(v) for v in range(0, 12)])),
-        customdata=[[n.module or "", n.name if n.module else n.label, n.kind, " × ".join(map(str, n.shape)), n.params,
-                     n.macs] for n in nodes],
-        hovertemplate=t("figures.graph_hover")))
-    _styled(figure, height=min(GRAPH_MAX_PX, 120 + GRAPH_ROW_PX * (max((n.depth for n in nodes), default=0) + 1)),
-                         margin_t=30, dragmode="pan", clickmode="event+select",
-                         xaxis=dict(visible=False, range=[-0.5, max(xs.values(), default=0) + 1.5]),
-                         yaxis=dict(visible=False), plot_bgcolor="white")
+        x=[c[0] for c in centres], y=[c[1] for c in centres], mode="markers+text",
+        text=[box_text(box).replace("\n", "<br>") for box in boxes],
+        textfont=dict(size=FONT_PT, family=FONT,
+                      color=[ink_on(fills[box.id]) for box in boxes]),
+        marker=dict(symbol="square", size=[max(8, min(c[2], c[3])) for c in centres], opacity=0.01,
+                    color=[math.log10(values[box.id] + 1) for box in boxes], colorscale="Viridis", cmin=0,
+                    showscale=True, colorbar=dict(title=dict(text=t(f"figures.graph_colour.{by}")), thickness=14,
+                                                  lenmode="pixels", len=min(320, view_h), yanchor="top", y=1,
+                                                  tickvals=list(range(0, 12)),
+                                                  ticktext=[power_of_ten(v) for v in range(0, 12)])),
+        customdata=[[box.id, box.module or "", box.label, box.kind, " × ".join(map(str, box.shape)), box.params,
+                     box.macs] for box in boxes],
+        hovertemplate=t("figures.graph_hover"), showlegend=False))
+    centre_x, top = placed.width / 2, 0.0
+    if focus in placed.boxes:
+        centre_x = placed.boxes[focus][0]
+        top = min(max(0.0, placed.boxes[focus][1] - view_h / 2), max(0.0, placed.height - view_h))
+    margin = 20
+    _styled(figure, height=int(view_h) + 2 * margin, margin=dict(l=0, r=0, t=margin, b=margin),
+            shapes=shapes, annotations=frame_labels, dragmode="pan", clickmode="event+select", plot_bgcolor="white",
+            # a narrow x range: the height sets the scale (one pixel per point), and plotly widens
+            # the x range to the chart's width, whatever the screen
+            xaxis=dict(visible=False, range=[centre_x - 100, centre_x + 100], constrain="range"),
+            yaxis=dict(visible=False, range=[top + view_h, top], scaleanchor="x", scaleratio=1, constrain="range"))
     return figure
 
 

@@ -1,10 +1,12 @@
 """Main journeys in real headless Chromium against `streamlit run`."""
+import itertools
 import math
 import os
 import re
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from harness import browser
 from harness.paths import ROOT, SAMPLES
@@ -370,16 +372,64 @@ def test_a_network_build_stops_within_two_seconds_of_its_tab_closing(context, se
     assert _seconds_until_idle(server) <= 2.0
 
 
-def test_a_click_on_the_network_graph_opens_that_layer(page, artifacts):
-    """A student clicks AlexNet's first box after the input (conv1) and lands on its activations."""
-    url = page.url.split("?")[0].rstrip("/")
-    page.goto(f"{url}/graph?net=alexnet")
-    page.get_by_role("heading", name="Network graph · AlexNet (torchvision)").wait_for(timeout=120_000)
+# The boxes trace of the network graph (the second: edges are drawn first), its labels and its
+# boxes, each as the page lays it out: [font size px, label rect, box rect] per box in view.
+_GRAPH_LABELS_JS = """() => {
+    const plot = document.querySelector('.js-plotly-plot');
+    const area = plot.querySelector('.bglayer rect, .draglayer .nsewdrag').getBoundingClientRect();
+    const texts = [...plot.querySelectorAll('.scatterlayer .trace:nth-of-type(2) .textpoint text')];
+    const shapes = [...plot.querySelectorAll('.layer-subplot .shapelayer path')];  // layer="below" shapes of the axes
+    const frames = shapes.length - texts.length;
+    const rect = r => [r.left, r.top, r.right, r.bottom];
+    return texts.map((text, i) => [parseFloat(getComputedStyle(text).fontSize), rect(text.getBoundingClientRect()),
+                                   rect(shapes[frames + i].getBoundingClientRect())])
+        .filter(([, [l, t, r, b]]) => l >= area.left && r <= area.right && t >= area.top && b <= area.bottom);
+}"""
+
+
+def _overlap(one, other) -> bool:
+    return one[0] < other[2] and other[0] < one[2] and one[1] < other[3] and other[1] < one[3]
+
+
+def test_the_network_graph_reads_at_1366_opens_a_block_and_a_click_opens_that_layer(context, server, artifacts):
+    """At 1366×768 every label in view is at least 12 px, inside its own box and clear of every
+    other label; a click on a block offers to open it into its modules (and to close it again);
+    a click on a layer gives its details and opens it in Activations."""
+    page = context.new_page()
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{server}/graph?net=resnet50")
+    page.get_by_role("heading", name="Network graph · ResNet-50").wait_for(timeout=120_000)
     browser.wait_idle(page)
-    page.screenshot(path=str(artifacts / "graph-alexnet.png"))
-    page.locator(".js-plotly-plot .scatterlayer .trace .points path").nth(1).click(force=True)
-    page.get_by_role("heading", name="Activations · AlexNet (torchvision)").wait_for(timeout=120_000)
-    assert "tap=conv1" in page.url and not browser.exceptions(page)
+    labels = page.evaluate(_GRAPH_LABELS_JS)
+    assert len(labels) >= 10
+    for size, label, box in labels:
+        assert size >= 12 and label[0] >= box[0] - 1 and label[2] <= box[2] + 1, (size, label, box)
+    assert not [pair for pair in itertools.combinations([label for _, label, _ in labels], 2) if _overlap(*pair)]
+    page.screenshot(path=str(artifacts / "graph-resnet50-1366.png"))
+
+    def click_box(label: str) -> None:
+        """Click the box whose label (its first line) is `label`."""
+        boxes = page.locator(".js-plotly-plot .scatterlayer .trace").nth(1)
+        texts = boxes.locator(".textpoint text").all_text_contents()
+        index = next(i for i, text in enumerate(texts) if text.startswith(label))
+        boxes.locator(".points path").nth(index).click(force=True)
+        browser.wait_idle(page)
+
+    click_box("layer1.1 · Bottleneck")
+    page.get_by_role("button", name="Open layer1.1 into its modules").click()
+    browser.wait_idle(page)
+    expect(page.get_by_text("layer1.1 conv2 3×3, 64").first).to_be_visible()
+    assert "open=layer1.1" in page.url
+    page.get_by_role("button", name="Close layer1.1").click()
+    browser.wait_idle(page)
+    assert "open=" not in page.url
+    click_box("conv1 7×7/2, 64")
+    expect(page.get_by_text("kernel: 7×7 · stride: 2×2 · padding: 3×3")).to_be_visible()
+    page.get_by_role("button", name="Open this layer in Activations").click()
+    page.get_by_role("heading", name="Activations · ResNet-50").wait_for(timeout=120_000)
+    expect(page).to_have_url(re.compile(r"tap=conv1\b"))
+    assert not browser.exceptions(page)
+    page.close()
 
 
 _TREEMAP_TILES_JS = """() => Object.fromEntries([...document.querySelectorAll('.st-key-treemap g.slice')]

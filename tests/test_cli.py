@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from explorer import cli
+from explorer import cli, costs, graph
 from harness.cli import run
 from harness.paths import SAMPLES
 from tests.data import make_bad_inputs
@@ -126,3 +126,16 @@ def test_every_bad_input_gives_at_most_one_error_line_and_one_line_per_warning(c
         else:
             assert status == 0 and not any(line.startswith("error: ") for line in lines), case.name
             assert len(json.loads(captured.out)["top5"]) == 5
+
+
+@pytest.mark.parametrize("model, level", [("resnet50", "blocks"), ("googlenet", "modules")])
+def test_graph_json_gives_nodes_and_edges_that_add_up_to_the_summary(model, level, capsys):
+    assert cli.main(["graph", model, "--level", level, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["key"] == model and data["level"] == level
+    assert set(data["nodes"][0]) == {"id", "label", "block", "kind", "shape", "params", "macs"}
+    summary = costs.summary(model)
+    assert sum(n["params"] for n in data["nodes"]) == summary.params and sum(n["macs"] for n in data["nodes"]) == summary.macs
+    ids = [n["id"] for n in data["nodes"]]
+    assert len(set(ids)) == len(ids) and all(a in ids and b in ids for a, b in data["edges"])
+    assert len(data["nodes"]) == len(graph.at_level(model, level).boxes)

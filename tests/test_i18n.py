@@ -69,6 +69,7 @@ NOT_UI_PROSE = {
     "label+percent root",  # a plotly textinfo
     "out of memory",  # matched in torch's own error messages
     "Apple MPS",  # a device's name
+    "DejaVu Sans",  # a font's name
     "CIFAR ResNet-",  # a network name: CIFAR ResNet-20, -56, -110
     "seeded random init (seed ", "uploaded, kept in memory",  # WeightsStatus.location: for logs, never drawn
     "ZFNet (wide conv3-5)",  # an English name: readers see the text zoo.name.zfnet_wide

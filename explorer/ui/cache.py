@@ -21,7 +21,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx
 from PIL import Image
 
 from explorer import activations, attribution as explorer_attribution, compare, featurevis, figures, gradflow, images
-from explorer import i18n, inception, inference, invariance, lecture, weights, zoo
+from explorer import graph, graph_layout, i18n, inception, inference, invariance, lecture, weights, zoo
 from explorer.cache import ByteBudgetCache
 from explorer.images import LoadedImage
 from explorer.weights import WeightsError
@@ -123,6 +123,18 @@ def figure(kind: str, loaded: inference.LoadedModel | None, image: LoadedImage |
     """A plotly figure built once per key and language (its texts are translated) for every
     session; st.plotly_chart copies it (`to_dict`) before serialising, so sharing it is safe."""
     return _cached(f"figure:{kind}", loaded, image, i18n.language(), *details, compute=build)
+
+
+def graph_placement(found: graph.LevelGraph) -> graph_layout.Placed:
+    """Where dot puts every box of a network's graph at a level, once per server and language
+    (dot sizes each box to its label)."""
+    return _cached("graph_placement", None, None, found, i18n.language(), compute=lambda: graph_layout.place(found))
+
+
+def export_graph(found: graph.LevelGraph, fmt: str, fills: dict[str, str], by: str) -> bytes:
+    """dot's drawing of the graph coloured by `by`, as SVG or PNG, once per server and language."""
+    return _cached("graph_export", None, None, found, fmt, by, i18n.language(),
+                   compute=lambda: graph_layout.export(found, fmt, fills))
 
 
 def first_layer(key: str) -> activations.FirstLayer:
