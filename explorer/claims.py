@@ -320,6 +320,69 @@ def notes_dropout_first() -> Claim:
                   p=", ".join(f"{p:g}" for p in dropouts))
 
 
+# ---------------------------------------------------------------- what only training, or the papers, decide
+# Each measures what the build shows and gives the paper's own numbers; whether the effect holds
+# needs training runs (or a test set) this app does not make, so the verdict is "paper only".
+
+def alexnet_dropout_effect() -> Claim:
+    """Dropout against overfitting: where the build drops units, and what the paper measured."""
+    layers = list(zoo.meta_model("alexnet2012").classifier)
+    linears = [i for i, m in enumerate(layers) if isinstance(m, nn.Linear)]
+    before = [6 + linears.index(next(j for j in linears if j > i)) for i, m in enumerate(layers) if isinstance(m, nn.Dropout)]
+    p = {m.p for m in layers if isinstance(m, nn.Dropout)}
+    return _claim("alexnet_dropout_effect", "alexnet", "paper", source="paper", count=len(before),
+                  p=t("common.list_separator").join(f"{value:g}" for value in sorted(p)),
+                  layers=t("common.list_separator").join(f"fc{i}" for i in before))
+
+
+def alexnet_overlap_effect() -> Claim:
+    """Overlapping pooling's effect on error: the build's windows, and the paper's comparison."""
+    pool = next(m for m in zoo.meta_model("alexnet2012").modules() if isinstance(m, nn.MaxPool2d))
+    return _claim("alexnet_overlap_effect", "alexnet", "paper", source="paper", kernel=pool.kernel_size,
+                  stride=pool.stride, top1=0.4, top5=0.3)  # Krizhevsky et al. 2012, section 3.4
+
+
+def alexnet_ensemble() -> Claim:
+    """Averaging CNNs: the paper's Table 2 (ILSVRC-2012 validation top-5 error)."""
+    return _claim("alexnet_ensemble", "alexnet", "paper", source="paper", one=18.2, five=16.4, seven=15.3)
+
+
+def parameters_overfit() -> Claim:
+    """"Too many parameters overfit": the builds' parameters per training image; overfitting itself
+    shows only in training and validation curves."""
+    images = 1_281_167  # ILSVRC-2012 training images
+    counts = {key: costs.summary(key).params for key in ("alexnet2012", "vgg16", "googlenet_paper")}
+    return _claim("parameters_overfit", "alexnet", "paper", source="paper", images=images,
+                  alexnet=human_count(counts["alexnet2012"]), alexnet_per=counts["alexnet2012"] / images,
+                  vgg=human_count(counts["vgg16"]), vgg_per=counts["vgg16"] / images,
+                  googlenet=human_count(counts["googlenet_paper"]), googlenet_per=counts["googlenet_paper"] / images,
+                  alexnet_top1=zoo.get("alexnet").accuracy()[0], vgg_top1=zoo.get("vgg16").accuracy()[0])
+
+
+def googlenet_auxiliary_purpose() -> Claim:
+    """What the auxiliary heads are for: where torchvision's GoogLeNet attaches them (read from a
+    build with its heads), the paper's loss weight, and what Inception-v3's paper found."""
+    from torchvision.models import GoogLeNet
+
+    with torch.device("meta"):
+        built = GoogLeNet(aux_logits=True, init_weights=False)
+    taps = {"aux1": "inception_4a", "aux2": "inception_4d"}  # torchvision's forward: after 4a and 4d
+    channels = {name: getattr(built, name).conv.conv.in_channels for name in taps}
+    return _claim("googlenet_auxiliary_purpose", "inception", "paper", source="paper", first=taps["aux1"],
+                  first_channels=channels["aux1"], second=taps["aux2"], second_channels=channels["aux2"], weight=0.3)
+
+
+def best_generalisers() -> Claim:
+    """"ResNet and Inception-v4 generalise best": held-out accuracy is generalisation, and the
+    lecture's networks' single-crop top-1, as published for their original recipes, ranks them."""
+    keys = ("alexnet", "vgg16", "vgg19", "googlenet", "inception_v3", "inception_v4", "resnet50", "resnet101", "resnet152")
+    ranked = sorted(((zoo.get(key).accuracy()[0], key) for key in keys if zoo.get(key).accuracy()[0] is not None),
+                    reverse=True)
+    return _claim("best_generalisers", "resnet", "paper", source="paper",
+                  ranking=t("common.list_separator").join(f"{zoo.get(key).name} {top1:.1f} %" for top1, key in ranked[:4]),
+                  last=f"{zoo.get(ranked[-1][1]).name} {ranked[-1][0]:.1f} %")
+
+
 def limited_storage(key: str) -> Claim:
     """SqueezeNet's point: AlexNet's accuracy from a fiftieth of its file."""
     file_mb, alexnet_mb = (costs.file_bytes(k) / 2**20 for k in (key, "alexnet"))
