@@ -13,10 +13,11 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from . import costs, inception, zoo
+from . import costs, images, inception, zoo
 from .architectures import alexnet2012
 from .cache import memoize
 from .i18n import t
+from .images import LoadedImage
 from .notation import human_count
 
 
@@ -381,6 +382,28 @@ def best_generalisers() -> Claim:
     return _claim("best_generalisers", "resnet", "paper", source="paper",
                   ranking=t("common.list_separator").join(f"{zoo.get(key).name} {top1:.1f} %" for top1, key in ranked[:4]),
                   last=f"{zoo.get(ranked[-1][1]).name} {ranked[-1][0]:.1f} %")
+
+
+def notes_zfnet_widths() -> Claim:
+    """The notes' "more kernels in conv3 and conv4": which layers the paper's wider variant widens."""
+    widths = {key: [costs.summary(key).tap(f"conv{i}").shape[0] for i in (3, 4, 5)]
+              for key in ("alexnet2012", "zfnet", "zfnet_wide")}
+    widened = [f"conv{i}" for i, before, after in zip((3, 4, 5), widths["alexnet2012"], widths["zfnet_wide"]) if after > before]
+    return _claim("notes_zfnet_widths", "notes", _verdict(widened == ["conv3", "conv4"]), alexnet=widths["alexnet2012"],
+                  fig3=widths["zfnet"], wide=widths["zfnet_wide"], widened=t("common.list_separator").join(widened))
+
+
+def notes_mean_subtraction(image: LoadedImage) -> Claim:
+    """The notes' reason for mean subtraction ("absolute values are meaningless"): on `image` as
+    AlexNet (2012) sees it, the normalised input is turned back into its pixels, every one checked."""
+    pre = zoo.get("alexnet2012").preprocess
+    pixels = images.crop_for_network(image.image, pre)
+    normalised = images.preprocess(image.image, pre)[0]
+    mean, std = (torch.tensor(v).view(3, 1, 1) for v in (pre.mean, pre.std))
+    restored = torch.round((normalised * std + mean) * 255).to(torch.uint8)
+    return _claim("notes_mean_subtraction", "notes", "differs", source="run", values=pixels.numel(),
+                  changed=int((restored != pixels).sum()), after=float(normalised.mean()),
+                  size=f"{pixels.shape[1]}×{pixels.shape[2]}")
 
 
 def limited_storage(key: str) -> Claim:

@@ -134,6 +134,10 @@ def _identity_gradient(image: LoadedImage, _network: str, measure: Measurements)
     return [Card(identity, View("gradient_flow", "resnet34"), runs=(running.run, batch_statistics.run))]
 
 
+def _mean_subtraction(image: LoadedImage, _network: str, _measure: Measurements) -> list[Card]:
+    return [Card(claims.notes_mean_subtraction(image), View("home", "alexnet2012"))]
+
+
 def _closing(_image: LoadedImage, _network: str, _measure: Measurements) -> list[Card]:
     return [Card(claim, View("compare", "squeezenet1_1")) for claim in claims.closing(EFFICIENT_NETWORKS)]
 
@@ -172,6 +176,8 @@ CARDS: tuple[tuple[str, Build], ...] = (
     ("notes", OnTheBuild(claims.googlenet_vs_alexnet, View("costs", "googlenet_paper"))),
     ("notes", OnTheBuild(claims.notes_relu_first, View("activations", "alexnet2012", {"tap": "relu1"}))),
     ("notes", OnTheBuild(claims.notes_dropout_first, View("home", "alexnet2012"))),
+    ("notes", OnTheBuild(claims.notes_zfnet_widths, View("compare", "zfnet", {"nets": "alexnet2012,zfnet,zfnet_wide"}))),
+    ("notes", _mean_subtraction),
 )
 
 

@@ -13,7 +13,8 @@ EXPECTED = {"alexnet_weight_layers": "holds", "alexnet_pool5": "holds", "vgg_sma
             "vgg_stack_differs": "holds", "notes_pooling_branch": "differs", "notes_norm_layer": "differs",
             "lrn_inhibition": "roughly", "notes_relu_first": "paper", "notes_dropout_first": "paper",
             "alexnet_dropout_effect": "paper", "alexnet_overlap_effect": "paper", "alexnet_ensemble": "paper",
-            "parameters_overfit": "paper", "googlenet_auxiliary_purpose": "paper", "best_generalisers": "paper"}
+            "parameters_overfit": "paper", "googlenet_auxiliary_purpose": "paper", "best_generalisers": "paper",
+            "notes_zfnet_widths": "differs"}
 
 
 @pytest.mark.parametrize("name", EXPECTED)
@@ -26,7 +27,7 @@ def test_every_claim_about_an_architecture_has_its_expected_verdict_here():
     from explorer import lecture
 
     on_the_build = {build.claim.__name__ for _, build in lecture.CARDS if isinstance(build, lecture.OnTheBuild)}
-    assert len(on_the_build) == 24
+    assert len(on_the_build) == 25
     assert on_the_build | {claim.__name__ for claim in claims.COSTS_CLAIMS} <= set(EXPECTED)
 
 
@@ -203,3 +204,10 @@ def test_what_only_training_decides_is_left_to_the_papers_with_the_builds_own_nu
             f"inception_4d ({googlenet.tap('inception_4d').shape[0]} channels)") in found["googlenet_auxiliary_purpose"].measured
     ranking = found["best_generalisers"].measured.split(": ")[1]
     assert ranking.startswith("Inception v4 80.0 %; ResNet-152 78.3 %")
+
+
+def test_the_notes_slips_on_zfnet_and_mean_subtraction_are_measured(cat_image):
+    widths = claims.notes_zfnet_widths()
+    assert widths.verdict == "differs" and "[512, 1024, 512], which widens conv3; conv4; conv5" in widths.measured
+    mean = claims.notes_mean_subtraction(cat_image)
+    assert mean.verdict == "differs" and "gives back all 154,587 pixel values (0 changed)" in mean.measured
