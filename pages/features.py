@@ -72,7 +72,7 @@ if not done:
     estimate = cache.featurevis_estimate(selection.loaded, tap, len(channels), settings)
     ask = st.empty()  # the estimate and the button go once the run starts
     with ask.container():
-        st.caption(t("features.cost", count=len(channels), steps=steps, seconds=estimate.seconds(steps)))
+        st.caption(t("features.cost", count=len(channels), size=size, steps=steps, seconds=estimate.seconds(steps)))
         if not st.button(t("features.run"), key="fv_run", type="primary"):
             st.stop()
     ask.empty()
