@@ -213,10 +213,12 @@ class LevelGraph:
 
 def blocks(key: str) -> dict[str, str]:
     """The blocks a teacher names (the network's main taps that have parts: ResNet's layer1.0,
-    GoogLeNet's inception_3a, SqueezeNet's fire2): module path -> tap name."""
+    GoogLeNet's inception_3a, SqueezeNet's fire2): module path -> tap name. A torch.nn layer with
+    children (EfficientNet-Lite0's stem BatchNormAct2d) is a layer, drawn as one box, not a block."""
     model = zoo.meta_model(key)
     return {tap.module: tap.name for tap in zoo.taps(key)
-            if tap.parent is None and tap.io == "output" and any(model.get_submodule(tap.module).children())}
+            if tap.parent is None and tap.io == "output" and any(model.get_submodule(tap.module).children())
+            and not isinstance(model.get_submodule(tap.module), LAYERS)}
 
 
 def _within(path: str, block: str) -> bool:
@@ -283,7 +285,7 @@ def at_level(key: str, level: str = "blocks", opened: frozenset[str] = frozenset
         first, last = members[0], members[-1]
         block = block_of(first)
         block_name = named.get(block, "") if block else ""
-        if len(members) > 1 or (first.module is None and box_id in named):  # a closed block
+        if box_id in named:  # a closed block (a module's own box has a leaf's or a layer's path)
             module = model.get_submodule(box_id)
             label, kind, shown_module = f"{named[box_id]} · {type(module).__name__}", type(module).__name__, box_id
             expandable = True

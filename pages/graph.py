@@ -30,10 +30,6 @@ permalinks.linked("find", "graph_find", list(by_id))
 found_box = find_column.selectbox(t("graph.find"), list(by_id), index=None, key="graph_find",
                                   placeholder=t("graph.find_hint"), format_func=lambda box_id: by_id[box_id].label,
                                   on_change=lambda: st.session_state.update(graph_selected=st.session_state["graph_find"]))
-merges = {kind: sum(box.kind == kind for box in found.boxes) for kind in ("add", "concat", "multiply")}
-calls = sum(node.module is not None for node in graph.network_graph(spec.key).nodes)
-st.caption(t("graph.summary", boxes=len(found.boxes), edges=len(found.edges), blocks=len(named), calls=calls)
-           + (t("graph.merges_shown", **merges) if any(merges.values()) else ""))
 permalinks.share(level=level, by=by, open=",".join(opened) or None, find=found_box)
 try:
     placed = cache.graph_placement(found)
@@ -63,7 +59,11 @@ if shown is None and selected in opened:  # a block opened a moment ago: its box
     shown = next(box for box in graph.at_level(spec.key, level, frozenset(opened) - {selected}).boxes
                  if box.id == selected)
 with details_panel:
-    if shown is None:
+    if shown is None:  # the graph as a whole, until a box is picked
+        merges = {kind: sum(box.kind == kind for box in found.boxes) for kind in ("add", "concat", "multiply")}
+        calls = sum(node.module is not None for node in graph.network_graph(spec.key).nodes)
+        st.markdown(t("graph.summary", boxes=len(found.boxes), edges=len(found.edges), blocks=len(named), calls=calls)
+                    + (t("graph.merges_shown", **merges) if any(merges.values()) else ""))
         st.caption(t("graph.details_hint"))
     else:
         st.markdown(f"**{shown.label}** · {shown.kind}")

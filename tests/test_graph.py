@@ -95,6 +95,8 @@ def test_names_say_which_block_and_which_call():
     assert [resnet[f"layer1.0.relu{call}"] for call in ("", "#2", "#3")] == \
         ["layer1.0 relu", "layer1.0 relu #2", "layer1.0 relu #3"]
     assert resnet["layer1.1"] == "layer1.1 · Bottleneck" and resnet["conv1"] == "conv1 7×7/2, 64"
+    lite0 = {box.id: box for box in graph.at_level("efficientnet_lite0", "blocks").boxes}  # a layer, not a block
+    assert (lite0["bn1"].label, lite0["bn2"].label, lite0["bn1"].expandable) == ("stem", "head", False)
     googlenet = {box.id: box for box in graph.at_level("googlenet", "blocks", frozenset({"inception3a"})).boxes}
     assert googlenet["inception3a.branch3.1.conv"].label == "inception_3a branch3 1 conv 3×3, 32"
     assert googlenet["inception3b"].expandable and not googlenet["inception3a.branch1.conv"].expandable
