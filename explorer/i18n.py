@@ -106,8 +106,13 @@ def _class_names(language: str) -> dict[str, str]:
 
 def class_names(english: Sequence[str]) -> tuple[str, ...]:
     """ImageNet's class names (torchvision's English ones, in order) in the active language; a
-    name with no translation stays English."""
-    translated = _class_names(language())
+    name with no translation stays English. Once per language and list: pages ask it every run."""
+    return _translated_names(language(), tuple(english))
+
+
+@lru_cache(maxsize=16)
+def _translated_names(code: str, english: tuple[str, ...]) -> tuple[str, ...]:
+    translated = _class_names(code)
     return tuple(translated.get(name, name) for name in english)
 
 

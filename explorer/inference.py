@@ -63,6 +63,10 @@ class LoadedModel:
     device: torch.device
     lock: FairLock = field(default_factory=FairLock)
     classes: tuple[str, ...] | None = None  # an uploaded class list; None: ImageNet's, or numbers
+    outputs: int = field(init=False)  # the classifier's outputs, found once: pages ask every run
+
+    def __post_init__(self) -> None:
+        self.outputs = weights.output_count(self.model)
 
     @property
     def nbytes(self) -> int:
@@ -75,8 +79,7 @@ class LoadedModel:
         the active language), else "class 0", "class 1", …"""
         if self.classes is not None:
             return self.classes
-        outputs = weights.output_count(self.model)
-        return imagenet_names() if outputs == 1000 else tuple(f"class {i}" for i in range(outputs))
+        return imagenet_names() if self.outputs == 1000 else tuple(f"class {i}" for i in range(self.outputs))
 
     def run(self, work: Callable[[nn.Module, torch.device], T]) -> tuple[T, backend.Run]:
         """work(model, device) with this model to itself: the model lock, the accelerator lock,

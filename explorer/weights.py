@@ -13,6 +13,7 @@ import urllib.parse
 import zipfile
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -65,13 +66,7 @@ def seed_for(key: str) -> int:
 
 def candidate_paths(source: WeightsSource) -> list[Path]:
     """Where a checkpoint may already lie, in the order they are tried."""
-    paths = []
-    if os.environ.get("EXPLORER_WEIGHTS_DIR"):
-        paths.append(Path(os.environ["EXPLORER_WEIGHTS_DIR"]) / source.filename)
-    if source.bundled is not None:
-        bundled = source.bundled()
-        return paths + ([bundled] if bundled else [])
-    paths.append(hub_path(source))
+    paths = list(_fixed_places(source, os.environ.get("EXPLORER_WEIGHTS_DIR"), torch.hub.get_dir()))
     if source.library == "timm":
         from huggingface_hub import try_to_load_from_cache
 
@@ -82,9 +77,21 @@ def candidate_paths(source: WeightsSource) -> list[Path]:
     return paths
 
 
-def hub_path(source: WeightsSource) -> Path:
+@lru_cache(maxsize=1024)
+def _fixed_places(source: WeightsSource, weights_dir: str | None, hub_dir: str) -> tuple[Path, ...]:
+    """The places that follow from the settings alone, once per setting: every session asks where
+    the first trained network is (`trained_network`), and building these paths for every registered
+    network was most of that lookup's time. A package's own file is looked up once per process."""
+    paths = [Path(weights_dir) / source.filename] if weights_dir else []
+    if source.bundled is not None:
+        bundled = source.bundled()
+        return (*paths, bundled) if bundled else tuple(paths)
+    return (*paths, hub_path(source, hub_dir))
+
+
+def hub_path(source: WeightsSource, hub_dir: str | None = None) -> Path:
     """The file name torchvision's loader looks for under $TORCH_HOME/hub/checkpoints."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / source.filename
+    return Path(hub_dir or torch.hub.get_dir()) / "checkpoints" / source.filename
 
 
 def find_checkpoint(spec: ModelSpec) -> Path | None:

@@ -29,7 +29,7 @@ class Visit:
     exceptions: list[str] = field(default_factory=list)
     titles: list[str] = field(default_factory=list)  # the first heading each page drew
     notices: list[str] = field(default_factory=list)  # the texts of info, warning and error boxes
-    elements: list[Counter] = field(default_factory=list)  # per page drawn: element kind -> count
+    elements: list[Counter] = field(default_factory=list)  # per page drawn: element kind ("block:<kind>" for a layout block) -> count
     screens: list[list[Delta]] = field(default_factory=list)  # per page drawn, if kept: its elements and blocks in page order
     images: list[str] = field(default_factory=list)  # the media URL of every picture drawn, in order
     media: dict[str, bytes] = field(default_factory=dict)  # picture URL -> its bytes, when asked to fetch them
@@ -111,6 +111,8 @@ async def _run(socket, query: str, page_hash: str = "", elements: Counter | None
         elif kind == "delta":
             if screen is not None:
                 _draw(screen, forward)
+            if forward.delta.WhichOneof("type") == "add_block" and elements is not None:
+                elements[f"block:{forward.delta.add_block.WhichOneof('type')}"] += 1  # a layout block
             if forward.delta.WhichOneof("type") != "new_element":
                 continue
             element = forward.delta.new_element

@@ -74,8 +74,7 @@ if spec.family in ("alexnet", "zfnet"):
 st.subheader(t("home.prediction"))
 with st.spinner(t("home.running")):
     analysis = selection.analysis()
-predictions = inference.top_k(analysis.record.logits, classes=selection.loaded.class_names)
-st.plotly_chart(cache.figure("top5", selection.loaded, selection.image, build=lambda: figures.top_k_bar(predictions)),
-                key="top5")
+st.plotly_chart(cache.figure("top5", selection.loaded, selection.image, build=lambda: figures.top_k_bar(
+    inference.top_k(analysis.record.logits, classes=selection.loaded.class_names))), key="top5")
 if not selection.loaded.status.pretrained:
     st.caption(t("home.random_classes"))

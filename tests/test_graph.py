@@ -1,6 +1,7 @@
 """The network graph: one node per module call, an edge into every merge from each of its inputs,
 shapes and MACs from the meta pass, and a click that opens the layer in Activations."""
 import itertools
+import math
 from collections import Counter
 
 import pytest
@@ -261,3 +262,18 @@ def test_without_dot_or_past_its_time_the_page_says_why_in_one_sentence(monkeypa
     assert not apptest.errors(app)
     assert [error.value for error in app.error] == [f"Graphviz's dot took more than {graph_layout.LAYOUT_SECONDS} s to "
                                                     "lay this graph out: show it by blocks, or open fewer blocks."]
+
+
+def test_each_box_is_coloured_by_its_own_count_on_the_legends_log_scale():
+    from plotly.colors import sample_colorscale
+
+    found = graph.at_level("resnet18", "modules")
+    fills = figures.graph_fills(found, "macs")
+    top = max(box.macs for box in found.boxes)
+    for box in found.boxes:
+        if box.module is None:  # a merge: no count of its own
+            assert fills[box.id] == "#e6e6e6"
+            continue
+        red, green, blue = sample_colorscale("Viridis", [math.log10(box.macs + 1) / math.log10(top + 1)], colortype="tuple")[0]
+        assert fills[box.id] == f"#{round(red * 255):02x}{round(green * 255):02x}{round(blue * 255):02x}"
+    assert len(set(fills.values())) >= 5 and fills["conv1"] != fills["fc"]

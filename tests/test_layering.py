@@ -125,3 +125,20 @@ def test_a_session_imports_nothing_once_the_app_package_is_in():
                          cwd=ROOT, timeout=300)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout.splitlines()[-1]) == []
+
+
+def test_no_script_has_a_statement_that_streamlit_magic_would_show():
+    """.streamlit/config.toml turns magic off (it rewrites every script for every new session), so a
+    bare expression meant to be shown would silently show nothing: Streamlit's own rewrite finds none."""
+    import tomllib
+
+    from streamlit.runtime.scriptrunner import magic
+
+    assert tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["runner"]["magicEnabled"] is False
+    scripts = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
+    shown = {script.name: [node.lineno for node in ast.walk(magic.add_magic(script.read_text(), str(script)))
+                           if isinstance(node, ast.Attribute) and node.attr == "transparent_write"]
+             for script in scripts}
+    assert len(scripts) == 12 and not any(shown.values()), shown
+    probe = magic.add_magic('"""doc"""\nx = 1\nx\n', "probe.py")  # the search finds what magic would show
+    assert [node for node in ast.walk(probe) if isinstance(node, ast.Attribute) and node.attr == "transparent_write"]

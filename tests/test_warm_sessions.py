@@ -126,3 +126,22 @@ def test_a_figure_is_built_once_per_language_and_shared(cat_image):
     with i18n.use("zh"):
         chinese = cache.figure("test_figure", None, cat_image, build=build)
     assert builds == ["en", "zh"] and chinese.layout.title.text != english.layout.title.text
+
+
+def test_the_bare_reference_page_draws_every_element_and_block_the_apps_page_drew(server):
+    """bench/warm.py's ratio is only fair if plain Streamlit draws what the app drew: every kind the
+    app's Compare page and Lecture page send (Compare: the most elements; Lecture: tabs), counted
+    the same way, comes back from bench/bare_page.py in the same numbers."""
+    from bench.warm import elements_query
+
+    url, _, _ = server
+    app = asyncio.run(streamlit_client.visit(url, QUERY, ["compare", "lecture"]))
+    assert not app.error and not app.exceptions
+    wanted = [counts for counts in app.elements[1:]]
+    assert {"block:column", "block:tab", "block:tab_container", "dataframe", "multiselect", "imgs"} <= set(
+        wanted[0] | wanted[1])
+    with browser.streamlit_server(script=ROOT / "bench" / "bare_page.py") as bare_url:
+        bare = asyncio.run(streamlit_client.visit(bare_url, elements_query(wanted[0]), [""],
+                                                  page_queries=[elements_query(wanted[1])]))
+    assert not bare.error and not bare.exceptions
+    assert bare.elements == wanted

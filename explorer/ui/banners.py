@@ -50,8 +50,10 @@ def moved_notice() -> None:
     stopped, the balancer sends it to another one, which starts a new session from the page's URL;
     say so once, so a student knows why widgets not in the link are back to their defaults."""
     here = os.environ.get("EXPLORER_REPLICA_NAME")
+    if not here or st.session_state.get("_moved_told"):  # reading the headers builds them anew
+        return
     before = st.context.headers.get("X-Explorer-Was")
-    if here and before and before != here and not st.session_state.get("_moved_told"):
+    if before and before != here:
         st.session_state["_moved_told"] = True
         st.info(t("sidebar.moved"), icon=":material/swap_horiz:")
 

@@ -2,10 +2,12 @@
 texts ("app.page.<name>"): app.py, the benchmarks and the tests read this table."""
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import streamlit as st
 
+from explorer import i18n
 from explorer.i18n import t
 from explorer.views import View
 
@@ -41,9 +43,19 @@ PAGES = (  # in the order of the navigation; the first is the default
 FILES = {page.name: page.file for page in PAGES}
 
 
+_BUILT: dict[str, list[st.Page]] = {}  # language -> the pages, titled in it
+
+
 def navigation() -> st.Page:
-    return st.navigation([st.Page(page.file, title=t(f"app.page.{page.name}"), icon=page.icon, default=index == 0)
-                          for index, page in enumerate(PAGES)])
+    """The page this run shows. The st.Page objects are built once per language: building one
+    resolves its file through the file system (a realpath), which was about a tenth of a warm
+    session's server CPU. Each run gets its own shallow copies, because st.navigation marks the one
+    it returns as callable once, and Page.run clears the mark: shared, two sessions could race on it."""
+    code = i18n.language()
+    if code not in _BUILT:
+        _BUILT[code] = [st.Page(page.file, title=t(f"app.page.{page.name}"), icon=page.icon, default=index == 0)
+                        for index, page in enumerate(PAGES)]
+    return st.navigation([copy.copy(page) for page in _BUILT[code]])
 
 
 def link(view: View, label: str, icon: str = ":material/arrow_forward:", sample: str | None = None) -> None:
