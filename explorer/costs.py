@@ -386,6 +386,7 @@ def record_bytes(key: str, taps: tuple) -> int:
     return sum(sizes.values())
 
 
+@memoize
 def file_bytes(key: str) -> int:
     """Size of the float32 checkpoint: parameters and buffers (BatchNorm statistics)."""
     model = zoo.meta_model(key)

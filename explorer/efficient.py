@@ -16,6 +16,7 @@ from torch.nn.utils import skip_init
 from torchvision.models.shufflenetv2 import channel_shuffle
 
 from . import costs, zoo
+from .cache import memoize
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Separable:
         return (self.depthwise_macs + self.pointwise_macs) / self.standard_macs
 
 
+@memoize
 def fire_modules(key: str = "squeezenet1_1") -> tuple[Fire, ...]:
     """Every Fire module with its costs, and those of the plain 3×3 convolution it replaces."""
     macs = costs.summary(key).module_macs
@@ -66,6 +68,7 @@ def fire_modules(key: str = "squeezenet1_1") -> tuple[Fire, ...]:
     return tuple(rows)
 
 
+@memoize
 def separable_convolutions(key: str = "mobilenet_v2") -> tuple[Separable, ...]:
     """Each depthwise convolution with the 1×1 convolution that follows it in definition order
     (MobileNet v2's and EfficientNet-Lite's blocks have no squeeze-and-excitation in between)."""
@@ -82,6 +85,7 @@ def separable_convolutions(key: str = "mobilenet_v2") -> tuple[Separable, ...]:
     return tuple(rows)
 
 
+@memoize
 def grouped_params(channels: int, groups: int) -> int:
     """Weights of a 1×1 convolution from `channels` to `channels` split into `groups` groups,
     counted on the module itself: 1/groups of the ungrouped convolution's."""
@@ -115,7 +119,8 @@ def group_reach(channels: int = 12, groups: int = 3, shuffle: bool = True, seed:
     return reach
 
 
-def shuffle_order(channels: int = 12, groups: int = 3) -> list[int]:
+@memoize
+def shuffle_order(channels: int = 12, groups: int = 3) -> tuple[int, ...]:
     """Where torchvision's channel_shuffle puts each channel: output position i holds input
     channel order[i]."""
-    return channel_shuffle(torch.arange(channels).float().view(1, channels, 1, 1), groups).view(-1).long().tolist()
+    return tuple(channel_shuffle(torch.arange(channels).float().view(1, channels, 1, 1), groups).view(-1).long().tolist())

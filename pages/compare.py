@@ -53,10 +53,17 @@ if left_out:  # each network with the reason its number is not like with like: 1
 device = selection.loaded.device
 device_name = backend.device_name(device)
 latencies = cache.measured_latencies(keys, str(device))
-table = pd.DataFrame([r.as_dict(latencies.get(r.key, ())) for r in rows])
-if not any(key in latencies for key in keys):  # the latency columns come with the first measurement
-    table = table.drop(columns=[*(f"latency{batch}" for batch in compare.LATENCY_BATCHES), "images_per_s"])
-table = table.rename(columns=lambda c: t(f"column.{c}", device=device_name))
+timed = tuple((key, tuple(latency.seconds for latency in latencies[key])) for key in keys if key in latencies)
+table_key = (tuple(keys), tuple(r.weights for r in rows), like_with_like, timed, device_name)  # what the tables show
+
+
+def comparison() -> pd.DataFrame:
+    table = pd.DataFrame([r.as_dict(latencies.get(r.key, ())) for r in rows])
+    if not timed:  # the latency columns come with the first measurement
+        table = table.drop(columns=[*(f"latency{batch}" for batch in compare.LATENCY_BATCHES), "images_per_s"])
+    return table.rename(columns=lambda c: t(f"column.{c}", device=device_name))
+
+
 formats = ({t(f"column.{c}"): st.column_config.NumberColumn(format="localized") for c in ("params", "macs")}
            | {t(f"column.{c}"): st.column_config.NumberColumn(format="%.1f") for c in ("file_mb", "peak_mb")}
            | {t(f"column.{c}"): st.column_config.NumberColumn(format="%.2f") for c in ("top1", "top5")}
@@ -66,14 +73,20 @@ formats = ({t(f"column.{c}"): st.column_config.NumberColumn(format="localized") 
 # do not fit a 1366 px screen
 parts = {"size": ("params", "macs", "depth", "input", "file_mb", "peak_mb"),
          "accuracy": ("top1", "top5", "protocol", "weights"), "speed": ("latency1", "latency16", "images_per_s")}
-shown = table.assign(**{t("column.weights"): [t("compare.weights_trained") if r.weights != "random" else
-                                              t("compare.weights_random") for r in rows]})  # the CSV names the file
-for part, columns in parts.items():
-    headed = [t(f"column.{c}", device=device_name) for c in ("network", *columns)]
-    if set(headed) <= set(shown.columns):
-        widgets.table(shown[headed], key=f"compare_{part}", column_config=formats)
-st.download_button(t("compare.download"), table.to_csv(index=False), "comparison.csv", "text/csv",
-                   key="compare_csv")
+
+
+def shown(part: str) -> pd.DataFrame:
+    table = comparison().assign(**{t("column.weights"): [t("compare.weights_trained") if r.weights != "random" else
+                                                         t("compare.weights_random") for r in rows]})  # the CSV names the file
+    return table[[t(f"column.{c}", device=device_name) for c in ("network", *parts[part])]]
+
+
+for part in parts:
+    if part != "speed" or timed:
+        widgets.table(cache.table(f"compare_{part}", None, None, *table_key, build=lambda: shown(part)),
+                      key=f"compare_{part}", column_config=formats)
+st.download_button(t("compare.download"), cache.csv("compare", None, None, *table_key, build=comparison),
+                   "comparison.csv", "text/csv", key="compare_csv")
 st.caption(t("compare.table_caption"))
 unmeasured = [key for key in keys if key not in latencies]
 estimate_slot = st.empty()  # filled at the end of the run, once the probes timed in the background are in
@@ -106,11 +119,20 @@ for index, key in enumerate(keys):
     analyses[key] = cache.analysis(cache.loaded_model(key), selection.image)
 progress.empty()
 untrained = [key for key in keys if not cache.loaded_model(key).status.pretrained]
-top5 = {t("compare.untrained", name=zoo.get(key).name) if key in untrained else zoo.get(key).name:
-        [f"{p.label} · {p.prob:.1%}" for p in inference.top_k(analyses[key].record.logits)] for key in keys}
-for part, names in enumerate(compare.balanced_groups(list(top5), compare.MOST_SIDE_BY_SIDE)):  # each fits 1366 px
-    widgets.table(pd.DataFrame({t("compare.rank"): range(1, 6)} | {name: top5[name] for name in names}),
-                  key=f"compare_top5_{part}")
+weights_labels = tuple(cache.loaded_model(key).status.label for key in keys)
+headings = {key: t("compare.untrained", name=zoo.get(key).name) if key in untrained else zoo.get(key).name
+            for key in keys}
+
+
+def top5(group: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({t("compare.rank"): range(1, 6)} | {
+        headings[key]: [f"{p.label} · {p.prob:.1%}" for p in inference.top_k(analyses[key].record.logits)]
+        for key in group})
+
+
+for part, group in enumerate(compare.balanced_groups(keys, compare.MOST_SIDE_BY_SIDE)):  # each fits 1366 px
+    widgets.table(cache.table("compare_top5", None, selection.image, tuple(keys), weights_labels, part,
+                              build=lambda: top5(group)), key=f"compare_top5_{part}")
 if untrained:
     st.caption(t("compare.untrained_caption"))
 st.caption(t("compare.stages_caption"))

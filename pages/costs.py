@@ -22,12 +22,15 @@ columns[4].metric(t("costs.fc_share"), f"{shares.fc_params / summary.params:.1%}
 st.caption(t("costs.counting", not_counted=t("costs.not_counted")))
 
 st.subheader(t("costs.every_layer"))
-table = pd.DataFrame(costs.tap_table(spec.key)).rename(columns=lambda c: t(f"column.{c}"))
-widgets.table(table, height=360, key="cost_table",
+def tap_frame() -> pd.DataFrame:
+    return pd.DataFrame(costs.tap_table(spec.key)).rename(columns=lambda c: t(f"column.{c}"))
+
+
+widgets.table(cache.table("cost_table", None, None, spec.key, build=tap_frame), height=360, key="cost_table",
               column_config={t("column.activation_kib"): st.column_config.NumberColumn(format="%.1f")}
               | {t(f"column.{c}"): st.column_config.NumberColumn(format="localized") for c in ("params", "macs", "flops")})
-st.download_button(t("costs.download"), table.to_csv(index=False), file_name=f"{spec.key}-costs.csv",
-                   mime="text/csv", key="cost_csv")
+st.download_button(t("costs.download"), cache.csv("cost_table", None, None, spec.key, build=tap_frame),
+                   file_name=f"{spec.key}-costs.csv", mime="text/csv", key="cost_csv")
 st.caption(t("costs.table_caption"))
 
 st.subheader(t("costs.where"))
@@ -75,9 +78,9 @@ if pair:
 options = costs.fc6_what_if(spec.key)
 if options:
     st.subheader(t("costs.what_if"))
-    widgets.table(pd.DataFrame([{t("costs.head"): t(f"costs.head_option.{o.kind}", **o.sizes),
-                                 t("costs.fc6_params"): o.fc6_params,
-                                 t("costs.network_params"): o.network_params} for o in options]),
+    widgets.table(cache.table("what_if", None, None, spec.key, build=lambda: pd.DataFrame(
+        [{t("costs.head"): t(f"costs.head_option.{o.kind}", **o.sizes), t("costs.fc6_params"): o.fc6_params,
+          t("costs.network_params"): o.network_params} for o in options])),
                   key="what_if",
                   column_config={t(c): st.column_config.NumberColumn(format="localized")
                                  for c in ("costs.fc6_params", "costs.network_params")})

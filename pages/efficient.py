@@ -19,10 +19,10 @@ with fire_tab:
     st.markdown(t("efficient.fire_what", params=squeeze_params, alexnet=alexnet_params,
                   ratio=alexnet_params / squeeze_params))
     tap_names = zoo.tap_names(key)
-    widgets.table(pd.DataFrame([{"module": tap_names.get(f.module, f.module), "in": f.in_channels, "squeeze": f.squeeze,
-                                 "expand": f"{f.expand1x1} + {f.expand3x3}", "params": f.params,
-                                 "plain_params": f.plain_params, "saving": f.plain_params / f.params}
-                                for f in fires]).rename(columns=lambda c: t(f"efficient.column.{c}")),
+    widgets.table(cache.table("fire_table", None, None, key, build=lambda: pd.DataFrame(
+        [{"module": tap_names.get(f.module, f.module), "in": f.in_channels, "squeeze": f.squeeze,
+          "expand": f"{f.expand1x1} + {f.expand3x3}", "params": f.params, "plain_params": f.plain_params,
+          "saving": f.plain_params / f.params} for f in fires]).rename(columns=lambda c: t(f"efficient.column.{c}"))),
                   key="fire_table",
                   column_config={t("efficient.column.saving"): st.column_config.NumberColumn(format="%.1f×")}
                   | {t(f"efficient.column.{c}"): st.column_config.NumberColumn(format="localized")
@@ -50,11 +50,12 @@ with separable_tab:
     standard = sum(l.standard_macs for l in layers)
     st.markdown(t("efficient.separable_what", name=zoo.get(key).name, layers=len(layers),
                   spent=notation.human_count(spent), standard=notation.human_count(standard), share=spent / standard))
-    widgets.table(pd.DataFrame([{"depthwise": l.depthwise, "kernel": f"{l.kernel}×{l.kernel}/{l.stride}",
-                                 "channels": f"{l.channels} → {l.out_channels}", "depthwise_macs": l.depthwise_macs,
-                                 "pointwise_macs": l.pointwise_macs, "standard_macs": l.standard_macs,
-                                 "share": l.share, "formula": 1 / l.out_channels + 1 / l.kernel ** 2}
-                                for l in layers]).rename(columns=lambda c: t(f"efficient.column.{c}")),
+    widgets.table(cache.table("separable_table", None, None, key, build=lambda: pd.DataFrame(
+        [{"depthwise": l.depthwise, "kernel": f"{l.kernel}×{l.kernel}/{l.stride}",
+          "channels": f"{l.channels} → {l.out_channels}", "depthwise_macs": l.depthwise_macs,
+          "pointwise_macs": l.pointwise_macs, "standard_macs": l.standard_macs, "share": l.share,
+          "formula": 1 / l.out_channels + 1 / l.kernel ** 2} for l in layers]).rename(
+            columns=lambda c: t(f"efficient.column.{c}"))),
                   key="separable_table",
                   column_config={t(f"efficient.column.{c}"): st.column_config.NumberColumn(format="localized")
                                  for c in ("depthwise_macs", "pointwise_macs", "standard_macs")}

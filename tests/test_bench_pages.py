@@ -1,9 +1,17 @@
 """The page benchmark drives the pages the way a lecturer does: every widget it moves exists, each
 move changes what the page draws, a rerun changes nothing, and every visit and interaction
 completes without an exception (the seconds are for `make bench`)."""
+import plotly.graph_objects as go
 import pytest
 
 from bench import pages
+from explorer.ui import cache
+
+
+def _shared_figures() -> list[cache.SharedFigure]:
+    store = cache.results()
+    found = [store.get_or_compute(key, lambda: None) for key in store.keys() if str(key[0]).startswith("figure:")]
+    return [figure for figure in found if figure is not None]
 
 
 @pytest.mark.parametrize("key, page", [("alexnet", page) for page in pages.PAGES] + [("googlenet", "pages/inception.py")])
@@ -16,6 +24,11 @@ def test_every_page_is_visited_and_every_widget_moved(key, page):
     # each move shows its effect, and a rerun redraws the very same page
     assert {name for name, changed in visit.changed.items() if not changed} == \
         {"rerun"} | {name for shown, name in pages.SETS_ONLY if shown == page}
+    # every session is sent each figure's dictionary as it was made: no page changed a shared figure after
+    shared = _shared_figures()
+    assert all(isinstance(figure, cache.SharedFigure) for figure in shared)
+    assert [figure.to_dict() == go.Figure.to_dict(figure) for figure in shared] == [True] * len(shared)
+    assert shared  # Home's top-5 at least
 
 
 def test_the_first_opens_are_what_a_person_opens():

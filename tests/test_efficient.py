@@ -38,7 +38,7 @@ def test_a_channel_shuffle_lets_every_group_reach_every_group(groups):
     assert torch.equal(efficient.group_reach(36, groups, shuffle=False), torch.eye(groups))
     assert torch.equal(efficient.group_reach(36, groups, shuffle=True), torch.ones(groups, groups))
     assert efficient.grouped_params(36, groups) == 36 * 36 // groups
-    assert efficient.shuffle_order(36, groups) == torch.arange(36).view(groups, 36 // groups).T.flatten().tolist()
+    assert efficient.shuffle_order(36, groups) == tuple(torch.arange(36).view(groups, 36 // groups).T.flatten().tolist())
 
 
 def test_one_shuffle_reaches_every_group_only_with_enough_channels_per_group():

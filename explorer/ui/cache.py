@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Callable, Hashable, Sequence, TypeVar
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
+import pyarrow as pa
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx
 from PIL import Image
@@ -118,11 +120,41 @@ def picture(kind: str, loaded: inference.LoadedModel | None, image: LoadedImage 
                    compute=lambda: encode(draw()))
 
 
+class SharedFigure(go.Figure):
+    """A figure every session is sent. st.plotly_chart serialises a figure through `to_dict`, a
+    deep copy with every array encoded anew, which was most of a warm page's cost for its charts;
+    a shared figure makes that copy once and hands it to every caller, which only reads it
+    (Streamlit writes it to JSON). So a shared figure is never changed once built:
+    tests/test_warm_sessions.py checks every cached one against a fresh copy after every page."""
+
+    def __init__(self, built: go.Figure) -> None:
+        super().__init__(built)
+        self._as_dict = super().to_dict()
+
+    def to_dict(self) -> dict:
+        return self._as_dict
+
+
 def figure(kind: str, loaded: inference.LoadedModel | None, image: LoadedImage | None, *details: Hashable,
-           build: Callable[[], go.Figure]) -> go.Figure:
+           build: Callable[[], go.Figure]) -> SharedFigure:
     """A plotly figure built once per key and language (its texts are translated) for every
-    session; st.plotly_chart copies it (`to_dict`) before serialising, so sharing it is safe."""
-    return _cached(f"figure:{kind}", loaded, image, i18n.language(), *details, compute=build)
+    session, and copied for serialising once (`SharedFigure`)."""
+    return _cached(f"figure:{kind}", loaded, image, i18n.language(), *details, compute=lambda: SharedFigure(build()))
+
+
+def table(kind: str, loaded: inference.LoadedModel | None, image: LoadedImage | None, *details: Hashable,
+          build: Callable[[], pd.DataFrame]) -> pa.Table:
+    """A table built once per key and language for every session, as the Arrow table st.dataframe
+    sends: converting a DataFrame to Arrow on every run was the largest cost of a warm Parameters &
+    FLOPs page after its charts."""
+    return _cached(f"table:{kind}", loaded, image, i18n.language(), *details,
+                   compute=lambda: pa.Table.from_pandas(build(), preserve_index=False))
+
+
+def csv(kind: str, loaded: inference.LoadedModel | None, image: LoadedImage | None, *details: Hashable,
+        build: Callable[[], pd.DataFrame]) -> str:
+    """A table's download, written once per key and language."""
+    return _cached(f"csv:{kind}", loaded, image, i18n.language(), *details, compute=lambda: build().to_csv(index=False))
 
 
 def graph_placement(found: graph.LevelGraph) -> graph_layout.Placed:

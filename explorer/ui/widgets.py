@@ -6,6 +6,7 @@ import re
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from explorer import figures, zoo
@@ -64,9 +65,10 @@ def first_layer_kernels(selection: Selection) -> None:
 NO_VALUE = "—"  # a table cell with nothing to show (a top-5 never published, fc6's receptive field)
 
 
-def table(data: pd.DataFrame, key: str, **options) -> None:
+def table(data: pd.DataFrame | pa.Table, key: str, **options) -> None:
     """A table as every page shows it: no index column, and a dash where a value does not exist
-    (Streamlit writes "None" there unless told otherwise). `options` go to st.dataframe."""
+    (Streamlit writes "None" there unless told otherwise). `options` go to st.dataframe; a table
+    shared by every session comes as Arrow (`cache.table`)."""
     st.dataframe(data, hide_index=True, key=key, placeholder=NO_VALUE, **options)
 
 
