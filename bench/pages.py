@@ -122,6 +122,7 @@ def fresh_server() -> None:
     """Empty every cache a page fills, as a restarted server would have them."""
     st.cache_resource.clear()
     st.cache_data.clear()
+    cache.results().clear()
     clear_memos()
 
 

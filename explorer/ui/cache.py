@@ -78,9 +78,14 @@ def user_model(key: str, file_id: str, file: str, class_file_id: str | None, dat
         raise
 
 
-@st.cache_resource(show_spinner=False)
+_RESULTS = ByteBudgetCache()
+
+
 def results() -> ByteBudgetCache:
-    return ByteBudgetCache()
+    """The one store of the process (a module global rather than st.cache_resource: a page asks it
+    for every result it shows, 50 times a run on Compare, and Streamlit's own lookup hashes its
+    arguments each time)."""
+    return _RESULTS
 
 
 def key_of(kind: str, loaded: inference.LoadedModel | None, image: LoadedImage | None, *details: Hashable) -> tuple:
