@@ -23,6 +23,8 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir --extra-index-url "${TORCH_INDEX}" -r requirements.txt
 
 COPY --chown=10001:10001 app.py ./
+COPY --chown=10001:10001 .streamlit/ .streamlit/
+COPY --chown=10001:10001 deploy/__init__.py deploy/start.py deploy/
 COPY --chown=10001:10001 pages/ pages/
 COPY --chown=10001:10001 explorer/ explorer/
 COPY --chown=10001:10001 assets/ assets/
@@ -32,4 +34,4 @@ USER 10001
 EXPOSE 8501
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).read() != b'ok')"]
-CMD ["python", "-m", "streamlit", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0", "--server.headless=true"]
+CMD ["python", "-m", "deploy.start", "run", "app.py", "--server.port=8501", "--server.address=0.0.0.0", "--server.headless=true"]

@@ -16,7 +16,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	touch $@
 
 run: $(VENV)/.installed dot
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m deploy.start run app.py --server.port $(PORT)
 
 # Graphviz's dot lays out the Network graph page
 dot:

@@ -1,8 +1,8 @@
 """Server time of every page's first view and of every warm interaction, for the lecture's networks.
 
 app.py is driven by Streamlit's AppTest, which runs the script in this process as a server would:
-a first view starts from empty caches (models, results, memoized counts), as on a freshly started
-server whose imports are done; so does the first open of what a page computes only when a person
+a first view starts from the caches of a freshly started server whose start-up warm-up is done
+(everything else empty: models, results, memoized counts); so does the first open of what a page computes only when a person
 asks for it (each Lecture tab, each attribution method that runs at once, each Gradient flow
 setting), held to the same target; an interaction is one widget change on the page just shown. Each
 figure is also given as a ratio to a bare forward pass of the same network measured in the same run,
@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 from bench.common import Result, seconds
 from explorer import attribution, backend, compare, images, inception, lecture, weights, zoo
 from explorer.cache import clear_memos
-from explorer.ui import cache, navigation
+from explorer.ui import cache, navigation, warmup
 from harness import apptest
 
 SAMPLE = "assets/samples/cat.jpg"
@@ -69,8 +69,7 @@ INTERACTIONS: dict[str, dict[str, Action]] = {
     "pages/attribution.py": {"opacity": lambda app, _key: app.slider(key="attr_opacity").set_value(0.3).run()},
     "pages/efficient.py": {"shuffle groups": lambda app, _key: app.select_slider(key="shuffle_groups").set_value(4).run()},
     "pages/graph.py": {"colour by": lambda app, _key: app.radio(key="graph_by").set_value("params").run(),
-                       "level": lambda app, _key: app.radio(key="graph_level").set_value("modules").run(),
-                       "find a layer": lambda app, _key: app.selectbox(key="graph_find").set_value("features.0").run()},
+                       "find a layer": lambda app, _key: app.selectbox(key="graph_find").select_index(0).run()},
     "pages/features.py": {"steps": lambda app, _key: app.select_slider(key="fv_steps").set_value(64).run(),
                           "image size": lambda app, _key: app.select_slider(key="fv_size").set_value(96).run()},
 }
@@ -96,6 +95,7 @@ FIRST_OPENS: dict[str, dict[str, Action]] = {
     "pages/lecture.py": {f"tab {section}": _lecture_tab(section) for section in lecture.SECTIONS[1:]},
     "pages/attribution.py": {f"method {method}": _left_method(method) for method in attribution.METHODS
                              if method not in attribution.SLOW_METHODS and method != "gradcam"},
+    "pages/graph.py": {"every module": _radio("graph_level", "modules")},  # a new layout: dot places hundreds of boxes
     "pages/gradient_flow.py": {"batch statistics": _radio("flow_bn", "train"),
                                "zero-initialised last BN": _radio("flow_init", "zero"),
                                "no BatchNorm": _radio("flow_bn", "none"),
@@ -118,12 +118,23 @@ class Visit:
     changed: dict[str, bool]  # each FIRST_OPENS and interaction: did the page draw something else?
 
 
+_WARMED: dict = {}  # what the warm-up put in the results store, computed once per process
+
+
 def fresh_server() -> None:
-    """Empty every cache a page fills, as a restarted server would have them."""
+    """Every cache a page fills as a restarted server has them once its start-up warm-up is done
+    (deploy/start.py): emptied, then holding the warm-up's results (explorer/ui/warmup.py; computed
+    once, then put back)."""
     st.cache_resource.clear()
     st.cache_data.clear()
-    cache.results().clear()
+    store = cache.results()
+    store.clear()
     clear_memos()
+    if not _WARMED:
+        warmup.warm()
+        _WARMED.update((key, store.get_or_compute(key, lambda: None)) for key in store.keys())
+    for key, value in _WARMED.items():
+        store.put(key, value)
 
 
 def _checked(app: AppTest, what: str) -> AppTest:

@@ -21,6 +21,7 @@ import torch
 
 from bench import gc_probe
 from bench.common import Result
+from deploy import start
 from explorer.ui import navigation
 from harness import browser, streamlit_client
 
@@ -94,6 +95,29 @@ def run(device: torch.device | None = None, pages: list[str] = PAGES, count: int
                        0.0, True),
                 Result.at_most(f"warm_class_failed_sessions [{name}]",
                                sum(r["failed"] for r in app + bare), "sessions", 0)]
+    return results + fresh_first_visit()
+
+
+FIRST_VISIT_S = 5.0
+
+
+def fresh_first_visit(pages: tuple[str, ...] = ("activations",)) -> list[Result]:
+    """The first session on a server just started as deployed (deploy/start.py), arriving once its
+    warm-up is done: seconds until Home and Activations are drawn, beside the same first session on a
+    server started by plain `streamlit run` (which imports the app and builds its network for it)."""
+    results = []
+    for launcher, warmed in (("deploy.start", True), ("streamlit", False)):
+        with browser.streamlit_server(launcher=launcher) as url:
+            if warmed:
+                line = browser.wait_for_line(url, start.WARMED)
+                results.append(Result(f"warm_up_at_start [{line.split(': ', 1)[1]}]",
+                                      float(line.split(start.WARMED)[1].split()[0]), "s", 0.0, True))
+            visit = asyncio.run(streamlit_client.visit(url, "", list(pages)))
+            name = f"fresh_server_first_visit [{'warmed at start' if warmed else 'plain streamlit run'}: Home + {', '.join(pages)}]"
+            results.append(Result.at_most(name, visit.seconds, "s", FIRST_VISIT_S) if warmed
+                           else Result(name, round(visit.seconds, 2), "s", 0.0, True))
+            results.append(Result.at_most(f"fresh_server_first_visit_errors [{launcher}]",
+                                          bool(visit.error or visit.exceptions), "sessions", 0))
     return results
 
 

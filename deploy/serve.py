@@ -63,8 +63,9 @@ def haproxy_config(port: int, replicas: dict[str, int], bind: str = "127.0.0.1",
     return TEMPLATE.read_text().format(bind=bind, port=port, servers=servers, per_source=per_source)
 
 
-def streamlit_command(port: int, script: Path = ROOT / "app.py", launcher: str = "streamlit") -> list[str]:
-    """How one server of the app is started (a replica here, a test's or a benchmark's server)."""
+def streamlit_command(port: int, script: Path = ROOT / "app.py", launcher: str = "deploy.start") -> list[str]:
+    """How one server of the app is started (a replica here, a test's or a benchmark's server): by
+    default as deploy/start.py starts it, warming what the first sessions ask for."""
     return [sys.executable, "-m", launcher, "run", str(script), "--server.port", str(port),
             "--server.address", "127.0.0.1", "--server.headless", "true"]
 

@@ -13,10 +13,11 @@ import tomllib
 from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 LANGUAGES = {"en": "English", "zh": "中文"}
 DEFAULT = "en"
+R = TypeVar("R")
 LOCALES = Path(__file__).with_name("locales")
 
 _active: ContextVar[str] = ContextVar("explorer_language", default=DEFAULT)
@@ -123,11 +124,11 @@ def names(prefix: str) -> Callable[[object], str]:
     return lambda option: _text(code, f"{prefix}.{option}", {})
 
 
-def bound(func: Callable[..., str]) -> Callable[..., str]:
+def bound(func: Callable[..., R]) -> Callable[..., R]:
     """`func` run in the language active now, whichever thread calls it later."""
     code = language()
 
-    def in_language(*args: Any) -> str:
+    def in_language(*args: Any) -> R:
         with use(code):
             return func(*args)
     return in_language

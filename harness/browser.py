@@ -68,6 +68,22 @@ def server_pid(url: str) -> int:
     return next(pid for served, pid in _SERVERS if served == url)
 
 
+def server_log(url: str) -> Path:
+    """What the `streamlit_server` at url printed."""
+    return ARTIFACTS / f"streamlit-{url.rsplit(':', 1)[1]}.log"
+
+
+def wait_for_line(url: str, text: str, seconds: float = 300) -> str:
+    """The first line of the server's log at url containing `text`, once it is there."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = [line for line in server_log(url).read_text().splitlines() if text in line]
+        if found:
+            return found[0]
+        time.sleep(0.2)
+    raise TimeoutError(f"{text!r} not in {server_log(url)} after {seconds} s")
+
+
 def find_chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -88,7 +104,7 @@ def streamlit_server(env: dict[str, str] | None = None, script: Path = ROOT / "a
     """`python -m <launcher> run <script>` on a free loopback port until the block ends; its URL."""
     port = free_port()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / f"streamlit-{port}.log", "w")
+    log = open(ARTIFACTS / f"streamlit-{port}.log", "w")  # server_log
     process = subprocess.Popen(streamlit_command(port, script, launcher), cwd=ROOT, stdout=log,
                                stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"

@@ -39,8 +39,10 @@ except graph_layout.LayoutMissing as error:
 st.caption(t("graph.how_to"))
 fills = figures.graph_fills(found, by)
 for column, fmt, mime in zip(st.columns(2), ("svg", "png"), ("image/svg+xml", "image/png")):
-    column.download_button(t(f"graph.download_{fmt}"), cache.export_graph(found, fmt, fills, by),
-                           f"{spec.key}-{level}.{fmt}", mime, key=f"graph_download_{fmt}")
+    # drawn by dot when clicked (on another thread, hence bound to this language): a second of dot per
+    # format on a large graph, at every change of colour or language otherwise
+    column.download_button(t(f"graph.download_{fmt}"), i18n.bound(lambda fmt=fmt: cache.export_graph(found, fmt, fills, by)),
+                           f"{spec.key}-{level}.{fmt}", mime, key=f"graph_download_{fmt}", on_click="ignore")
 details_panel = st.container(border=True)  # above the graph: a click far down a tall graph shows here, in view
 drawn = cache.figure("network_graph", selection.loaded, None, level, tuple(opened), by, found_box,
                      build=lambda: figures.network_graph_figure(found, placed, by, focus=found_box))

@@ -33,20 +33,22 @@ def test_every_page_is_visited_and_every_widget_moved(key, page):
 
 def test_the_first_opens_are_what_a_person_opens():
     """Every Lecture tab after the first, each attribution method that runs at once besides the
-    default, and each Gradient flow setting that measures new twins."""
+    default, each Gradient flow setting that measures new twins, and the graph of every module."""
     from explorer import attribution, lecture
 
     assert [name.removeprefix("tab ") for name in pages.FIRST_OPENS["pages/lecture.py"]] == list(lecture.SECTIONS[1:])
     assert set(pages.FIRST_OPENS["pages/attribution.py"]) == {"method guided_gradcam", "method saliency"}
+    assert set(pages.FIRST_OPENS["pages/graph.py"]) == {"every module"}
     assert not attribution.SLOW_METHODS & {name.removeprefix("method ") for name in pages.FIRST_OPENS["pages/attribution.py"]}
 
 
-def test_a_first_view_starts_from_empty_caches(cat_image):
+def test_a_first_view_starts_from_the_caches_of_a_fresh_warmed_server(cat_image):
     from explorer import costs
     from explorer.ui import cache
 
     costs.summary("alexnet")
     cache.results().get_or_compute(("probe",), lambda: 1)
     pages.fresh_server()
-    assert len(costs.summary.cache) == 0
+    assert ("alexnet",) not in costs.summary.cache
     assert ("probe",) not in cache.results()
+    assert {key[0] for key in cache.results().keys()} >= {"model", "analysis", "twins"}  # the warm-up's

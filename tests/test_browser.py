@@ -4,6 +4,7 @@ import math
 import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -406,6 +407,10 @@ def test_the_network_graph_reads_at_1366_opens_a_block_and_a_click_opens_that_la
         assert size >= 12 and label[0] >= box[0] - 1 and label[2] <= box[2] + 1, (size, label, box)
     assert not [pair for pair in itertools.combinations([label for _, label, _ in labels], 2) if _overlap(*pair)]
     page.screenshot(path=str(artifacts / "graph-resnet50-1366.png"))
+    with page.expect_download() as svg:  # drawn by dot when clicked
+        page.get_by_role("button", name="Download the graph (SVG)").click()
+    drawn = Path(svg.value.path()).read_bytes()
+    assert drawn.startswith(b"<?xml") and b"layer1.0" in drawn and "conv1 7×7/2, 64".encode() in drawn
 
     def click_box(label: str) -> None:
         """Click the box whose label (its first line) is `label`."""

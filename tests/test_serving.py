@@ -33,6 +33,9 @@ def test_the_dockerfile_passes_hadolint():
     assert done.returncode == 0, done.stdout + done.stderr
     text = (ROOT / "Dockerfile").read_text()
     assert "USER 10001" in text and "HEALTHCHECK" in text and "/_stcore/health" in text
+    # the server starts as every server of the app does, with its configuration (the collector, magic)
+    assert '"-m", "deploy.start", "run", "app.py"' in text
+    assert "COPY --chown=10001:10001 .streamlit/ .streamlit/" in text and "deploy/start.py" in text
 
 
 def test_the_kubernetes_manifests_validate_and_pin_sessions_to_pods():
@@ -59,6 +62,8 @@ def test_the_balancer_configuration_is_valid_haproxy():
 def cluster(artifacts):
     logs = artifacts / "cluster"
     logs.mkdir(exist_ok=True)
+    for old in logs.glob("replica-*.log"):  # the replicas append (a restarted one adds to its log): this run's only
+        old.unlink()
     with serve.cluster(2, logs=logs) as running:
         yield running
 
@@ -76,6 +81,17 @@ def test_forty_sessions_through_two_replicas_stay_on_their_replica_and_split_the
         assert len(visit.titles) == 2 and visit.titles[1].startswith(TITLES[PAGES[index % len(PAGES)]]), visit.titles
     shares = Counter(visit.replicas[0] for visit in visits)
     assert set(shares) == {"r1", "r2"} and all(12 <= n <= 28 for n in shares.values()), shares  # 30–70 %
+
+
+def test_each_replica_starts_as_deployed_and_warms_what_its_first_sessions_open(cluster, artifacts):
+    from deploy import start
+
+    deadline = time.monotonic() + 300
+    for name in cluster.ports:
+        log = artifacts / "cluster" / f"replica-{name}.log"
+        while start.WARMED not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.5)
 
 
 @pytest.fixture

@@ -145,3 +145,55 @@ def test_the_bare_reference_page_draws_every_element_and_block_the_apps_page_dre
                                                   page_queries=[elements_query(wanted[1])]))
     assert not bare.error and not bare.exceptions
     assert bare.elements == wanted
+
+
+def test_a_server_starts_serving_while_its_warm_up_is_still_running(monkeypatch, capsys):
+    """deploy/start.py hands over to Streamlit at once: the warm-up (held here until Streamlit has
+    started) runs beside it, so the health check never waits for the app's imports or networks."""
+    from streamlit.web import cli
+
+    from deploy import start
+    from explorer.ui import warmup
+
+    release, started_while_warming = threading.Event(), []
+
+    def held_warm_up() -> str:
+        assert release.wait(60)
+        return "what the first visit asks for"
+
+    def streamlit_main() -> None:  # Streamlit's own start, as `streamlit run` would begin it
+        warming = [thread for thread in threading.enumerate() if thread.name == "explorer-warm-up"]
+        started_while_warming.append(bool(warming) and warming[0].is_alive() and warming[0].daemon)
+        release.set()
+        warming[0].join(60)
+
+    monkeypatch.setattr(warmup, "warm", held_warm_up)
+    monkeypatch.setattr(cli, "main", streamlit_main)
+    start.main(["run", "app.py"])
+    assert started_while_warming == [True]
+    assert f"{start.WARMED} " in capsys.readouterr().err
+
+
+def test_the_warm_up_computes_what_a_first_visit_then_only_reads(cat_image):
+    """The warm-up's keys are the first visit's: after it, opening Home builds no network and
+    analyses nothing (every model, sample and analysis key the visit uses is already there)."""
+    from explorer.cache import clear_memos
+    from explorer.ui import cache, warmup
+    from harness import apptest
+
+    cache.results().clear()
+    clear_memos()
+    assert warmup.warm() == "efficientnet_lite0 and the residual/plain twins on the sample Cat"
+    kinds = ("model", "sample", "analysis", "first_layer", "input_views", "picture:kernels:png", "twins")
+    warmed = {key for key in cache.results().keys() if key[0] in kinds}
+    assert {key[0] for key in warmed} == set(kinds)
+    with apptest.navigation_pinned():
+        first = apptest.start("efficientnet_lite0")
+        assert not first.exception
+        for page in ("pages/activations.py", "pages/gradient_flow.py"):
+            first.switch_page(page).run()
+            assert not first.exception
+        first.session_state["_lecture_section"] = "resnet"  # the Lecture's ResNet tab, as its click sets it
+        first.switch_page("pages/lecture.py").run()
+        assert not first.exception
+    assert {key for key in cache.results().keys() if key[0] in kinds} == warmed

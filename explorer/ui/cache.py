@@ -180,6 +180,12 @@ def first_layer(key: str) -> activations.FirstLayer:
     return _cached("first_layer", loaded, None, compute=lambda: activations.first_layer(loaded))
 
 
+def kernels(key: str) -> bytes:
+    """A network's first-layer RGB kernels as one picture, drawn and encoded once per (model, weights)."""
+    first = first_layer(key)
+    return picture("kernels", loaded_model(key), None, draw=lambda: figures.kernel_grid(first.kernels))
+
+
 def input_views(image: LoadedImage, pre: zoo.Preprocess) -> tuple[bytes, bytes, bytes]:
     """Home's three pictures of mean subtraction, encoded once per (image, preprocessing): the two
     photographs as JPEG, the flat mean colour as PNG."""

@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from explorer import figures, zoo
+from explorer import zoo
 from explorer.claims import Claim
 from explorer.i18n import t
 from explorer.ui import cache, choices
@@ -43,17 +43,21 @@ def picture(where, encoded: bytes, **options) -> None:
 
 
 def kernel_picture(key: str, column) -> None:
-    loaded = cache.loaded_model(key)
     first = cache.first_layer(key)
-    picture(column, cache.picture("kernels", loaded, None, draw=lambda: figures.kernel_grid(first.kernels)),
-            width="stretch", caption=t("widgets.kernels", name=zoo.get(key).name, count=first.kernels.shape[0],
-                                       kernel=first.kernel, stride=first.stride, path=first.path))
+    picture(column, cache.kernels(key), width="stretch",
+            caption=t("widgets.kernels", name=zoo.get(key).name, count=first.kernels.shape[0],
+                      kernel=first.kernel, stride=first.stride, path=first.path))
+
+
+def kernels_beside(key: str) -> str:
+    """Whose first-layer kernels are shown beside `key`'s at first (AlexNet 11x11/4 vs ZFNet 7x7/2)."""
+    return "zfnet" if key != "zfnet" else "alexnet2012"
 
 
 def first_layer_kernels(selection: Selection) -> None:
-    """This network's RGB kernels beside another's (AlexNet 11x11/4 vs ZFNet 7x7/2 by default)."""
+    """This network's RGB kernels beside another's (`kernels_beside` at first)."""
     others = [k for k in zoo.REGISTRY if k != selection.spec.key]
-    default = "zfnet" if selection.spec.key != "zfnet" else "alexnet2012"
+    default = kernels_beside(selection.spec.key)
     other = st.selectbox(t("widgets.compare_with"), others, index=others.index(default),
                          key=choices.relabelled("kernels_other"), format_func=choices.network_name())
     left, right = st.columns(2)
