@@ -15,8 +15,9 @@ def _warm() -> None:
     started = time.perf_counter()
     from explorer.ui import warmup  # here, not at the top: importing the app takes seconds
 
-    what = warmup.warm()
-    print(f"{WARMED} {time.perf_counter() - started:.1f} s (imports included): {what}", file=sys.stderr, flush=True)
+    network, sample = warmup.warm()
+    print(f"{WARMED} {time.perf_counter() - started:.1f} s (imports included): {network} and the residual/plain "
+          f"twins on the sample {sample}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str]) -> None:

@@ -157,9 +157,9 @@ def test_a_server_starts_serving_while_its_warm_up_is_still_running(monkeypatch,
 
     release, started_while_warming = threading.Event(), []
 
-    def held_warm_up() -> str:
+    def held_warm_up() -> tuple[str, str]:
         assert release.wait(60)
-        return "what the first visit asks for"
+        return "a network", "a sample"
 
     def streamlit_main() -> None:  # Streamlit's own start, as `streamlit run` would begin it
         warming = [thread for thread in threading.enumerate() if thread.name == "explorer-warm-up"]
@@ -171,7 +171,7 @@ def test_a_server_starts_serving_while_its_warm_up_is_still_running(monkeypatch,
     monkeypatch.setattr(cli, "main", streamlit_main)
     start.main(["run", "app.py"])
     assert started_while_warming == [True]
-    assert f"{start.WARMED} " in capsys.readouterr().err
+    assert "a network and the residual/plain twins on the sample a sample" in capsys.readouterr().err
 
 
 def test_the_warm_up_computes_what_a_first_visit_then_only_reads(cat_image):
@@ -183,7 +183,7 @@ def test_the_warm_up_computes_what_a_first_visit_then_only_reads(cat_image):
 
     cache.results().clear()
     clear_memos()
-    assert warmup.warm() == "efficientnet_lite0 and the residual/plain twins on the sample Cat"
+    assert warmup.warm() == ("efficientnet_lite0", "Cat")
     kinds = ("model", "sample", "analysis", "first_layer", "input_views", "picture:kernels:png", "twins")
     warmed = {key for key in cache.results().keys() if key[0] in kinds}
     assert {key[0] for key in warmed} == set(kinds)

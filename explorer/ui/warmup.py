@@ -13,13 +13,13 @@ from explorer import gradflow, lecture, samples, weights
 from explorer.ui import cache, choices, widgets
 
 
-def warm() -> str:
+def warm() -> tuple[str, str]:
     """The first visit's network and its analysis of the default sample photo, Home's pictures of the
     input, and the first-layer kernels Activations (Home's first link) opens on, beside those of the
     network it compares them with; then the ResNet-34/Plain-34 twins on that photo, which Gradient
     flow opens on and the Lecture's ResNet tab measures in both BatchNorm modes, whatever the network
-    (the slowest first views: seconds of backward passes). All in the shared caches; what it warmed,
-    for the log."""
+    (the slowest first views: seconds of backward passes). All in the shared caches; (the network,
+    the sample) it warmed them for."""
     key, sample = weights.trained_network(), choices.DEFAULTS["sample"]
     loaded = cache.loaded_model(key)
     image = cache.sample(samples.path(sample))
@@ -29,4 +29,4 @@ def warm() -> str:
         cache.kernels(network)
     for bn in ("eval", "train"):
         cache.twins(gradflow.FlowConfig(bn=bn), image, lecture.SHORTCUT_CROPS, None)
-    return f"{key} and the residual/plain twins on the sample {sample}"
+    return key, sample
