@@ -21,9 +21,14 @@ def _warm() -> None:
 
 
 def main(argv: list[str]) -> None:
-    threading.Thread(target=_warm, name="explorer-warm-up", daemon=True).start()
-    from streamlit.web import cli
+    # Streamlit, its server and pandas first, then the thread: two threads importing into the same
+    # import cycle can hand one of them a half-initialised module (plotly, set up by Streamlit, looks
+    # pandas up if it is in sys.modules: "partially initialized module 'pandas'" killed a replica).
+    import pandas  # noqa: F401
+    from streamlit.web import bootstrap, cli  # noqa: F401  (what cli.main runs: the server and its
+    from streamlit.web.server.starlette import starlette_server  # noqa: F401  Starlette app, imported late)
 
+    threading.Thread(target=_warm, name="explorer-warm-up", daemon=True).start()
     sys.argv = ["streamlit", *argv]
     cli.main()
 

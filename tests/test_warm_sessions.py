@@ -197,3 +197,30 @@ def test_the_warm_up_computes_what_a_first_visit_then_only_reads(cat_image):
         first.switch_page("pages/lecture.py").run()
         assert not first.exception
     assert {key for key in cache.results().keys() if key[0] in kinds} == warmed
+
+
+def test_streamlits_server_is_imported_before_the_warm_up_starts_importing_the_app():
+    """Two threads importing into one import cycle can hand one a half-initialised module: the
+    warm-up's thread once met 'partially initialized module pandas' in Streamlit's own start, and
+    the replica died. So in a fresh interpreter, Streamlit, its server and pandas are all imported
+    when the thread starts (Streamlit's start is stubbed out: nothing is served)."""
+    probe = f"""
+import sys, threading
+from streamlit.web import cli
+cli.main = lambda: None
+start = threading.Thread.start
+def started(self):
+    if self.name == "explorer-warm-up":
+        print(sorted(name for name in ("streamlit.web.bootstrap", "pandas", "plotly.graph_objects",
+                     "streamlit.web.server.starlette.starlette_server", "torch") if name in sys.modules))
+        return
+    start(self)
+threading.Thread.start = started
+sys.path.insert(0, {str(ROOT)!r})
+from deploy import start as deployed
+deployed.main(["run", "app.py"])
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(["pandas", "plotly.graph_objects", "streamlit.web.bootstrap",
+                                       "streamlit.web.server.starlette.starlette_server"])
