@@ -3,10 +3,11 @@
 A class of sessions arrives at once on one warm server (sessions speak Streamlit's websocket protocol)
 and opens Home, or Home and one more page; the server's CPU seconds per session, the collector's share
 of them (bench/gc_probe.py) and the p95 until a session's pages are drawn are set beside the same
-class on `bench/bare_page.py`, which draws exactly the elements the app's pages drew (counted by kind
-from the app's own messages) with no app logic. Both servers run side by side in the same benchmark,
-measured in interleaved rounds (medians), so the ratio holds on any machine. Images are served as media files that this client does
-not fetch, for both servers alike.
+class on `bench/bare_page.py`, which draws exactly the elements and layout blocks the app's pages drew
+in a warm session (counted by kind from the app's own messages) with no app logic. Both servers run
+side by side in the same benchmark, measured in interleaved rounds (medians), so the ratio holds on
+any machine. Images are served as media files that this client does not fetch, for both servers
+alike. Then a fresh server's first visit: started as deployed (warmed) and by plain `streamlit run`.
 """
 from __future__ import annotations
 
