@@ -36,18 +36,18 @@ try:
 except graph_layout.LayoutMissing as error:
     st.error(str(error), icon=":material/account_tree:")
     st.stop()
-st.caption(t("graph.how_to"))
+details_panel = st.container(border=True)  # above the graph: a click far down a tall graph shows here, in view
+drawn = cache.figure("network_graph", selection.loaded, None, level, tuple(opened), by, found_box,
+                     build=lambda: figures.network_graph_figure(found, placed, by, focus=found_box))
+event = st.plotly_chart(drawn, key=f"network_graph_{level}", on_select="rerun", selection_mode="points",
+                        config={"scrollZoom": True, "toImageButtonOptions": {"format": "svg", "filename": f"{spec.key}-graph"}})
+st.caption(t("graph.how_to"))  # below the graph, which a student then meets on the first screen
 fills = figures.graph_fills(found, by)
 for column, fmt, mime in zip(st.columns(2), ("svg", "png"), ("image/svg+xml", "image/png")):
     # drawn by dot when clicked (on another thread, hence bound to this language): a second of dot per
     # format on a large graph, at every change of colour or language otherwise
     column.download_button(t(f"graph.download_{fmt}"), i18n.bound(lambda fmt=fmt: cache.export_graph(found, fmt, fills, by)),
                            f"{spec.key}-{level}.{fmt}", mime, key=f"graph_download_{fmt}", on_click="ignore")
-details_panel = st.container(border=True)  # above the graph: a click far down a tall graph shows here, in view
-drawn = cache.figure("network_graph", selection.loaded, None, level, tuple(opened), by, found_box,
-                     build=lambda: figures.network_graph_figure(found, placed, by, focus=found_box))
-event = st.plotly_chart(drawn, key=f"network_graph_{level}", on_select="rerun", selection_mode="points",
-                        config={"scrollZoom": True, "toImageButtonOptions": {"format": "svg", "filename": f"{spec.key}-graph"}})
 
 # the box whose details show: the last one clicked or found (a click stays in the chart's
 # selection over reruns, so only a new one counts), kept while its block is opened or closed
