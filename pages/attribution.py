@@ -15,9 +15,10 @@ PANELS = {"left": "method", "right": "method2"}  # panel -> its URL parameter
 classes = selection.loaded.class_names
 predicted = inference.top_k(selection.analysis().record.logits, 1, classes)[0]
 permalinks.linked("class", "attr_target", range(len(classes)))
+predicted_option = t("attribution.predicted", label=predicted.label)
+# every option's text made now: Streamlit formats all 1,001 options on every run
 target_index = st.selectbox(t("attribution.target"), [None, *range(len(classes))], key=choices.relabelled("attr_target"),
-                            format_func=i18n.bound(lambda i: t("attribution.predicted", label=predicted.label)
-                                                    if i is None else classes[i]))
+                            format_func=lambda i: predicted_option if i is None else classes[i])
 target = predicted.index if target_index is None else target_index
 permalinks.share(**{"class": target_index})
 mode = st.radio(t("attribution.side_by_side"), ["methods", "networks"], horizontal=True, key=choices.relabelled("attr_mode"),

@@ -38,7 +38,7 @@ with left:
         st.session_state.setdefault(picked_key, [int(record.logits.argmax())])
         channels = st.multiselect(t("features.classes"), options, key=picked_key,
                                   max_selections=featurevis.MOST_CHANNELS,
-                                  format_func=i18n.bound(lambda index: classes[index]))
+                                  format_func=classes.__getitem__)
     else:
         picked_key = f"fv_channels:{spec.key}:{tap}"
         permalinks.linked_list("ch", picked_key, list(range(maps.shape[0])), most=featurevis.MOST_CHANNELS)
