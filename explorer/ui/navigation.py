@@ -41,6 +41,7 @@ PAGES = (  # in the order of the navigation; the first is the default
     Page("lecture", ":material/school:"),
 )
 FILES = {page.name: page.file for page in PAGES}
+_INDEX = {page.name: index for index, page in enumerate(PAGES)}
 
 
 _BUILT: dict[str, list[st.Page]] = {}  # language -> the pages, titled in it
@@ -51,17 +52,28 @@ def navigation() -> st.Page:
     resolves its file through the file system (a realpath), which was about a tenth of a warm
     session's server CPU. Each run gets its own shallow copies, because st.navigation marks the one
     it returns as callable once, and Page.run clears the mark: shared, two sessions could race on it."""
+    return st.navigation([copy.copy(page) for page in _built()])
+
+
+def _built() -> list[st.Page]:
     code = i18n.language()
     if code not in _BUILT:
         _BUILT[code] = [st.Page(page.file, title=t(f"app.page.{page.name}"), icon=page.icon, default=index == 0)
                         for index, page in enumerate(PAGES)]
-    return st.navigation([copy.copy(page) for page in _BUILT[code]])
+    return _BUILT[code]
+
+
+def page(name: str) -> st.Page:
+    """The page `name` as this run's navigation built it, for links and switches: Streamlit finds a
+    page given by its file through the file system again (a realpath per link; the Lecture draws a
+    dozen)."""
+    return _built()[_INDEX[name]]
 
 
 def link(view: View, label: str, icon: str = ":material/arrow_forward:", sample: str | None = None) -> None:
     """A link that opens `view`, keeping the reader's sample photo."""
-    st.page_link(FILES[view.page], label=label, icon=icon, query_params=view.query(sample))
+    st.page_link(page(view.page), label=label, icon=icon, query_params=view.query(sample))
 
 
 def switch(view: View, sample: str | None = None) -> None:
-    st.switch_page(FILES[view.page], query_params=view.query(sample))
+    st.switch_page(page(view.page), query_params=view.query(sample))

@@ -88,7 +88,7 @@ def controls(on_start: Callable[[], None]) -> None:
         query = slide.view.query(slide.sample) | url_params()
         st.session_state["_pending_view"] = query  # applied before the widgets of the next run
         st.session_state["_scroll_to"] = slide.subject
-        st.switch_page(navigation.FILES[slide.page], query_params=query)
+        st.switch_page(navigation.page(slide.page), query_params=query)
 
 
 def url_params() -> dict[str, str]:
