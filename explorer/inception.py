@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from . import backend, costs, images, inference, zoo
+from .cache import memoize
 from .i18n import Text
 from .taps import Tap, capture, hooked
 
@@ -76,6 +77,7 @@ def _describe(model: nn.Module, paths: list[str], label: str) -> tuple[str, ...]
     return tuple(steps)
 
 
+@memoize  # the page asks on every run
 def modules(key: str) -> tuple[Module, ...]:
     """Every multi-branch module of an Inception network, in forward order."""
     if zoo.get(key).family != "inception":
@@ -124,6 +126,7 @@ class NaiveCost:
     kernels: tuple[int, int]  # the 3x3 and "5x5" branch kernels of this build
 
 
+@memoize
 def naive_vs_reduced(key: str) -> tuple[NaiveCost, ...]:
     """For GoogLeNet builds: the naive module applies the 1x1, 3x3 and 5x5 convolutions (same
     output widths) straight to the module's input, and its pool branch has no projection."""

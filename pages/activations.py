@@ -96,11 +96,13 @@ if activations.is_spatial(output) and output.shape[1] * output.shape[2] > 1:
 else:
     permalinks.share(tap=tap.name, ch=None, show=None, k=None, rank=None, scale=None, leaves=True if leaves else None)
     vector = output.flatten()
-    st.plotly_chart(figures.vector_strip(vector, t("activations.vector_title", tap=tap.name, count=vector.numel())),
-                    key="vector")
-    if tap.kind == "output" and vector.numel() == len(selection.loaded.class_names):
-        st.plotly_chart(figures.top_k_bar(inference.top_k(vector, classes=selection.loaded.class_names),
-                                          t("activations.top_classes", tap=tap.name)),
+    shown = (selection.loaded, selection.image, tap.name, leaves)
+    st.plotly_chart(cache.figure("vector", *shown, build=lambda: figures.vector_strip(
+                        vector, t("activations.vector_title", tap=tap.name, count=vector.numel()))), key="vector")
+    classes = selection.loaded.class_names
+    if tap.kind == "output" and vector.numel() == len(classes):
+        st.plotly_chart(cache.figure("vector_top5", *shown, build=lambda: figures.top_k_bar(
+                            inference.top_k(vector, classes=classes), t("activations.top_classes", tap=tap.name))),
                         key="vector_top5")
 
 st.subheader(t("activations.whole_network"))

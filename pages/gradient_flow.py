@@ -27,10 +27,10 @@ if bn == "none" and init == "zero":  # the networks are the same as with the def
     st.caption(t("gradflow.zero_without_batchnorm"))
 target = None
 if gradflow.input_size(config) == 224:
-    classes = inference.imagenet_names()
+    classes, predicted_option = inference.imagenet_names(), t("gradflow.predicted")  # texts made once a run
     permalinks.linked("class", "flow_target", range(len(classes)))
     target = st.selectbox(t("gradflow.target"), [None, *range(len(classes))], key=choices.relabelled("flow_target"),
-                          format_func=i18n.bound(lambda i: t("gradflow.predicted") if i is None else classes[i]))
+                          format_func=lambda i: predicted_option if i is None else classes[i])
 
 permalinks.share(pair=pair, bn=bn, init=init, crops=crops, **{"class": target})
 with st.spinner(t("gradflow.running")):
@@ -64,8 +64,9 @@ st.info(t("gradflow.why"), icon=":material/lightbulb:")
 
 st.subheader(t("gradflow.training"))
 table_2 = zoo.RESNET_TABLE_2
-widgets.table(pd.DataFrame([{t("gradflow.depth"): depth, t("gradflow.plain"): table_2[f"plain{depth}"],
-                             t("gradflow.resnet"): table_2[f"resnet{depth}"]} for depth in (18, 34)]),
+widgets.table(cache.table("resnet_table_2", None, None, build=lambda: pd.DataFrame(
+                  [{t("gradflow.depth"): depth, t("gradflow.plain"): table_2[f"plain{depth}"],
+                    t("gradflow.resnet"): table_2[f"resnet{depth}"]} for depth in (18, 34)])),
               key="table_2")
 st.caption(t("gradflow.degradation", plain18=table_2["plain18"], plain34=table_2["plain34"],
              resnet18=table_2["resnet18"], resnet34=table_2["resnet34"]))

@@ -22,10 +22,11 @@ module = by_name[widgets.stepper(t("inception.module"), list(by_name), key=modul
 permalinks.share(module=module.tap.name)
 with st.spinner(t("inception.running", name=spec.name)):
     record = selection.analysis().record
-shares = {m.tap.name: inception.energy_shares(record.outputs, m) for m in found}
+loaded, image = selection.loaded, selection.image  # what every figure and table below is shared by
 
 left, right = st.columns([3, 2])
-left.plotly_chart(figures.inception_schematic(module), key="schematic")
+left.plotly_chart(cache.figure("inception_schematic", loaded, None, module.tap.name,
+                               build=lambda: figures.inception_schematic(module)), key="schematic")
 right.markdown(t("inception.summary", module=module.tap.name, path=module.tap.module,
                  input=f"{module.in_channels}×{module.in_size[0]}×{module.in_size[1]}",
                  output=f"{module.channels}×{module.size[0]}×{module.size[1]}", params=module.params,
@@ -36,8 +37,9 @@ elif all(b.size == module.size for b in module.branches):
     right.caption(t("inception.reduction", height=module.size[0], width=module.size[1]))
 if not module.covered:
     right.caption(t("inception.uncovered"))
-table = pd.DataFrame(inception.branch_rows(module, shares[module.tap.name]))
-widgets.table(table.rename(columns=lambda c: t(f"inception.column.{c}")), key="branch_table",
+widgets.table(cache.table("inception_branches", loaded, image, module.tap.name, build=lambda: pd.DataFrame(
+                  inception.branch_rows(module, inception.energy_shares(record.outputs, module))).rename(
+                  columns=lambda c: t(f"inception.column.{c}"))), key="branch_table",
               column_config={t(f"inception.column.{c}"): st.column_config.ProgressColumn(  # small: the table fits 1366 px
                                  format="percent", min_value=0, max_value=1, width="small")
                              for c in ("channel_share", "energy_share")}
@@ -51,22 +53,24 @@ def branch_maps(module: inception.Module, outputs) -> None:
     k = st.slider(t("inception.per_branch"), 1, 32, 8, key="branch_k")
     for column, branch in zip(st.columns(len(module.branches)), module.branches):
         maps = outputs[branch.tap.name]
-        column.image(figures.png_bytes(figures.channel_grid(maps, activations.top_channels(maps, k), columns=2)),
-                     caption=t("inception.branch_caption", branch=branch.label, shown=min(k, maps.shape[0]),
-                               total=maps.shape[0]), width="stretch")
+        grid = lambda maps=maps: figures.channel_grid(maps, activations.top_channels(maps, k), columns=2)
+        widgets.picture(column, cache.picture("inception_branch", loaded, image, branch.tap.name, k, draw=grid),
+                        caption=t("inception.branch_caption", branch=branch.label, shown=min(k, maps.shape[0]),
+                                  total=maps.shape[0]), width="stretch")
 
 
 st.subheader(t("inception.sees"))
 branch_maps(module, record.outputs)
-st.plotly_chart(figures.branch_energy_figure([(name, shares[name]) for name in by_name]), key="energy")
+st.plotly_chart(cache.figure("inception_energy", loaded, image, build=lambda: figures.branch_energy_figure(
+    [(m.tap.name, inception.energy_shares(record.outputs, m)) for m in found])), key="energy")
 
 naive = inception.reduction_rows(spec.key)
 if naive:
     st.subheader(t("inception.why_reductions"))
-    frame = pd.DataFrame([row | {"build": zoo.get(row["build"]).name} for row in naive])
     counts = ("built_macs", "naive_macs", "built_params", "naive_params")
-    widgets.table(frame[frame["module"] == module.tap.name].rename(columns=lambda c: t(f"inception.column.{c}")),
-                  key="naive_module",
+    widgets.table(cache.table("inception_naive", None, None, spec.key, module.tap.name, build=lambda: pd.DataFrame(
+                      [row | {"build": zoo.get(row["build"]).name} for row in naive if row["module"] == module.tap.name]
+                  ).rename(columns=lambda c: t(f"inception.column.{c}"))), key="naive_module",
                   column_config={t(f"inception.column.{c}"): st.column_config.NumberColumn(format="localized")
                                  for c in counts}
                   | {t("inception.column.ratio"): st.column_config.NumberColumn(format="%.2f×")})
@@ -87,9 +91,12 @@ if asked:
         result = cache.ablation(selection.loaded, selection.image, module.tap.name, branch_label)
     widgets.fell_back(result.run)
     before, after = st.columns(2)
-    before.plotly_chart(figures.top_k_bar(result.before, t("inception.before")), key="ablation_before")
-    after.plotly_chart(figures.top_k_bar(result.after, t("inception.after", branch=branch_label)),
-                       key="ablation_after")
+    ablated = (module.tap.name, branch_label)
+    before.plotly_chart(cache.figure("ablation_before", loaded, image, *ablated,
+                                     build=lambda: figures.top_k_bar(result.before, t("inception.before"))),
+                        key="ablation_before")
+    after.plotly_chart(cache.figure("ablation_after", loaded, image, *ablated, build=lambda: figures.top_k_bar(
+                           result.after, t("inception.after", branch=branch_label))), key="ablation_after")
     if result.next_tap:
         st.markdown(t("inception.change", branch=branch_label, next=result.next_tap, change=result.relative_change))
 if not selection.loaded.status.pretrained:

@@ -10,9 +10,11 @@ selection = sidebar.current(__file__)
 st.title(t("lecture.title"))
 st.caption(t("lecture.intro"))
 with st.expander(t("lecture.timeline_title")):
-    widgets.table(pd.DataFrame([{t("lecture.column.year"): m.year, t("lecture.column.network"): zoo.get(m.network).name,
-                                 t("lecture.column.top5"): m.top5_error, t("lecture.column.reported"): t(f"lecture.timeline.{m.key}")}
-                                for m in lecture.TIMELINE]), key="timeline",
+    widgets.table(cache.table("lecture_timeline", None, None, build=lambda: pd.DataFrame(
+                      [{t("lecture.column.year"): m.year, t("lecture.column.network"): zoo.get(m.network).name,
+                        t("lecture.column.top5"): m.top5_error,
+                        t("lecture.column.reported"): t(f"lecture.timeline.{m.key}")} for m in lecture.TIMELINE])),
+                  key="timeline",
                   column_config={t("lecture.column.top5"): st.column_config.NumberColumn(format="%.2f %%")})
     st.caption(t("lecture.timeline_caption"))
 
@@ -46,5 +48,5 @@ for tab, name in zip(st.tabs(list(titles.values()), key="lecture_tab", on_change
             for found in cards:
                 card(found)
             if name == "efficient":
-                st.page_link(navigation.FILES["efficient"], label=t("lecture.efficient_designs"), icon=":material/bolt:")
+                st.page_link(navigation.page("efficient"), label=t("lecture.efficient_designs"), icon=":material/bolt:")
 permalinks.share(section=section)
