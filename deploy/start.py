@@ -16,8 +16,8 @@ def _warm() -> None:
     from explorer.ui import warmup  # here, not at the top: importing the app takes seconds
 
     network, sample = warmup.warm()
-    print(f"{WARMED} {time.perf_counter() - started:.1f} s (imports included): {network} and the residual/plain "
-          f"twins on the sample {sample}", file=sys.stderr, flush=True)
+    print(f"{WARMED} {time.perf_counter() - started:.1f} s (imports included): {network}, the residual/plain "
+          f"twins and the lecture's five networks on the sample {sample}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str]) -> None:

@@ -171,11 +171,12 @@ def test_a_server_starts_serving_while_its_warm_up_is_still_running(monkeypatch,
     monkeypatch.setattr(cli, "main", streamlit_main)
     start.main(["run", "app.py"])
     assert started_while_warming == [True]
-    assert "a network and the residual/plain twins on the sample a sample" in capsys.readouterr().err
+    assert "a network, the residual/plain twins and the lecture's five networks on the sample a sample" in capsys.readouterr().err
 
 
 def test_the_warm_up_computes_what_a_first_visit_then_only_reads(cat_image):
-    """The warm-up's keys are the first visit's: after it, opening Home builds no network and
+    """The warm-up's keys are the first visit's: after it, opening Home, Activations, Gradient flow,
+    Compare (the lecture's five networks) and the Lecture's ResNet tab builds no network and
     analyses nothing (every model, sample and analysis key the visit uses is already there)."""
     from explorer.cache import clear_memos
     from explorer.ui import cache, warmup
@@ -190,7 +191,7 @@ def test_the_warm_up_computes_what_a_first_visit_then_only_reads(cat_image):
     with apptest.navigation_pinned():
         first = apptest.start("efficientnet_lite0")
         assert not first.exception
-        for page in ("pages/activations.py", "pages/gradient_flow.py"):
+        for page in ("pages/activations.py", "pages/gradient_flow.py", "pages/compare.py"):
             first.switch_page(page).run()
             assert not first.exception
         first.session_state["_lecture_section"] = "resnet"  # the Lecture's ResNet tab, as its click sets it

@@ -9,7 +9,7 @@ ask), never for more.
 """
 from __future__ import annotations
 
-from explorer import gradflow, lecture, samples, weights
+from explorer import compare, gradflow, lecture, samples, weights
 from explorer.ui import cache, choices, widgets
 
 
@@ -18,8 +18,10 @@ def warm() -> tuple[str, str]:
     input, and the first-layer kernels Activations (Home's first link) opens on, beside those of the
     network it compares them with; then the ResNet-34/Plain-34 twins on that photo, which Gradient
     flow opens on and the Lecture's ResNet tab measures in both BatchNorm modes, whatever the network
-    (the slowest first views: seconds of backward passes). All in the shared caches; (the network,
-    the sample) it warmed them for."""
+    (the slowest first views: seconds of backward passes); last the lecture's five networks, which
+    Compare opens on and the Lecture's tabs measure, built and analysed on that photo, with the AlexNet
+    kernels Compare sets beside ZFNet's (their seeded random initialisation alone is about 3.5 s on
+    one core, VGG16's 138 M draws 1.9 s of it, and a first Compare drew them all: 4–6 s). All in the shared caches; (the network, the sample) it warmed them for."""
     key, sample = weights.trained_network(), choices.DEFAULTS["sample"]
     loaded = cache.loaded_model(key)
     image = cache.sample(samples.path(sample))
@@ -29,4 +31,8 @@ def warm() -> tuple[str, str]:
         cache.kernels(network)
     for bn in ("eval", "train"):
         cache.twins(gradflow.FlowConfig(bn=bn), image, lecture.SHORTCUT_CROPS, None)
+    lecture_networks = compare.PRESETS["lecture"]
+    for network in lecture_networks:
+        cache.analysis(cache.loaded_model(network), image)
+    cache.kernels(compare.alexnet_beside_zfnet(lecture_networks))  # Compare sets them beside ZFNet's
     return key, sample
