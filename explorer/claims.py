@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from . import costs, images, inception, zoo
+from . import costs, images, inception, lesion, zoo
 from .architectures import alexnet2012
 from .cache import memoize
 from .i18n import t
@@ -279,6 +279,18 @@ def resnet_identity_gradient(eval_ratio: float, train_ratio: float) -> Claim:
     verdict = "holds" if eval_ratio > 10 and train_ratio >= 1 else "differs"
     return _claim("resnet_identity_gradient", "resnet", verdict, source="run", network="resnet34", trained=False,
                   eval_ratio=eval_ratio, train_ratio=train_ratio)
+
+
+def residual_lesions(study: lesion.Study, subject: Subject) -> Claim:
+    """From `lesion.on_samples`: each deletable block of a residual network deleted in turn. Holds
+    when the trained network keeps its top-1 class for at least 80 % of (block, photo) pairs;
+    the plain half of the notes' claim (a plain network collapses) is the paper's: random weights
+    cannot show what trained layers have come to rely on."""
+    worst = study.worst
+    return _claim("residual_lesions", "resnet", _verdict(study.kept_share >= 0.8, roughly=study.kept_share >= 0.5),
+                  subject, blocks=len(study.lesions), photos=worst.images, kept=study.kept_share,
+                  worst=worst.block, worst_kept=worst.top1_kept,
+                  similarity=sum(lesion.similarity for lesion in study.lesions) / len(study.lesions))
 
 
 def resnet_bottleneck() -> Claim:

@@ -242,6 +242,34 @@ def module_tree(key: str) -> tuple[ModuleNode, ...]:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """The convolutions between two poolings of a plain stack (VGG's blocks), or its classifier."""
+    name: str  # "1", "2", … for a block; "fc" for the fully connected layers after the last pooling
+    layers: int  # weight layers
+    channels: int  # output channels of the block (0 for the classifier)
+    size: tuple[int, int] | None  # the maps' height and width inside the block
+    params: int
+    macs: int
+
+
+@memoize
+def stages(key: str) -> tuple[Stage, ...]:
+    """A plain stack cut at each pooling tap (VGG's five blocks), then its classifier: what a
+    deeper VGG adds, block by block. Networks with branches or shortcuts have no such stages."""
+    found, block = [], []
+    for tap in summary(key).taps:
+        if tap.kind == "pool" and block:
+            convs = [t for t in block if t.kind == "conv"]
+            found.append(Stage(str(len(found) + 1), len(convs), convs[-1].shape[0], tuple(convs[-1].shape[1:]),
+                               sum(t.params for t in convs), sum(t.macs for t in convs)))
+            block = []
+        elif tap.kind in ("conv", "fc", "output"):  # "output": the logits' layer
+            block.append(tap)
+    fcs = [t for t in block if t.kind != "conv"]
+    return (*found, Stage("fc", len(fcs), 0, None, sum(t.params for t in fcs), sum(t.macs for t in fcs)))
+
+
+@dataclass(frozen=True)
 class StackedKernels:
     """Two stacked 3x3 convolutions against one 5x5 of the same width, on real layers."""
     first: str

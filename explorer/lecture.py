@@ -19,7 +19,7 @@ from typing import Callable, Protocol
 
 from torch import nn
 
-from explorer import activations, claims, gradflow, inference, invariance, weights
+from explorer import activations, claims, costs, gradflow, inference, invariance, lesion, weights
 from explorer.backend import Run
 from explorer.claims import Claim
 from explorer.images import LoadedImage
@@ -45,6 +45,34 @@ TIMELINE = (
     Milestone("inception_v4", "inception_v4", 2016, 3.08),  # Szegedy et al. 2017, section 6 (ensemble, test set)
 )
 
+@dataclass(frozen=True)
+class DeeperStack:
+    """Two depths of one plain stack, block by block (VGG16 against VGG19: configurations D and E of
+    the paper's Table 1): where the extra layers go, and what they cost."""
+    shallow: str
+    deep: str
+    stages: tuple[tuple[costs.Stage, costs.Stage], ...]  # (shallow's, deep's), the classifier last
+    params: tuple[int, int]  # whole networks, (shallow, deep)
+    macs: tuple[int, int]
+
+    @property
+    def added(self) -> tuple[int, int]:
+        """(parameters, MACs) the deeper build adds."""
+        return self.params[1] - self.params[0], self.macs[1] - self.macs[0]
+
+    @property
+    def grown(self) -> tuple[costs.Stage, ...]:
+        """The deeper build's stages that have more layers than the shallower one's."""
+        return tuple(deep for shallow, deep in self.stages if deep.layers > shallow.layers)
+
+
+def deeper_stack(shallow: str = "vgg16", deep: str = "vgg19") -> DeeperStack:
+    """The stages of both builds, counted as Parameters & FLOPs counts them."""
+    pairs = tuple(zip(costs.stages(shallow), costs.stages(deep), strict=True))
+    totals = costs.summary(shallow), costs.summary(deep)
+    return DeeperStack(shallow, deep, pairs, (totals[0].params, totals[1].params), (totals[0].macs, totals[1].macs))
+
+
 SECTIONS = ("alexnet", "zfnet", "vgg", "inception", "resnet", "efficient", "notes")
 EFFICIENT_NETWORKS = ["squeezenet1_1", "mobilenet_v2", "shufflenet_v2_x1_0"]
 SHORTCUT_CROPS = 4  # the crops the shortcut card's gradient ratio is measured on
@@ -68,6 +96,7 @@ class Measurements(Protocol):
     def shift_probe(self, loaded: inference.LoadedModel, image: LoadedImage) -> invariance.ShiftProbe: ...
     def twins(self, config: gradflow.FlowConfig, image: LoadedImage, crops: int,
               target: int | None) -> gradflow.TwinResult: ...
+    def lesions(self, loaded: inference.LoadedModel) -> lesion.Study: ...
 
 
 class Uncached:
@@ -78,6 +107,7 @@ class Uncached:
     rectifier_zeros = staticmethod(activations.rectifier_zeros)
     shift_probe = staticmethod(invariance.probe_default_tap)
     twins = staticmethod(gradflow.twins_on_image)
+    lesions = staticmethod(lesion.on_samples)
 
 
 def trained_or_stand_in(key: str, measure: Measurements) -> tuple[inference.LoadedModel, inference.LoadedModel]:
@@ -134,6 +164,12 @@ def _identity_gradient(image: LoadedImage, _network: str, measure: Measurements)
     return [Card(identity, View("gradient_flow", "resnet34"), runs=(running.run, batch_statistics.run))]
 
 
+def _lesions(_image: LoadedImage, _network: str, measure: Measurements) -> list[Card]:
+    resnet, used = trained_or_stand_in("resnet50", measure)
+    study = measure.lesions(used)
+    return [Card(claims.residual_lesions(study, _subject(resnet, used)), View("graph", used.spec.key), (study.run,))]
+
+
 def _mean_subtraction(image: LoadedImage, _network: str, _measure: Measurements) -> list[Card]:
     return [Card(claims.notes_mean_subtraction(image), View("home", "alexnet2012"))]
 
@@ -169,6 +205,7 @@ CARDS: tuple[tuple[str, Build], ...] = (
     ("inception", _sparsity),
     ("resnet", _identity_gradient),
     ("resnet", OnTheBuild(claims.resnet_bottleneck, View("costs", "resnet50"))),
+    ("resnet", _lesions),
     ("resnet", OnTheBuild(claims.best_generalisers, View("compare", "resnet152", {"preset": "lecture"}))),
     ("efficient", _closing),
     ("notes", OnTheBuild(claims.notes_pooling_branch, _INCEPTION_3A)),

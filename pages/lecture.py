@@ -19,6 +19,49 @@ with st.expander(t("lecture.timeline_title")):
     st.caption(t("lecture.timeline_caption"))
 
 
+def deeper_vgg() -> None:
+    """VGG16 beside VGG19, block by block: the three extra 3×3 layers and what they cost."""
+    stack = lecture.deeper_stack()
+    names = [zoo.get(key).name for key in (stack.shallow, stack.deep)]
+
+    def rows() -> pd.DataFrame:
+        stage_names = [t("lecture.deeper.block", block=a.name, size=a.size[0], channels=a.channels) if a.size
+                       else t("lecture.deeper.classifier") for a, _b in stack.stages]
+        totals = {"layers": [sum(a.layers for a, _ in stack.stages), sum(b.layers for _, b in stack.stages)],
+                  "params": stack.params, "macs": stack.macs}
+        return pd.DataFrame([{t("lecture.deeper.stage"): stage} | {
+            t(f"lecture.deeper.{column}", name=name): getattr(stage_cost, column)
+            for column in ("layers", "params", "macs") for name, stage_cost in zip(names, pair)}
+            for stage, pair in zip(stage_names, stack.stages)] + [{t("lecture.deeper.stage"): t("lecture.deeper.total")} | {
+            t(f"lecture.deeper.{column}", name=name): value
+            for column in ("layers", "params", "macs") for name, value in zip(names, totals[column])}])
+
+    st.subheader(t("lecture.deeper.title", shallow=names[0], deep=names[1]))
+    widgets.table(cache.table("deeper_vgg", None, None, build=rows), key="deeper_vgg",
+                  column_config={t(f"lecture.deeper.{c}", name=name): st.column_config.NumberColumn(format="localized")
+                                 for c in ("params", "macs") for name in names})
+    added_params, added_macs = stack.added
+    grown = t("common.list_separator").join(t("lecture.deeper.grown", block=stage.name, size=stage.size[0],
+                                              added=stage.layers - shallow.layers)
+                                            for shallow, stage in stack.stages if stage in stack.grown)
+    st.caption(t("lecture.deeper.caption", shallow=names[0], deep=names[1], grown=grown,
+                 params=added_params, macs=added_macs,
+                 params_share=added_params / stack.params[0], macs_share=added_macs / stack.macs[0],
+                 shallow_top1=zoo.get(stack.shallow).top1, deep_top1=zoo.get(stack.deep).top1))
+
+
+def lesion_table() -> None:
+    """The residual-lesion card's study, block by block: which blocks the trained network needs."""
+    study = cache.lesions(lecture.trained_or_stand_in("resnet50", cache)[1])
+    st.subheader(t("lecture.lesions.title", name=zoo.get(study.key).name))
+    widgets.table(cache.table("lesions", cache.loaded_model(study.key), None, build=lambda: pd.DataFrame(
+                      [{t("lecture.lesions.block"): found.block,
+                        t("lecture.lesions.kept"): t("lecture.lesions.of", kept=found.top1_kept, images=found.images),
+                        t("lecture.lesions.similarity"): found.similarity} for found in study.lesions])),
+                  key="lesions", column_config={t("lecture.lesions.similarity"): st.column_config.NumberColumn(format="%.3f")})
+    st.caption(t("lecture.lesions.caption"))
+
+
 def card(found: lecture.Card) -> None:
     """The claim's card and a link to the page and view where a student can see it."""
     widgets.claim_cards([found.claim])
@@ -47,6 +90,10 @@ for tab, name in zip(st.tabs(list(titles.values()), key="lecture_tab", on_change
             widgets.fell_back(*(run for found in cards for run in found.runs))
             for found in cards:
                 card(found)
+            if name == "vgg":
+                deeper_vgg()
+            if name == "resnet":
+                lesion_table()
             if name == "efficient":
                 st.page_link(navigation.page("efficient"), label=t("lecture.efficient_designs"), icon=":material/bolt:")
 permalinks.share(section=section)

@@ -67,6 +67,13 @@ def _shifts(pooled: float, flattened: float):
     return [Shift(0, 1.0, 1.0)] + [Shift(k, pooled, flattened) for k in (4, 8)]
 
 
+def _study(*kept: int):
+    from explorer.backend import Run
+    from explorer.lesion import Lesion, Study
+
+    return Study("efficientnet_lite0", tuple(Lesion(f"blocks.{i}", k, 5, 0.9) for i, k in enumerate(kept)), Run("cpu", 0.1))
+
+
 # (claim, its measurement, the subject, the verdict that must follow)
 MEASURED = [
     # a zero share cannot tell trained from random weights (both about half): never decided by it
@@ -80,6 +87,11 @@ MEASURED = [
         _shifts(0.97, 0.88), _shifts(0.8, 0.9), s), STAND_IN, "roughly"),
     ("pooling not steadier", lambda s: claims.translation_invariance(_shifts(0.8, 0.9), _shifts(0.8, 0.9), s),
      STAND_IN, "differs"),
+    # a trained residual network keeping its top-1 class with any one block deleted
+    ("blocks deleted, class kept", lambda s: claims.residual_lesions(_study(5, 4, 4, 5), s), STAND_IN, "holds"),
+    ("blocks deleted, class often lost", lambda s: claims.residual_lesions(_study(3, 3, 2, 4), s), STAND_IN, "roughly"),
+    ("blocks deleted, class lost", lambda s: claims.residual_lesions(_study(1, 0, 2, 1), s), STAND_IN, "differs"),
+    ("blocks deleted from random weights", lambda s: claims.residual_lesions(_study(5, 5, 5, 5), s), RANDOM, "unseen"),
 ]
 
 

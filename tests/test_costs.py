@@ -230,3 +230,45 @@ def test_layer_charts_name_layers_as_the_table_does():
     labels = [figures.layer_label(layer.module, names) for layer in costs.weight_layers("efficientnet_lite0")]
     assert labels[:3] == ["conv_stem", "stage2.0 · conv_dw", "stage2.0 · conv_pw"] and labels[-1] == "fc"
     assert "blocks.1.0.conv_dw" not in labels
+
+
+@pytest.mark.parametrize("key, config", [("vgg11", "A"), ("vgg16", "D"), ("vgg19", "E")])
+def test_vgg_stages_match_the_papers_configuration_counted_by_hand(key, config):
+    """Each block's convolutions from torchvision's own configuration list (the paper's Table 1),
+    counted by the formulas: k²·C_in·C_out + C_out parameters, H·W·k²·C_in·C_out MACs."""
+    from torchvision.models import vgg
+
+    blocks, block, channels, size = [], [], 3, 224
+    for entry in vgg.cfgs[config]:
+        if entry == "M":
+            blocks.append(block)
+            block, size = [], size // 2
+        else:
+            block.append((9 * channels * entry + entry, size * size * 9 * channels * entry, entry, size))
+            channels = entry
+    stages = costs.stages(key)
+    assert [s.name for s in stages] == ["1", "2", "3", "4", "5", "fc"]
+    for stage, convs in zip(stages, blocks):
+        assert (stage.layers, stage.params, stage.macs) == (len(convs), sum(p for p, *_ in convs),
+                                                            sum(m for _, m, *_ in convs))
+        assert (stage.channels, stage.size) == (convs[-1][2], (convs[-1][3], convs[-1][3]))
+    fc = [(512 * 7 * 7, 4096), (4096, 4096), (4096, 1000)]
+    assert (stages[-1].layers, stages[-1].params, stages[-1].macs) == (3, sum(i * o + o for i, o in fc),
+                                                                       sum(i * o for i, o in fc))
+
+
+def test_vgg16_against_vgg19_adds_a_layer_to_blocks_3_to_5_and_a_quarter_of_the_compute():
+    from torchvision.models import VGG16_Weights, VGG19_Weights
+
+    from explorer import lecture
+
+    stack = lecture.deeper_stack()
+    assert [(a.layers, b.layers) for a, b in stack.stages] == [(2, 2), (2, 2), (3, 4), (3, 4), (3, 4), (3, 3)]
+    assert stack.params == (VGG16_Weights.IMAGENET1K_V1.meta["num_params"], VGG19_Weights.IMAGENET1K_V1.meta["num_params"])
+    assert stack.params == (138_357_544, 143_667_240)
+    assert [round(m / 1e9, 3) for m in stack.macs] == [VGG16_Weights.IMAGENET1K_V1.meta["_ops"],
+                                                       VGG19_Weights.IMAGENET1K_V1.meta["_ops"]] == [15.47, 19.632]
+    # conv3_4, conv4_4, conv5_4 on 56×56, 28×28 and 14×14 maps
+    assert stack.added == (9 * 256 * 256 + 256 + 2 * (9 * 512 * 512 + 512),
+                           56 * 56 * 9 * 256 * 256 + (28 * 28 + 14 * 14) * 9 * 512 * 512) == (5_309_696, 4_161_798_144)
+    assert [s.name for s in stack.grown] == ["3", "4", "5"]

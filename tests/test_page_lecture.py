@@ -225,3 +225,22 @@ def test_the_lecture_opens_with_the_papers_top5_timeline_in_both_languages():
     assert "26.2 %" in table.iloc[0, 3] and "Table 2" in table.iloc[0, 3]
     app.segmented_control(key="lang").set_value("zh").run()
     assert any(list(frame.value.columns) == ["年份", "网络", "Top-5 错误率", "论文报告"] for frame in app.dataframe)
+
+
+def test_the_vgg_tab_sets_vgg16_beside_vgg19_block_by_block():
+    app = apptest.start("vgg16", PAGE)
+    app.session_state["_lecture_section"] = "vgg"
+    app.run()
+    assert not apptest.errors(app)
+    table = next(frame.value for frame in app.dataframe if "VGG19 weight layers" in frame.value.columns)
+    assert list(table["Stage"]) == ["Block 1: 224×224, 64 channels", "Block 2: 112×112, 128 channels",
+                                    "Block 3: 56×56, 256 channels", "Block 4: 28×28, 512 channels",
+                                    "Block 5: 14×14, 512 channels", "Classifier (fc6–fc8)", "Whole network"]
+    assert list(table["VGG16 weight layers"]) == [2, 2, 3, 3, 3, 3, 16]
+    assert list(table["VGG19 weight layers"]) == [2, 2, 4, 4, 4, 3, 19]
+    assert list(table["VGG19 parameters"])[-1] == 143_667_240 and list(table["VGG16 MACs"])[-1] == 15_470_264_320
+    text = apptest.texts(app)
+    assert ("VGG19 adds 3×3 convolutions in block 3 (56×56 maps, +1); block 4 (28×28 maps, +1); block 5 (14×14 maps, +1): "
+            "5,309,696 parameters more (+3.8%) but 4,161,798,144 MACs more (+26.9%)") in text
+    app.segmented_control(key="lang").set_value("zh").run()
+    assert "VGG19 在第 3 块（56×56 的特征图，+1）" in apptest.texts(app)

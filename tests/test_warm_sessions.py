@@ -185,7 +185,7 @@ def test_the_warm_up_computes_what_a_first_visit_then_only_reads(cat_image):
     cache.results().clear()
     clear_memos()
     assert warmup.warm() == ("efficientnet_lite0", "Cat")
-    kinds = ("model", "sample", "analysis", "first_layer", "input_views", "picture:kernels:png", "twins")
+    kinds = ("model", "sample", "analysis", "first_layer", "input_views", "picture:kernels:png", "twins", "lesions")
     warmed = {key for key in cache.results().keys() if key[0] in kinds}
     assert {key[0] for key in warmed} == set(kinds)
     with apptest.navigation_pinned():

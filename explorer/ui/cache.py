@@ -23,7 +23,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx
 from PIL import Image
 
 from explorer import activations, attribution as explorer_attribution, compare, featurevis, figures, gradflow, images
-from explorer import graph, graph_layout, i18n, inception, inference, invariance, lecture, weights, zoo
+from explorer import graph, graph_layout, i18n, inception, inference, invariance, lecture, lesion, weights, zoo
 from explorer.cache import ByteBudgetCache
 from explorer.images import LoadedImage
 from explorer.weights import WeightsError
@@ -275,6 +275,11 @@ def attribution(loaded: inference.LoadedModel, image: LoadedImage, settings: exp
     """One attribution, once per (model, weights, image, settings, target)."""
     return _cached("attribution", loaded, image, settings, target,
                    compute=lambda: explorer_attribution.explain(loaded, image, settings, target, on_progress))
+
+
+def lesions(loaded: inference.LoadedModel) -> lesion.Study:
+    """Each deletable block deleted in turn on the sample photos, once per (model, weights)."""
+    return _cached("lesions", loaded, None, compute=lambda: lesion.on_samples(loaded))
 
 
 def shift_probe(loaded: inference.LoadedModel, image: LoadedImage) -> invariance.ShiftProbe:

@@ -20,8 +20,10 @@ def warm() -> tuple[str, str]:
     flow opens on and the Lecture's ResNet tab measures in both BatchNorm modes, whatever the network
     (the slowest first views: seconds of backward passes); last the lecture's five networks, which
     Compare opens on and the Lecture's tabs measure, built and analysed on that photo, with the AlexNet
-    kernels Compare sets beside ZFNet's (their seeded random initialisation alone is about 3.5 s on
-    one core, VGG16's 138 M draws 1.9 s of it, and a first Compare drew them all: 4–6 s). All in the shared caches; (the network, the sample) it warmed them for."""
+    kernels Compare sets beside ZFNet's and the ResNet tab's block deletions (their seeded random
+    initialisation alone is about 3.5 s on one core, VGG16's 138 M draws 1.9 s of it, and a first
+    Compare drew them all: 4–6 s). All in the shared caches; (the network, the sample) it warmed
+    them for."""
     key, sample = weights.trained_network(), choices.DEFAULTS["sample"]
     loaded = cache.loaded_model(key)
     image = cache.sample(samples.path(sample))
@@ -35,4 +37,5 @@ def warm() -> tuple[str, str]:
     for network in lecture_networks:
         cache.analysis(cache.loaded_model(network), image)
     cache.kernels(compare.alexnet_beside_zfnet(lecture_networks))  # Compare sets them beside ZFNet's
+    cache.lesions(lecture.trained_or_stand_in("resnet50", cache)[1])  # the Lecture's ResNet tab
     return key, sample
