@@ -233,14 +233,19 @@ def test_switching_to_chinese_translates_the_app_and_the_link(page, artifacts):
 ENGLISH_PROSE = re.compile(r"\b[A-Za-z]{3,}(?:[ -][A-Za-z]{2,}){2,}\b")  # three English words in a row
 
 
-def test_the_chinese_ui_shows_no_english_prose(context, server, artifacts):
-    """Every page in 中文, read as a person sees it (plots included): no run of English words, apart
-    from citations (paper titles and authors are cited as published)."""
-    from playwright.sync_api import expect
-
+def _english_prose(text: str) -> list[str]:
+    """Runs of English words in `text`, apart from citations (paper titles and authors are cited as
+    published: the networks' papers, and any title in 《》, Chinese's marks for a cited work)."""
     from explorer import zoo
 
     cited = " ".join(f"{spec.paper.title} {spec.paper.authors}" for spec in zoo.REGISTRY.values())
+    return [run for run in ENGLISH_PROSE.findall(re.sub(r"《[^》]*》", "", text)) if run not in cited]
+
+
+def test_the_chinese_ui_shows_no_english_prose(context, server, artifacts):
+    """Every page in 中文, read as a person sees it (plots included): no run of English words."""
+    from playwright.sync_api import expect
+
     page = context.new_page()
     page.goto(f"{server}/?net=alexnet2012&lang=zh")
     browser.wait_idle(page)
@@ -255,10 +260,42 @@ def test_the_chinese_ui_shows_no_english_prose(context, server, artifacts):
         browser.wait_idle(page)
         main = page.locator("[data-testid='stMain']")
         text = main.inner_text() + "\n" + page.locator("[data-testid='stSidebar']").inner_text()
-        runs = [run for run in ENGLISH_PROSE.findall(text) if run not in cited]
+        runs = _english_prose(text)
         if runs:
             found[page.url] = runs
             page.screenshot(path=str(artifacts / f"zh-prose-{index}.png"))
+    page.close()
+    assert found == {}
+
+
+def test_the_chinese_lecture_reads_in_chinese_on_every_tab(context, server, artifacts):
+    """A lecturer teaching from the 中文 notes opens the Lecture in 中文 at 1366×768 and clicks
+    through its tabs: each tab's cards are measured and drawn (a verdict badge each), in Chinese
+    only; a screenshot of each tab is kept for a person to look at."""
+    from playwright.sync_api import expect
+
+    from explorer import lecture
+
+    page = context.new_page()
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.goto(f"{server}/lecture?net=alexnet2012&lang=zh")
+    browser.wait_idle(page)
+    tabs = page.get_by_role("tab")
+    expect(tabs).to_have_count(len(lecture.SECTIONS))
+    found = {}
+    for index, section in enumerate(lecture.SECTIONS):
+        if index:
+            tabs.nth(index).click()
+            browser.wait_idle(page)
+        panel = page.get_by_role("tabpanel")  # the open one: the others are hidden
+        expect(panel).to_contain_text("实测：")  # its cards, each saying what was measured
+        expect(tabs.nth(index)).to_have_attribute("aria-selected", "true")
+        runs = _english_prose(panel.inner_text() + "\n" + tabs.nth(index).inner_text())
+        if runs:
+            found[section] = runs
+        browser.screenshot_whole_page(page, artifacts / f"lecture-zh-{section}.png")
+        page.set_viewport_size({"width": 1366, "height": 768})
+    assert not browser.exceptions(page)
     page.close()
     assert found == {}
 
