@@ -61,9 +61,16 @@ class DeeperStack:
         return self.params[1] - self.params[0], self.macs[1] - self.macs[0]
 
     @property
-    def grown(self) -> tuple[costs.Stage, ...]:
-        """The deeper build's stages that have more layers than the shallower one's."""
-        return tuple(deep for shallow, deep in self.stages if deep.layers > shallow.layers)
+    def layers(self) -> tuple[int, int]:
+        """Weight layers of the whole networks, (shallow, deep)."""
+        return sum(a.layers for a, _ in self.stages), sum(b.layers for _, b in self.stages)
+
+    @property
+    def grown(self) -> tuple[tuple[costs.Stage, int], ...]:
+        """The deeper build's stages that have more layers than the shallower one's, each with how
+        many more."""
+        return tuple((deep, deep.layers - shallow.layers) for shallow, deep in self.stages
+                     if deep.layers > shallow.layers)
 
 
 def deeper_stack(shallow: str = "vgg16", deep: str = "vgg19") -> DeeperStack:

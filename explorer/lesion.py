@@ -3,11 +3,11 @@
 Veit, Wilber & Belongie ("Residual Networks Behave Like Ensembles of Relatively Shallow Networks",
 NeurIPS 2016, Fig. 3) deleted single blocks of a trained ResNet (a block's output replaced by its
 input, y = x, as if the residual branch returned zero) and the error barely moved; deleting a layer
-of a trained VGG left it at chance. Here the same lesion runs live: on a trained network with
-identity shortcuts (EfficientNet-Lite0's inverted residuals on a machine without downloads), where
-the question is whether the *trained* network still names the same class; and on the ResNet-34 /
-Plain-34 twins of the Gradient flow page (the same weights, shortcuts removed), where, with random
-weights, only how far the output moves can be compared: that is the architecture's part.
+of a trained VGG left it at chance. Here the same lesion runs live on a trained network with
+identity shortcuts (EfficientNet-Lite0's inverted residuals on a machine without downloads): does
+the trained network still name the same class? The plain half stays the paper's: on the random
+ResNet-34 / Plain-34 twins, deleting one block moved neither twin's logits much (cosine 0.77–1.0
+for both), so random weights cannot decide it.
 
 Only a block whose output has its input's shape can be deleted: the first block of a stage (a
 projection shortcut, a stride) cannot, in either twin.

@@ -27,8 +27,7 @@ def deeper_vgg() -> None:
     def rows() -> pd.DataFrame:
         stage_names = [t("lecture.deeper.block", block=a.name, size=a.size[0], channels=a.channels) if a.size
                        else t("lecture.deeper.classifier") for a, _b in stack.stages]
-        totals = {"layers": [sum(a.layers for a, _ in stack.stages), sum(b.layers for _, b in stack.stages)],
-                  "params": stack.params, "macs": stack.macs}
+        totals = {"layers": stack.layers, "params": stack.params, "macs": stack.macs}
         return pd.DataFrame([{t("lecture.deeper.stage"): stage} | {
             t(f"lecture.deeper.{column}", name=name): getattr(stage_cost, column)
             for column in ("layers", "params", "macs") for name, stage_cost in zip(names, pair)}
@@ -41,9 +40,8 @@ def deeper_vgg() -> None:
                   column_config={t(f"lecture.deeper.{c}", name=name): st.column_config.NumberColumn(format="localized")
                                  for c in ("params", "macs") for name in names})
     added_params, added_macs = stack.added
-    grown = t("common.list_separator").join(t("lecture.deeper.grown", block=stage.name, size=stage.size[0],
-                                              added=stage.layers - shallow.layers)
-                                            for shallow, stage in stack.stages if stage in stack.grown)
+    grown = t("common.list_separator").join(t("lecture.deeper.grown", block=stage.name, size=stage.size[0], added=added)
+                                            for stage, added in stack.grown)
     st.caption(t("lecture.deeper.caption", shallow=names[0], deep=names[1], grown=grown,
                  params=added_params, macs=added_macs,
                  params_share=added_params / stack.params[0], macs_share=added_macs / stack.macs[0],

@@ -271,4 +271,5 @@ def test_vgg16_against_vgg19_adds_a_layer_to_blocks_3_to_5_and_a_quarter_of_the_
     # conv3_4, conv4_4, conv5_4 on 56×56, 28×28 and 14×14 maps
     assert stack.added == (9 * 256 * 256 + 256 + 2 * (9 * 512 * 512 + 512),
                            56 * 56 * 9 * 256 * 256 + (28 * 28 + 14 * 14) * 9 * 512 * 512) == (5_309_696, 4_161_798_144)
-    assert [s.name for s in stack.grown] == ["3", "4", "5"]
+    assert [(s.name, added) for s, added in stack.grown] == [("3", 1), ("4", 1), ("5", 1)]
+    assert stack.layers == (16, 19) == (costs.summary("vgg16").depth, costs.summary("vgg19").depth)
